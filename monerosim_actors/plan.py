@@ -1,0 +1,235 @@
+"""The plan: every host of a simulation, resolved to plain data that both backends consume.
+
+The planner turns a validated scenario into a :class:`Plan`; the generator writes it as
+``OUT/plan.json`` and derives one :class:`HostConfig` per host (``OUT/hosts/HOST.json``), which is all
+that host's runtime reads. The Shadow backend runs ``shadow.yaml`` written from the plan; the local
+backend starts the same processes itself. Nothing in here does I/O beyond (de)serialising JSON, so
+the plan is the single contract between the stages.
+
+Times in the plan are scenario seconds (before any ``time_scale``); amounts are atomic units
+(1 XMR = 10**12).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PLAN_VERSION = 1
+ATOMIC_PER_XMR = 10**12
+
+LaunchMode = Literal["runtime", "shadow"]
+"""Who starts monerod and the wallet: the host runtime (``runtime``) or Shadow itself (``shadow``)."""
+
+Addressing = Literal["shadow", "loopback"]
+"""Where host addresses come from: a simulated range for Shadow, or 127.x.y.z for the local backend."""
+
+
+@dataclass(frozen=True)
+class MonerodPlan:
+    """One host's monerod: its ports (bound on the host's own address), peers and flags."""
+
+    p2p_port: int
+    rpc_port: int
+    zmq_rpc_port: int
+    zmq_pub_port: int
+    """monerod publishes ``json-minimal-chain_main`` and ``json-minimal-txpool_add`` here."""
+    difficulty: int
+    priority_peers: tuple[str, ...]
+    """``IP:PORT`` of the nodes this one keeps connections to (``--add-priority-node``)."""
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WalletPlan:
+    """One host's monero-wallet-rpc, talking to the host's own monerod."""
+
+    rpc_port: int
+    daemon_address: str
+    """``IP:PORT`` of the daemon RPC the wallet uses."""
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProcessPlan:
+    """A process the backend starts on a host (Shadow's ``hosts.H.processes[]`` entry)."""
+
+    name: str
+    """``runtime``, ``monerod`` or ``wallet``."""
+    path: str
+    args: tuple[str, ...]
+    start_time_s: float
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceAddress:
+    """Where a coordination service listens: its host and its ROUTER endpoint."""
+
+    host: str
+    ip: str
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"tcp://{self.ip}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """One simulated host: who it is, where it is, what it runs."""
+
+    name: str
+    """Valid hostname(7) label, e.g. ``user-0``; also the bus identity and the data folder name."""
+    agent_id: str
+    """The scenario's id for this participant, e.g. ``user_0`` or ``pool_alpha``."""
+    role: str
+    """Role name: ``regular_user``, ``marketplace``, ``mining_pool``, ``block_controller``,
+    ``marketplace_directory`` or a user-defined role."""
+    role_class: str
+    """Import path of the class that plays the role, ``package.module:Class``."""
+    ip: str
+    network_node_id: int
+    start_time_s: float
+    seed: int
+    """This host's seed, derived from the simulation seed and the host name."""
+    params: dict[str, Any]
+    """The role's parameters, defaults merged with the scenario's ``config``."""
+    monerod: MonerodPlan | None
+    wallet: WalletPlan | None
+    bus_port: int | None
+    """Port of the ROUTER socket when the host offers a service, else None."""
+    processes: tuple[ProcessPlan, ...]
+    bandwidth_down: str | None = None
+    bandwidth_up: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsensusPlan:
+    block_time_s: float
+    difficulty: int
+    schedule: Literal["exponential", "fixed"] = "exponential"
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Absolute paths of the programs every host runs."""
+
+    python: str
+    monerod: str
+    wallet_rpc: str
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    kind: Literal["switch", "gml", "regions"]
+    gml: str | None
+    """The graph's GML text (written to ``OUT/network.gml``), None for Shadow's built-in switch."""
+    use_shortest_path: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole resolved simulation."""
+
+    version: int
+    scenario_path: str
+    seed: int
+    duration_s: float
+    stop_time_s: float
+    """Shadow's ``general.stop_time``: the duration plus a grace period for a clean shutdown."""
+    launch_mode: LaunchMode
+    addressing: Addressing
+    consensus: ConsensusPlan
+    binaries: Binaries
+    services: dict[str, ServiceAddress]
+    """``block_controller`` and ``marketplace_directory``."""
+    network: NetworkPlan
+    shadow_general: dict[str, Any]
+    shadow_experimental: dict[str, Any]
+    hosts: tuple[HostPlan, ...]
+    """In start order."""
+
+    def host(self, name: str) -> HostPlan:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    def to_json(self) -> str:
+        return dumps(self)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return from_dict(cls, json.loads(text))
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Everything one host's runtime reads (``OUT/hosts/HOST.json``), nothing more."""
+
+    version: int
+    host: HostPlan
+    duration_s: float
+    """The runtime stops itself this many scenario seconds after the simulation's start."""
+    time_scale: float
+    """Every scenario interval is divided by this (the local backend's ``--time-scale``); 1 under Shadow."""
+    launch_mode: LaunchMode
+    consensus: ConsensusPlan
+    binaries: Binaries
+    services: dict[str, ServiceAddress]
+
+    def to_json(self) -> str:
+        return dumps(self)
+
+    @classmethod
+    def from_json(cls, text: str) -> HostConfig:
+        return from_dict(cls, json.loads(text))
+
+
+def host_config(plan: Plan, host: HostPlan, *, time_scale: float = 1.0) -> HostConfig:
+    """The config one host's runtime needs, cut from the plan."""
+    return HostConfig(
+        version=PLAN_VERSION,
+        host=host,
+        duration_s=plan.duration_s,
+        time_scale=time_scale,
+        launch_mode=plan.launch_mode,
+        consensus=plan.consensus,
+        binaries=plan.binaries,
+        services=plan.services,
+    )
+
+
+def dumps(obj: Any) -> str:
+    """Deterministic JSON for a plan dataclass: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(dataclasses.asdict(obj), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def from_dict(cls: Any, data: Any) -> Any:
+    """Rebuild a (nested) plan dataclass from the plain data :func:`dumps` wrote."""
+    return _convert(cls, data)
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return tp(**{f.name: _convert(hints[f.name], value[f.name])
+                     for f in dataclasses.fields(tp) if f.name in value})
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(inner, value)
+    if origin is tuple:
+        (inner, _) = typing.get_args(tp)
+        return tuple(_convert(inner, v) for v in value)
+    if origin is dict:
+        _, inner = typing.get_args(tp)
+        return {k: _convert(inner, v) for k, v in value.items()}
+    return value
