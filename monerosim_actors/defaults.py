@@ -1,0 +1,32 @@
+"""Constants every stage agrees on: ports, host names of the services, file names in OUT.
+
+Every host has its own address, so every host uses the same ports.
+"""
+
+from __future__ import annotations
+
+MONEROD_P2P_PORT = 18080
+MONEROD_RPC_PORT = 18081
+MONEROD_ZMQ_RPC_PORT = 18082
+MONEROD_ZMQ_PUB_PORT = 18083
+WALLET_RPC_PORT = 18088
+BUS_PORT = 5555
+"""The ROUTER port of a host that offers a coordination service."""
+
+BLOCK_CONTROLLER_HOST = "block-controller"
+MARKETPLACE_DIRECTORY_HOST = "marketplace-directory"
+
+PLAN_FILE = "plan.json"
+SHADOW_FILE = "shadow.yaml"
+GML_FILE = "network.gml"
+HOSTS_DIR = "hosts"
+DATA_DIR = "shadow.data"
+"""Shadow's data directory inside OUT; the local backend writes the same layout."""
+EVENTS_FILE = "events.jsonl"
+MONEROD_DIR = "monerod"
+WALLET_DIR = "wallet"
+
+
+def host_data_dir(out_dir: str, host: str) -> str:
+    """Where a host's runtime, monerod and wallet keep their files, under either backend."""
+    return f"{out_dir}/{DATA_DIR}/hosts/{host}"

@@ -1,0 +1,68 @@
+"""Command lines of monerod and monero-wallet-rpc for one host, built in one place.
+
+The host runtime uses them when it starts the programs itself; the generator uses them when Shadow
+starts the programs (``launch: shadow``). Every socket binds to the host's own address, never
+0.0.0.0; ``--allow-local-ip`` is added only for loopback addresses (the local backend).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+from monerosim_actors.defaults import MONEROD_DIR, WALLET_DIR
+from monerosim_actors.plan import HostPlan
+
+
+def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
+    """argv of the host's monerod; ``data_dir`` is the host's (absolute) data folder."""
+    node = host.monerod
+    if node is None:
+        raise ValueError(f"host {host.name} runs no monerod")
+    ip = host.ip
+    node_dir = os.path.join(data_dir, MONEROD_DIR)
+    argv = [
+        binary,
+        "--regtest", "--keep-fakechain",
+        "--fixed-difficulty", str(node.difficulty),
+        "--data-dir", node_dir,
+        "--log-file", os.path.join(node_dir, "monerod.log"),
+        "--no-igd", "--hide-my-port",
+        "--p2p-bind-ip", ip, "--p2p-bind-port", str(node.p2p_port),
+        "--rpc-bind-ip", ip, "--rpc-bind-port", str(node.rpc_port),
+        "--zmq-rpc-bind-ip", ip, "--zmq-rpc-bind-port", str(node.zmq_rpc_port),
+        "--zmq-pub", f"tcp://{ip}:{node.zmq_pub_port}",
+        "--disable-dns-checkpoints", "--check-updates", "disabled",
+        "--non-interactive", "--confirm-external-bind",
+    ]
+    if ipaddress.IPv4Address(ip).is_loopback:
+        argv.append("--allow-local-ip")
+    for peer in node.priority_peers:
+        argv += ["--add-priority-node", peer]
+    argv += list(node.extra_args)
+    return argv
+
+
+def wallet_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
+    """argv of the host's monero-wallet-rpc (no ``--regtest``: regtest wallets use mainnet addresses).
+
+    The ring database is kept per host: the default (~/.shared-ringdb) would be shared by every
+    wallet of a local run.
+    """
+    wallet = host.wallet
+    if wallet is None:
+        raise ValueError(f"host {host.name} runs no wallet")
+    wallet_dir = os.path.join(data_dir, WALLET_DIR)
+    return [
+        binary,
+        "--wallet-dir", wallet_dir,
+        "--shared-ringdb-dir", os.path.join(wallet_dir, "ringdb"),
+        "--log-file", os.path.join(wallet_dir, "wallet-rpc.log"),
+        "--daemon-address", wallet.daemon_address,
+        "--trusted-daemon",
+        "--rpc-bind-ip", host.ip, "--rpc-bind-port", str(wallet.rpc_port),
+        "--confirm-external-bind",
+        "--disable-rpc-login",
+        "--non-interactive",
+        *wallet.extra_args,
+    ]
