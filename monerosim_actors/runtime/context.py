@@ -1,0 +1,68 @@
+"""What a role actor receives: ``RoleClass.start(ctx)`` with a :class:`HostContext`.
+
+The context is the role's whole view of its host: its config and parameters, seeded randomness, the
+event log, the bus, the RPC clients of its own monerod and wallet (None when the host runs none), the
+scheduler and the clock. Role tests build one with fakes (anything matching the protocols below).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from coordination.protocol import Message
+from monerosim_actors.plan import HostConfig
+from monerosim_actors.runtime.clock import Clock, SystemClock
+from monerosim_actors.runtime.rpc import DaemonRpc, WalletRpc
+from monerosim_actors.runtime.scheduler import Tellable, Timer
+
+
+class EventSink(Protocol):
+    def emit(self, actor: str, event: str, **fields: Any) -> None: ...
+
+
+class BusSender(Protocol):
+    def send(self, dst_host: str, body: Message) -> str: ...
+
+
+class TimerService(Protocol):
+    def call_later(self, delay_s: float, ref: Tellable, message: Any, *, scaled: bool = True) -> Timer: ...
+
+
+@dataclass
+class HostContext:
+    """The host as a role sees it; every member is safe to use from the role's actor thread.
+
+    Attributes:
+        config: the host's whole config (``OUT/hosts/HOST.json``).
+        events: ``emit(actor, event, **fields)`` writes one line to ``events.jsonl``; never blocks on
+            an actor.
+        bus: ``send(dst_host, body) -> message id``; thread-safe and non-blocking, logs ``msg_sent``.
+        daemon: the host's monerod RPC, or None.
+        wallet: the host's wallet RPC, or None.
+        scheduler: ``call_later(delay_s, ref, message) -> Timer`` in scenario seconds.
+        clock: ``now()``, i.e. ``time.time()`` (simulated under Shadow).
+    """
+
+    config: HostConfig
+    events: EventSink
+    bus: BusSender
+    daemon: DaemonRpc | None
+    wallet: WalletRpc | None
+    scheduler: TimerService
+    clock: Clock = field(default_factory=SystemClock)
+
+    @property
+    def host(self) -> str:
+        """The host name (also its bus identity)."""
+        return self.config.host.name
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The role's parameters (defaults merged with the scenario's ``config``)."""
+        return self.config.host.params
+
+    def rng(self, name: str) -> random.Random:
+        """A generator seeded with ``f"{seed}/{host}/{name}"``: the same stream on every run."""
+        return random.Random(f"{self.config.host.seed}/{self.host}/{name}")
