@@ -22,9 +22,9 @@ class Delivered:
 class ChainAdvanced:
     """The host's monerod switched its main chain to include new blocks.
 
-    ``height`` is the chain height after them, counted like monerod's ``get_info.height`` and
-    ``generateblocks`` (number of blocks, i.e. top block height + 1); the blocks in ``hashes`` have
-    heights ``height - len(hashes)`` ... ``height - 1``, oldest first.
+    ``height`` is the height of the newest block in ``hashes`` (the same number ``generateblocks``
+    returns and ``block_seen`` logs; monerod's ``get_info.height`` counts blocks and is one more);
+    the blocks have heights ``height - len(hashes) + 1`` ... ``height``, oldest first.
     """
 
     height: int

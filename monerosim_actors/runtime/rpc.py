@@ -109,7 +109,7 @@ class GeneratedBlocks(NamedTuple):
     """``generateblocks``' answer; unpacks as ``height, hashes = daemon.generateblocks(...)``."""
 
     height: int
-    """Chain height (number of blocks) after the new blocks."""
+    """Height of the newest block mined (monerod's answer; ``get_info.height`` is one more)."""
     hashes: tuple[str, ...]
 
 
