@@ -1,0 +1,136 @@
+"""The host's message bus: envelopes over the :class:`Transport`, every send and receipt logged.
+
+``send(dst_host, body)`` stamps an envelope (id ``HOST:N``, ``sent_at`` = the clock now), logs
+``msg_sent`` and queues the frame; it is thread-safe and never blocks. Every frame that arrives is
+decoded defensively (:func:`coordination.protocol.decode`): whatever fails, and whatever is addressed
+to another host or claims another sender than its connection, is logged as ``msg_dropped`` and
+forgotten; the host never stops because of a frame. An accepted message is logged as
+``msg_received`` (with ``recv_at``) before the role sees it as :class:`Delivered`. ``Ping`` is
+answered with ``Pong`` by the bus itself.
+
+The bus also reads the host's own monerod publisher (``json-minimal-chain_main`` and
+``json-minimal-txpool_add``): it logs ``block_seen`` the first time it learns each block hash and
+tells the role :class:`ChainAdvanced` / :class:`TxpoolAdded`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any
+
+from coordination.protocol import Envelope, Message, Ping, Pong, decode, encode
+from monerosim_actors.errors import ProtocolError
+from monerosim_actors.plan import HostConfig
+from monerosim_actors.runtime.clock import Clock, SystemClock
+from monerosim_actors.runtime.context import EventSink
+from monerosim_actors.runtime.inbox import RoleInbox
+from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
+from monerosim_actors.runtime.transport import Inbound, Transport
+
+log = logging.getLogger(__name__)
+
+ACTOR = "bus"
+TOPIC_CHAIN = b"json-minimal-chain_main"
+TOPIC_TXPOOL = b"json-minimal-txpool_add"
+
+
+class Bus:
+    """Envelopes, events and delivery for one host; the sockets live in its :class:`Transport`."""
+
+    def __init__(self, config: HostConfig, events: EventSink, inbox: RoleInbox,
+                 clock: Clock | None = None) -> None:
+        host = config.host
+        self.host = host.name
+        self._events = events
+        self._inbox = inbox
+        self._clock = clock or SystemClock()
+        self._counter = itertools.count(1)
+        self._blocks_seen: set[str] = set()
+        self.services = {s.host: s.endpoint for s in config.services.values() if s.host != host.name}
+        node = host.monerod
+        self._transport = Transport(
+            identity=host.name, on_inbound=self._on_inbound, on_drop=self._on_send_drop,
+            bind=f"tcp://{host.ip}:{host.bus_port}" if host.bus_port else None,
+            services=self.services,
+            subscribe=f"tcp://{host.ip}:{node.zmq_pub_port}" if node else None,
+            topics=(TOPIC_CHAIN, TOPIC_TXPOOL))
+
+    def start(self) -> None:
+        """Bind and connect (raises ``zmq.ZMQError`` if the ROUTER cannot bind) and start reading."""
+        self._transport.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._transport.stop(timeout)
+
+    def send(self, dst_host: str, body: Message) -> str:
+        """Send ``body`` to ``dst_host`` (a service, or, from a service, a host that wrote to it).
+
+        Returns the message id. A frame that cannot be routed is logged as ``msg_dropped``.
+        """
+        env = Envelope(id=f"{self.host}:{next(self._counter)}", src=self.host, dst=dst_host,
+                       sent_at=self._clock.now(), body=body)
+        frame = encode(env)
+        self._events.emit(ACTOR, "msg_sent", id=env.id, type=env.type, src=env.src, dst=env.dst,
+                          sent_at=env.sent_at)
+        self._transport.send(dst_host, frame, env.id)
+        return env.id
+
+    # --- on the transport thread ----------------------------------------------------------------
+
+    def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
+        self._dropped(reason, detail, peer, size)
+
+    def _dropped(self, reason: str, detail: str, peer: str, size: int) -> None:
+        log.debug("dropped a frame of %d bytes (%s) from/to %s: %s", size, reason, peer, detail)
+        self._events.emit(ACTOR, "msg_dropped", reason=reason, detail=detail[:300], peer=peer, size=size)
+
+    def _on_inbound(self, msg: Inbound) -> None:
+        recv_at = self._clock.now()
+        size = sum(len(f) for f in msg.frames)
+        if msg.source == "sub":
+            self._on_notification(msg.frames, recv_at)
+            return
+        if len(msg.frames) != 1:
+            self._dropped("bad_frames", f"{len(msg.frames)} frames, want 1", msg.peer, size)
+            return
+        try:
+            env = decode(msg.frames[0])
+        except ProtocolError as e:
+            self._dropped(e.reason, e.detail, msg.peer, size)
+            return
+        if env.dst != self.host:
+            self._dropped("wrong_dst", f"{env.id} addressed to {env.dst!r}", msg.peer, size)
+            return
+        if env.src != msg.peer:
+            self._dropped("src_mismatch", f"{env.id} claims src {env.src!r}", msg.peer, size)
+            return
+        self._events.emit(ACTOR, "msg_received", id=env.id, type=env.type, src=env.src, dst=env.dst,
+                          sent_at=env.sent_at, recv_at=recv_at)
+        if isinstance(env.body, Ping):
+            self.send(env.src, Pong(seq=env.body.seq, payload=env.body.payload))
+            return
+        self._inbox.tell(Delivered(env))
+
+    def _on_notification(self, frames: list[bytes], seen_at: float) -> None:
+        """monerod publishes one frame ``TOPIC:JSON`` per notification."""
+        raw = b"".join(frames)
+        topic, _, payload = raw.partition(b":")
+        try:
+            data: Any = json.loads(payload)
+            if topic == TOPIC_CHAIN:
+                first = int(data["first_height"])
+                hashes = tuple(str(h) for h in data["ids"])
+                for i, block_hash in enumerate(hashes):
+                    if block_hash not in self._blocks_seen:
+                        self._blocks_seen.add(block_hash)
+                        self._events.emit(ACTOR, "block_seen", height=first + i, hash=block_hash)
+                self._inbox.tell(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))
+            elif topic == TOPIC_TXPOOL:
+                txids = tuple(str(tx["id"]) for tx in data)
+                self._inbox.tell(TxpoolAdded(txids=txids, seen_at=seen_at))
+            else:
+                raise ValueError(f"topic {topic[:40]!r}")
+        except (ValueError, KeyError, TypeError) as e:
+            self._dropped("bad_notification", f"{type(e).__name__}: {e}", "monerod", len(raw))

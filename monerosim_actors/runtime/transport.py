@@ -1,0 +1,252 @@
+"""The host's ZeroMQ sockets, owned by one thread; bytes in, bytes out, nothing about envelopes.
+
+ZeroMQ sockets are not thread-safe: :meth:`Transport.start` creates, binds and connects them in the
+caller's thread (so a taken port fails the start at once) and hands them to the transport thread,
+which alone uses them from then on. That thread blocks in ``zmq.Poller.poll()``
+without a timeout: it wakes only when a socket has input or another thread hands it a frame through
+an ``inproc://`` PAIR (never ``ipc://``, which Shadow cannot do). An idle host's bus makes no
+syscalls at all.
+
+Sockets: a ROUTER bound on ``tcp://IP:bus_port`` when the host offers a service (ROUTER_MANDATORY,
+so an unknown peer is reported instead of silently dropped; ROUTER_HANDOVER, so a restarted client
+with the same identity takes over its old route); one DEALER per service this host talks to
+(identity = host name), which ZeroMQ reconnects on its own and which queues frames up to the
+high-water mark while the service is unreachable; and optionally a SUB on the host's own monerod
+publisher. No TCP keep-alive options are set (Shadow refuses them).
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import zmq
+
+log = logging.getLogger(__name__)
+
+RECONNECT_IVL_MS = 100
+RECONNECT_IVL_MAX_MS = 5000
+LINGER_MS = 1000
+"""How long queued frames may still go out once the bus closes."""
+SNDHWM = 10_000
+MAX_MSG_BYTES = 1024 * 1024
+"""ZeroMQ drops the connection of a peer sending more than this; up to it, frames reach the decoder
+(which has its own, smaller limit and logs what it refuses)."""
+READ_BATCH = 256
+"""Frames read from one socket before looking at the others (fairness)."""
+
+Source = Literal["router", "dealer", "sub"]
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """Frames that arrived: ``peer`` is the ROUTER identity, the service's host name, or ``monerod``."""
+
+    source: Source
+    peer: str
+    frames: list[bytes]
+
+
+InboundHandler = Callable[[Inbound], None]
+DropHandler = Callable[[str, str, str, int], None]
+"""``(reason, detail, peer, size)`` of a frame that could not be sent."""
+
+_instances = itertools.count()
+
+
+class Transport:
+    """One thread owning every ZeroMQ socket of a host."""
+
+    def __init__(self, *, identity: str, on_inbound: InboundHandler, on_drop: DropHandler,
+                 bind: str | None = None, services: dict[str, str] | None = None,
+                 subscribe: str | None = None, topics: tuple[bytes, ...] = ()) -> None:
+        """
+        Args:
+            identity: this host's name, the DEALER identity.
+            on_inbound: called on the transport thread for every message that arrives.
+            on_drop: called (on the transport thread) for every frame that cannot be sent.
+            bind: ROUTER endpoint (``tcp://IP:PORT``) when the host offers a service.
+            services: service host name -> ROUTER endpoint to connect a DEALER to.
+            subscribe: a PUB endpoint to read ``topics`` from (the host's monerod).
+        """
+        self.identity = identity
+        self._on_inbound = on_inbound
+        self._on_drop = on_drop
+        self._bind = bind
+        self._services = dict(services or {})
+        self._subscribe = subscribe
+        self._topics = topics
+        self._ctx = zmq.Context()
+        self._outbox: deque[tuple[str, bytes, str]] = deque()
+        self._wake_lock = threading.Lock()
+        self._wake_addr = f"inproc://bus-wake-{next(_instances)}"
+        self._wake_tx: zmq.Socket | None = None
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._router: zmq.Socket | None = None
+        self._dealers: dict[str, zmq.Socket] = {}
+        self._sub: zmq.Socket | None = None
+        self._wake_rx: zmq.Socket | None = None
+
+    def start(self) -> None:
+        """Create, bind and connect the sockets, then start the thread.
+
+        Raises:
+            zmq.ZMQError: the ROUTER cannot bind (address taken, not local, ...).
+        """
+        try:
+            self._wake_rx = self._ctx.socket(zmq.PAIR)
+            self._wake_rx.bind(self._wake_addr)
+            self._wake_tx = self._ctx.socket(zmq.PAIR)
+            self._wake_tx.connect(self._wake_addr)
+            if self._bind:
+                self._router = self._socket(zmq.ROUTER)
+                self._router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+                self._router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+                self._router.bind(self._bind)
+            for host, endpoint in self._services.items():
+                dealer = self._socket(zmq.DEALER)
+                dealer.setsockopt(zmq.IDENTITY, self.identity.encode())
+                dealer.setsockopt(zmq.SNDHWM, SNDHWM)
+                dealer.connect(endpoint)
+                self._dealers[host] = dealer
+            if self._subscribe:
+                self._sub = self._socket(zmq.SUB)
+                for topic in self._topics:
+                    self._sub.setsockopt(zmq.SUBSCRIBE, topic)
+                self._sub.connect(self._subscribe)
+        except zmq.ZMQError:
+            self._close_all()
+            if self._wake_tx is not None:
+                self._wake_tx.close(0)
+                self._wake_tx = None
+            self._ctx.term()
+            raise
+        self._thread = threading.Thread(target=self._run, name=f"bus-{self.identity}", daemon=True)
+        self._thread.start()
+
+    def _socket(self, kind: int) -> zmq.Socket:
+        s = self._ctx.socket(kind)
+        s.setsockopt(zmq.LINGER, LINGER_MS)
+        s.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
+        s.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
+        s.setsockopt(zmq.MAXMSGSIZE, MAX_MSG_BYTES)
+        return s
+
+    def send(self, peer: str, frame: bytes, ref: str = "") -> None:
+        """Queue ``frame`` for ``peer`` (a service host or a ROUTER identity); thread-safe, non-blocking.
+
+        ``ref`` (the message id) is passed back in the drop report when the frame cannot be sent.
+        """
+        self._outbox.append((peer, frame, ref))
+        if threading.current_thread() is not self._thread:
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._wake_lock:
+            if self._wake_tx is not None:
+                self._wake_tx.send(b"", zmq.NOBLOCK)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what is queued (within the linger time), close every socket, end the thread."""
+        self._stopping = True
+        if self._thread is not None:
+            self._wake()
+            self._thread.join(timeout)
+        with self._wake_lock:
+            if self._wake_tx is not None:
+                self._wake_tx.close(0)
+                self._wake_tx = None
+        if self._thread is None or not self._thread.is_alive():
+            self._ctx.term()
+
+    # --- the transport thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        assert self._wake_rx is not None
+        readers: dict[zmq.Socket, tuple[Source, str]] = {}
+        if self._router is not None:
+            readers[self._router] = ("router", "")
+        for host, dealer in self._dealers.items():
+            readers[dealer] = ("dealer", host)
+        if self._sub is not None:
+            readers[self._sub] = ("sub", "monerod")
+        for sock in [self._wake_rx, *readers]:
+            poller.register(sock, zmq.POLLIN)
+        try:
+            while True:
+                ready = dict(poller.poll())
+                if self._wake_rx in ready:
+                    self._drain(self._wake_rx)
+                for sock, (source, peer) in readers.items():
+                    if sock in ready:
+                        self._read(sock, source, peer)
+                self._flush()
+                if self._stopping:
+                    return
+        except Exception:  # a bug here must not leave the host deaf without a trace
+            log.exception("bus thread of %s failed", self.identity)
+        finally:
+            self._close_all()
+
+    @staticmethod
+    def _drain(sock: zmq.Socket) -> None:
+        try:
+            while True:
+                sock.recv(zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+
+    def _read(self, sock: zmq.Socket, source: Source, peer: str) -> None:
+        for _ in range(READ_BATCH):
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if source == "router":
+                peer = frames[0].decode("utf-8", "backslashreplace")
+                frames = frames[1:]
+            try:
+                self._on_inbound(Inbound(source, peer, frames))
+            except Exception:
+                log.exception("handling a frame from %s failed", peer)
+
+    def _flush(self) -> None:
+        while self._outbox:
+            peer, frame, ref = self._outbox.popleft()
+            try:
+                self._send_now(peer, frame)
+            except zmq.ZMQError as e:
+                reason = {errno.EHOSTUNREACH: "unroutable", errno.EAGAIN: "queue_full"}.get(e.errno, "send_failed")
+                self._report_drop(reason, f"{ref} to {peer}: {e}", peer, len(frame))
+            except LookupError:
+                self._report_drop("no_route", f"{ref}: no DEALER to {peer} and no ROUTER", peer, len(frame))
+
+    def _send_now(self, peer: str, frame: bytes) -> None:
+        dealer = self._dealers.get(peer)
+        if dealer is not None:
+            dealer.send(frame, zmq.NOBLOCK)
+        elif self._router is not None:
+            self._router.send_multipart([peer.encode(), frame], zmq.NOBLOCK)
+        else:
+            raise LookupError(peer)
+
+    def _report_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
+        try:
+            self._on_drop(reason, detail, peer, size)
+        except Exception:
+            log.exception("reporting a dropped frame failed")
+
+    def _close_all(self) -> None:
+        for sock in [self._router, self._sub, self._wake_rx, *self._dealers.values()]:
+            if sock is not None:
+                sock.close()
+        self._router = self._sub = self._wake_rx = None
+        self._dealers = {}

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: binaries that must exist on CI, and no process left behind.
+
+Importing this file also puts the repository root on ``sys.path`` (``tests`` is a package), so tests
+can import helpers such as ``tests.e2e.plans``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+
+def require_binary(name: str) -> str:
+    """The path of ``name``; skips the test when it is missing, except with ``CI`` set, where it fails."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian package 'monero')"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def processes_matching(needle: str) -> list[tuple[int, str]]:
+    """``(pid, cmdline)`` of live (not zombie) processes whose command line contains ``needle``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in cmdline and state != "Z" and int(entry) != os.getpid():
+            found.append((int(entry), cmdline.strip()))
+    return found
+
+
+def assert_no_process_left(needle: str, timeout: float = 10.0) -> None:
+    """Fail (after killing them) if processes whose command line contains ``needle`` are still alive.
+
+    Use a needle unique to the test, e.g. its data directory or its IP address. Waits up to
+    ``timeout`` seconds for processes that are on their way out.
+    """
+    deadline = time.monotonic() + timeout
+    left = processes_matching(needle)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = processes_matching(needle)
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not left, f"processes left behind: {left}"
+
+
+@pytest.fixture
+def no_process_left() -> Iterator[list[str]]:
+    """Append needles to the yielded list; at teardown none of them may match a live process."""
+    needles: list[str] = []
+    yield needles
+    for needle in needles:
+        assert_no_process_left(needle)

@@ -1,0 +1,198 @@
+"""The bus between two in-process hosts on loopback: delivery, Ping/Pong, events, drops, monerod news."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import msgpack
+import pytest
+import zmq
+
+from coordination.protocol import MAX_FRAME_BYTES, Envelope, GetVendors, Ping, Pong, encode
+from monerosim_actors.runtime.bus import Bus
+from monerosim_actors.runtime.inbox import RoleInbox
+from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
+from tests.e2e.plans import host_config, host_plan, service
+
+pytestmark = pytest.mark.e2e  # real sockets
+
+
+class Events:
+    """An EventSink that tests can wait on."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+
+    def emit(self, actor: str, event: str, **fields: Any) -> None:
+        with self._cond:
+            self.items.append({"actor": actor, "event": event, **fields})
+            self._cond.notify_all()
+
+    def wait_for(self, event: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[dict[str, Any]]:
+        def found() -> list[dict[str, Any]]:
+            return [e for e in self.items if e["event"] == event
+                    and all(e.get(k) == v for k, v in match.items())]
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(found()) >= count, timeout), \
+                f"no {count} x {event} {match}; got {self.items}"
+            return found()
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.q: queue.Queue[Any] = queue.Queue()
+
+    def tell(self, message: Any) -> None:
+        self.q.put(message)
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Bus, Events, Mailbox, Bus, Events, Mailbox]]:
+    svc_plan = host_plan("svc", "127.30.1.1", monerod=False, wallet=False, bus_port=5555)
+    cli_plan = host_plan("cli", "127.30.1.2", monerod=False, wallet=False)
+    services = {"svc": service(svc_plan)}
+    made = []
+    for plan in (svc_plan, cli_plan):
+        events, box, inbox = Events(), Mailbox(), RoleInbox()
+        inbox.attach(box)
+        bus = Bus(host_config(plan, services=services), events, inbox)
+        bus.start()
+        made.append((bus, events, box))
+    yield (*made[0], *made[1])
+    for bus, _, _ in made:
+        bus.stop()
+
+
+def test_request_reply_and_events(pair) -> None:
+    svc, svc_ev, svc_box, cli, cli_ev, cli_box = pair
+    mid = cli.send("svc", GetVendors(request=1))
+    got = svc_box.q.get(timeout=5)
+    assert isinstance(got, Delivered) and got.envelope.id == mid and got.envelope.body == GetVendors(1)
+    sent = cli_ev.wait_for("msg_sent", id=mid)[0]
+    recv = svc_ev.wait_for("msg_received", id=mid)[0]
+    assert sent["type"] == recv["type"] == "get_vendors" and recv["sent_at"] == sent["sent_at"]
+    assert recv["recv_at"] >= recv["sent_at"]
+    assert mid.startswith("cli:")
+    # the service answers through its ROUTER by host name
+    reply = svc.send("cli", GetVendors(request=2))
+    assert cli_box.q.get(timeout=5).envelope.id == reply
+
+
+def test_ping_is_answered_by_the_bus(pair) -> None:
+    svc, svc_ev, svc_box, cli, cli_ev, cli_box = pair
+    cli.send("svc", Ping(seq=4, payload="x"))
+    pong = cli_box.q.get(timeout=5)
+    assert pong.envelope.body == Pong(seq=4, payload="x")
+    assert svc_box.q.empty()  # the role never sees pings
+
+
+def test_unroutable_and_no_route_are_logged(pair) -> None:
+    svc, svc_ev, _, cli, cli_ev, _ = pair
+    svc.send("nobody", Ping(seq=1, payload=""))
+    assert svc_ev.wait_for("msg_dropped", reason="unroutable")[0]["peer"] == "nobody"
+    cli.send("other-client", Ping(seq=1, payload=""))
+    cli_ev.wait_for("msg_dropped", reason="no_route")
+
+
+def _raw(**over: Any) -> bytes:
+    env = {"v": 1, "type": "ping", "id": "raw:1", "src": "raw", "dst": "svc", "sent_at": 1.0,
+           "body": {"seq": 1, "payload": "p"}}
+    env.update(over)
+    return msgpack.packb(env)
+
+
+@pytest.mark.parametrize(("frames", "reason"), [
+    ([b"\xc1garbage"], "undecodable"),
+    ([_raw(v=9)], "wrong_version"),
+    ([_raw(type="launch_missiles")], "unknown_type"),
+    ([b"\x00" * (MAX_FRAME_BYTES + 1)], "oversized"),
+    ([_raw(body={"seq": "one", "payload": "p"})], "bad_body"),
+    ([_raw(dst="someone-else")], "wrong_dst"),
+    ([_raw(src="impostor")], "src_mismatch"),
+    ([_raw(), _raw()], "bad_frames"),
+])
+def test_malformed_frames_are_dropped_and_the_host_keeps_answering(pair, frames, reason) -> None:
+    svc, svc_ev, svc_box, *_ = pair
+    ctx = zmq.Context()
+    raw = ctx.socket(zmq.DEALER)
+    raw.setsockopt(zmq.IDENTITY, b"raw")
+    raw.setsockopt(zmq.LINGER, 0)
+    raw.connect("tcp://127.30.1.1:5555")
+    try:
+        raw.send_multipart(frames)
+        dropped = svc_ev.wait_for("msg_dropped", reason=reason)[0]
+        assert dropped["peer"] == "raw" and dropped["size"] == sum(map(len, frames))
+        raw.send(encode(Envelope(id="raw:2", src="raw", dst="svc", sent_at=time.time(),
+                                 body=Ping(seq=2, payload="alive"))))
+        assert raw.poll(5000), "no Pong after a malformed frame"
+        assert b"pong" in raw.recv()
+    finally:
+        raw.close()
+        ctx.term()
+    assert svc_box.q.empty()
+
+
+def test_monerod_notifications() -> None:
+    """A PUB socket where monerod's would be stands in for monerod."""
+    plan = host_plan("node", "127.30.1.3", wallet=False)
+    events, box, inbox = Events(), Mailbox(), RoleInbox()
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.LINGER, 0)
+    pub.bind("tcp://127.30.1.3:18083")
+    bus = Bus(host_config(plan), events, inbox)
+    bus.start()
+    try:
+        chain = b'json-minimal-chain_main:' + json.dumps(
+            {"first_height": 5, "first_prev_id": "p", "ids": ["a", "b"]}).encode()
+        # the subscription reaches the PUB asynchronously: publish until the first one arrives
+        inbox.attach(box)
+        deadline = time.monotonic() + 5
+        first = None
+        while first is None and time.monotonic() < deadline:
+            pub.send(chain)
+            try:
+                first = box.q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        assert first == ChainAdvanced(height=6, hashes=("a", "b"), seen_at=first.seen_at)
+        pub.send(b'json-minimal-txpool_add:[{"id": "t1", "blob_size": 1, "weight": 1, "fee": 2}]')
+        pub.send(b'json-minimal-chain_main:{"first_height": 7}')
+        while not isinstance(msg := box.q.get(timeout=5), TxpoolAdded):
+            pass
+        assert msg.txids == ("t1",)
+        events.wait_for("msg_dropped", reason="bad_notification", peer="monerod")
+        seen = [(e["height"], e["hash"]) for e in events.items if e["event"] == "block_seen"]
+        assert seen == [(5, "a"), (6, "b")]  # once per hash, however often it was published
+    finally:
+        bus.stop()
+        pub.close()
+        ctx.term()
+
+
+def test_role_messages_wait_for_the_role() -> None:
+    inbox, box = RoleInbox(), Mailbox()
+    inbox.tell("early")
+    inbox.attach(box)
+    inbox.tell("late")
+    assert [box.q.get_nowait(), box.q.get_nowait()] == ["early", "late"]
+    inbox.detach()
+    inbox.tell("after")
+    assert box.q.empty()
+
+
+def test_bind_failure_raises_at_start() -> None:
+    plan = host_plan("svc2", "127.30.1.4", monerod=False, wallet=False, bus_port=5555)
+    first = Bus(host_config(plan), Events(), RoleInbox())
+    first.start()
+    try:
+        with pytest.raises(zmq.ZMQError):
+            Bus(host_config(plan), Events(), RoleInbox()).start()
+    finally:
+        first.stop()
