@@ -1,0 +1,129 @@
+"""The mining pool: a node and a coinbase address, mining only when the block controller says so.
+
+Under Shadow a RandomX mining loop would never block (simulated time would stand still), so blocks
+are found on order: the controller draws the miner by hashrate share and sends ``MineBlocks``; the
+pool calls ``generateblocks`` on its own regtest monerod and answers ``BlocksMined`` (or
+``MineFailed``). A node that is not synchronised yet answers ``BUSY``; the pool retries a few times
+with a short back-off (scheduled, never slept) before it gives up.
+
+The pool's wallet (named after the pool, reopened after restarts) gives the coinbase address it
+registers. It registers on start, again whenever the controller sends ``RegistrationRequested``, and
+keeps retrying until the controller acknowledges. Mine orders are accepted only from the block
+controller's host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordination.protocol import (BlocksMined, BootstrapDone, Envelope, Message, MineBlocks, MineFailed,
+                                   PoolRegistered, RegisterPool, RegistrationRequested)
+from monerosim_actors.behaviour import RoleActor
+from monerosim_actors.errors import RpcError, RpcResponseError
+from monerosim_actors.role_wallet import open_or_create
+from monerosim_actors.runtime.messages import ProcessRestarted
+from monerosim_actors.runtime.rpc import STATUS_BUSY
+
+BUSY_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+"""Scenario seconds between attempts while monerod answers ``BUSY``; then the order fails."""
+
+
+class MiningPool(RoleActor):
+    """The mining pool role (``mining_pool``). Parameters: ``pool_id``, ``hashrate_share``."""
+
+    pool_id: str = ""
+    hashrate_share: float = 0.0
+    register_retry_s: float = 10.0
+    """Re-send ``RegisterPool`` this often until the controller acknowledges (scenario seconds)."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.pool_id = str(self.pool_id or ctx.config.host.agent_id)
+        self.address = ""
+        self.registered = False
+        self._retry: Any = None
+
+    def setup(self) -> None:
+        self._open_wallet()
+        self._register()
+
+    def teardown(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+
+    def on_process_restarted(self, msg: ProcessRestarted) -> None:
+        if msg.name == "wallet":
+            self._open_wallet()
+
+    def _open_wallet(self) -> None:
+        assert self.ctx.wallet is not None, "a mining pool needs a wallet (its coinbase address)"
+        open_or_create(self.ctx.wallet, self.pool_id)
+        self.address = self.ctx.wallet.get_address()
+
+    @property
+    def controller(self) -> str:
+        return self.service_host("block_controller")
+
+    # --- registration ---------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+        self.send(self.controller, RegisterPool(pool_id=self.pool_id, hashrate_share=float(self.hashrate_share),
+                                                address=self.address))
+        self._retry = self.after(self.register_retry_s, self._register_retry)
+
+    def _register_retry(self) -> None:
+        self._retry = None
+        if not self.registered:
+            self._register()
+
+    # --- messages -------------------------------------------------------------------------------
+
+    def on_message(self, body: Message, env: Envelope) -> None:
+        if env.src != self.controller:
+            self.reject(env, "not_the_block_controller")
+            return
+        match body:
+            case MineBlocks():
+                self._mine(body, attempt=0)
+            case RegistrationRequested():
+                self.registered = False
+                self._register()
+            case PoolRegistered(accepted=accepted, reason=reason):
+                self.registered = accepted
+                if not accepted:
+                    self.emit("registration_refused", pool_id=self.pool_id, reason=reason)
+                if self._retry is not None and accepted:
+                    self._retry.cancel()
+                    self._retry = None
+            case BootstrapDone():
+                pass
+            case _:
+                self.reject(env, "unexpected_type")
+
+    def _mine(self, order: MineBlocks, attempt: int) -> None:
+        assert self.ctx.daemon is not None
+        started = self.ctx.clock.now()
+        try:
+            height, hashes = self.ctx.daemon.generateblocks(order.count, order.address)
+        except RpcResponseError as e:
+            if e.rpc_message == STATUS_BUSY and attempt < len(BUSY_RETRY_DELAYS_S):
+                self.after(BUSY_RETRY_DELAYS_S[attempt], self._mine, order, attempt + 1)
+                return
+            self._fail(order, f"{e.rpc_message or e}")
+            return
+        except RpcError as e:
+            self._fail(order, f"{type(e).__name__}: {e}")
+            return
+        elapsed_ms = round((self.ctx.clock.now() - started) * 1000, 3)
+        first = height - len(hashes)
+        for i, block_hash in enumerate(hashes):
+            self.emit("block_mined", pool_id=self.pool_id, order=order.order, height=first + i, hash=block_hash,
+                      phase=order.phase)
+        self.send(self.controller, BlocksMined(order=order.order, height=height, hashes=tuple(hashes),
+                                               elapsed_ms=elapsed_ms))
+
+    def _fail(self, order: MineBlocks, reason: str) -> None:
+        self.emit("mine_failed", pool_id=self.pool_id, order=order.order, reason=reason, phase=order.phase)
+        self.send(self.controller, MineFailed(order=order.order, reason=reason))

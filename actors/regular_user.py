@@ -1,0 +1,220 @@
+"""The regular user: a node and a wallet, paying marketplace vendors at random times.
+
+The seed's user wakes every minute and pays with probability ``transaction_frequency``. This user
+draws the time to its next payment from the equivalent continuous process instead (exponential gaps,
+rate ``-ln(1 - p)`` per minute; see :func:`monerosim_actors.wait_time.per_minute_probability`), so it
+sleeps until the payment is due rather than waking up every minute for nothing. Each payment goes to
+a vendor address drawn uniformly from the directory's list, for an amount drawn uniformly from
+``[amount_min, amount_max]`` XMR.
+
+Life cycle:
+
+1. open (or create) its wallet; ask the block controller for its initial balance (``RequestFunds``,
+   re-sent every :attr:`RegularUser.request_retry_s` until ``FundsSent`` arrives) and the directory for
+   vendors (``GetVendors``, with a back-off while the directory does not answer, and refreshed every
+   :attr:`RegularUser.vendor_refresh_s`);
+2. start paying once its unlocked balance covers ``wallet_initial_balance`` (checked on each new block
+   after ``FundsSent``) or when the controller says ``BootstrapDone``, whichever comes first;
+3. for each payment, log ``payment_intent`` BEFORE the transfer (so a crash in between can be
+   reconciled), then ``payment_sent`` or ``payment_failed``. Insufficient or locked funds (the change
+   of the previous payment unlocks 10 blocks later) are retried after :attr:`RegularUser.retry_after_s`,
+   up to :attr:`RegularUser.payment_attempts` attempts; an RPC timeout is not retried (the transfer may
+   have gone through).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordination.protocol import (BootstrapDone, Envelope, FundsSent, GetVendors, Message, RequestFunds,
+                                   VendorList)
+from monerosim_actors.behaviour import RoleActor, task
+from monerosim_actors.errors import RpcError, RpcResponseError, RpcTimeout
+from monerosim_actors.plan import ATOMIC_PER_XMR
+from monerosim_actors.role_wallet import open_or_create
+from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
+from monerosim_actors.wait_time import per_minute_probability
+
+RETRIABLE_CODES = {-3: "daemon_busy", -17: "insufficient_funds", -19: "not_enough_outs_to_mix",
+                   -37: "locked_funds"}
+"""monero-wallet-rpc error codes (wallet_rpc_server_error_codes.h) worth retrying later."""
+
+
+def classify(error: RpcError) -> tuple[str, bool]:
+    """A short reason for a failed transfer, and whether trying again later may succeed."""
+    if isinstance(error, RpcTimeout):
+        return "rpc_timeout", False
+    if isinstance(error, RpcResponseError):
+        text = error.rpc_message.lower()
+        if "unlocked" in text:
+            return "locked_funds", True
+        if "not enough money" in text or "not enough" in text and "money" in text:
+            return "insufficient_funds", True
+        if error.code in RETRIABLE_CODES:
+            return RETRIABLE_CODES[error.code], True
+        return f"rpc_error_{error.code}", False
+    return type(error).__name__, False
+
+
+class RegularUser(RoleActor):
+    """The regular user role (``regular_user``).
+
+    Parameters: ``transaction_frequency`` (probability per minute), ``wallet_initial_balance``,
+    ``amount_min``, ``amount_max`` (XMR).
+    """
+
+    transaction_frequency: float = 0.1
+    wallet_initial_balance: float = 10.0
+    amount_min: float = 0.1
+    amount_max: float = 2.0
+    autostart_tasks = False
+    request_retry_s: float = 30.0
+    vendor_refresh_s: float = 300.0
+    vendor_timeout_s: float = 10.0
+    """First wait for a ``VendorList``; doubled on each miss up to :attr:`vendor_timeout_max_s`."""
+    vendor_timeout_max_s: float = 120.0
+    retry_after_s: float = 60.0
+    payment_attempts: int = 5
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.wait_time = per_minute_probability(float(self.transaction_frequency))
+        if not 0 <= float(self.amount_min) <= float(self.amount_max):
+            raise ValueError(f"amount range [{self.amount_min}, {self.amount_max}] is empty or negative")
+        self.user_id = str(ctx.config.host.agent_id)
+        self.initial = round(float(self.wallet_initial_balance) * ATOMIC_PER_XMR)
+        self.address = ""
+        self.vendors: tuple[str, ...] = ()
+        self.funded: FundsSent | None = None
+        self.payments = 0
+        self._vendor_request = 0
+        self._vendor_wait = float(self.vendor_timeout_s)
+        self._vendor_timer: Any = None
+        self._request_timer: Any = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        self._open_wallet()
+        self._ask_vendors()
+        if self._balance_covered():
+            self._start_paying("balance")
+        else:
+            self._request_funds()
+
+    def teardown(self) -> None:
+        for t in (self._vendor_timer, self._request_timer):
+            if t is not None:
+                t.cancel()
+
+    def on_process_restarted(self, msg: ProcessRestarted) -> None:
+        if msg.name == "wallet":
+            self._open_wallet()
+
+    def _open_wallet(self) -> None:
+        assert self.ctx.wallet is not None, "a regular user needs a wallet"
+        open_or_create(self.ctx.wallet, self.user_id)
+        self.address = self.ctx.wallet.get_address()
+
+    # --- funding --------------------------------------------------------------------------------
+
+    def _request_funds(self) -> None:
+        self._request_timer = None
+        if self.funded is not None or self.initial <= 0:
+            return
+        self.send(self.service_host("block_controller"),
+                  RequestFunds(user_id=self.user_id, address=self.address, amount=self.initial))
+        self._request_timer = self.after(self.request_retry_s, self._request_funds)
+
+    def _balance_covered(self) -> bool:
+        if self.initial <= 0:
+            return False
+        assert self.ctx.wallet is not None
+        self.ctx.wallet.refresh()
+        return self.ctx.wallet.get_balance().unlocked_balance >= self.initial
+
+    def _start_paying(self, why: str) -> None:
+        if self.tasks_running or self.wait_time is None:
+            return
+        self.emit("payments_started", reason=why)
+        self.start_tasks()
+
+    def on_chain_advanced(self, msg: ChainAdvanced) -> None:
+        if self.funded is not None and not self.tasks_running and self._balance_covered():
+            self._start_paying("balance")
+
+    # --- messages -------------------------------------------------------------------------------
+
+    def on_message(self, body: Message, env: Envelope) -> None:
+        controller = self.service_host("block_controller")
+        match body:
+            case FundsSent() if env.src == controller:
+                if self.funded is None:
+                    self.emit("funds_received", amount=body.amount, txid=body.txid, unlock_height=body.unlock_height)
+                self.funded = body
+                if self._request_timer is not None:
+                    self._request_timer.cancel()
+                    self._request_timer = None
+            case BootstrapDone() if env.src == controller:
+                self._start_paying("bootstrap_done")
+            case VendorList() if env.src == self.service_host("marketplace_directory"):
+                self._got_vendors(body)
+            case _:
+                self.reject(env, "unexpected_message")
+
+    # --- vendors --------------------------------------------------------------------------------
+
+    def _ask_vendors(self) -> None:
+        if self._vendor_timer is not None:
+            self._vendor_timer.cancel()
+        self._vendor_request += 1
+        self.send(self.service_host("marketplace_directory"), GetVendors(request=self._vendor_request))
+        self._vendor_timer = self.after(self._vendor_wait, self._vendors_missed, self._vendor_request)
+
+    def _vendors_missed(self, request: int) -> None:
+        if request != self._vendor_request:
+            return
+        self._vendor_wait = min(self._vendor_wait * 2, float(self.vendor_timeout_max_s))
+        self._ask_vendors()
+
+    def _got_vendors(self, body: VendorList) -> None:
+        self.vendors = tuple(body.addresses)
+        if body.request != self._vendor_request:
+            return
+        if self._vendor_timer is not None:
+            self._vendor_timer.cancel()
+        self._vendor_wait = float(self.vendor_timeout_s)
+        # an empty list (marketplaces not registered yet) is asked again soon, a full one later
+        refresh = self.vendor_refresh_s if self.vendors else self._vendor_wait
+        self._vendor_timer = self.after(refresh, self._ask_vendors)
+
+    # --- paying ---------------------------------------------------------------------------------
+
+    @task
+    def pay(self) -> None:
+        """Pay a random vendor a random amount."""
+        self.payments += 1
+        payment_id = f"{self.host}:{self.payments}"
+        if not self.vendors:
+            self.emit("payment_failed", payment_id=payment_id, reason="no_vendors", amount=0, recipient="",
+                      attempt=1, will_retry=False)
+            return
+        recipient = self.rng.choice(self.vendors)
+        amount = round(self.rng.uniform(float(self.amount_min), float(self.amount_max)) * ATOMIC_PER_XMR)
+        self._attempt(payment_id, amount, recipient, 1)
+
+    def _attempt(self, payment_id: str, amount: int, recipient: str, attempt: int) -> None:
+        assert self.ctx.wallet is not None
+        self.emit("payment_intent", payment_id=payment_id, amount=amount, recipient=recipient, attempt=attempt)
+        try:
+            result = self.ctx.wallet.transfer([(recipient, amount)])
+        except RpcError as e:
+            reason, retriable = classify(e)
+            retry = retriable and attempt < int(self.payment_attempts)
+            self.emit("payment_failed", payment_id=payment_id, reason=reason, amount=amount, recipient=recipient,
+                      attempt=attempt, will_retry=retry, error=str(e))
+            if retry:
+                self.after(self.retry_after_s, self._attempt, payment_id, amount, recipient, attempt + 1)
+            return
+        self.emit("payment_sent", payment_id=payment_id, txid=result.txid, amount=amount, recipient=recipient,
+                  fee=result.fee, attempt=attempt)

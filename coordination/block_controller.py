@@ -1,0 +1,299 @@
+"""The block controller: the registry of pools, the economy's bootstrap, then the block schedule.
+
+It runs on its own host (monerod + the faucet wallet) behind a ROUTER socket. In order:
+
+1. **registration**: it asks every pool the plan expects to register (``RegistrationRequested``, again
+   every :attr:`BlockController.reregister_every_s` while some are missing, so a restarted controller
+   recovers its registry), and waits until all have sent ``RegisterPool`` or
+   ``registration_timeout_s`` has passed; then it goes on with those present and logs the missing.
+2. **bootstrap**: :mod:`coordination.bootstrap` funds every user from the faucet.
+3. **schedule**: :mod:`coordination.schedule` draws the interval and the miner of each next block from
+   the controller's seeded RNG, among the EXPECTED pools by planned share, so the sequence of choices
+   never depends on message timing. A chosen pool that is not registered is logged as
+   ``mine_skipped``; one that does not answer within ``mine_timeout_s`` as ``mine_timeout``; the
+   schedule goes on either way.
+
+Authorization: ``RegisterPool`` is accepted only from the hosts the ``pools`` parameter lists (with
+their own pool id), ``RequestFunds`` only from the listed users, answers to a mine order only from the
+pool it went to; anything else is logged as ``msg_rejected`` and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coordination.bootstrap import Bootstrap, RegisteredPool, UserFunding
+from coordination.protocol import (BlocksMined, Envelope, Message, MineBlocks, MineFailed, PoolRegistered,
+                                   RegisterPool, RegistrationRequested, RequestFunds)
+from coordination.schedule import BlockSchedule, PoolShare
+from monerosim_actors.behaviour import RoleActor
+from monerosim_actors.plan import ATOMIC_PER_XMR
+from monerosim_actors.role_wallet import open_or_create
+from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Order:
+    order: int
+    pool: RegisteredPool
+    count: int
+    phase: str
+    sent_at: float
+    on_done: Callable[[int], None]
+    on_fail: Callable[[str], None]
+    timer: Any = None
+
+
+class BlockController(RoleActor):
+    """The block controller role (``block_controller``).
+
+    Parameters (from the plan): ``pools`` ``[{pool_id, host, hashrate_share}]``, ``users``
+    ``[{user_id, host, wallet_initial_balance}]`` (XMR), ``marketplaces`` ``[{marketplace_id, host}]``,
+    ``registration_timeout_s``, ``mine_timeout_s``, ``schedule`` (``exponential`` | ``fixed``),
+    ``block_time_s``.
+    """
+
+    registration_timeout_s: float = 120.0
+    mine_timeout_s: float = 60.0
+    schedule: str = "exponential"
+    block_time_s: float = 120.0
+    reregister_every_s: float = 10.0
+    """While pools are missing, ask them again this often (scenario seconds)."""
+    faucet_wallet: str = "faucet"
+    """File name of the controller's faucet wallet."""
+    outputs_per_user: int = 4
+    """Outputs each user's initial balance is split into (see :mod:`coordination.bootstrap`)."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.expected = [PoolShare(str(p["pool_id"]), str(p["host"]), float(p["hashrate_share"]))
+                         for p in self.params.get("pools", ())]
+        self._pool_by_host = {p.host: p for p in self.expected}
+        self.users = [UserFunding(str(u["user_id"]), str(u["host"]),
+                                  round(float(u["wallet_initial_balance"]) * ATOMIC_PER_XMR))
+                      for u in self.params.get("users", ())]
+        self._user_by_host = {u.host: u for u in self.users}
+        self.marketplace_hosts = [str(m["host"]) for m in self.params.get("marketplaces", ())]
+        self.registered: dict[str, RegisteredPool] = {}
+        self.phase = "registration"
+        self._orders: dict[int, _Order] = {}
+        self._expired: dict[int, _Order] = {}
+        self._next_order = 1
+        self._deadline: Any = None
+        self._rerequest: Any = None
+        self._next_block: Any = None
+        self.block_schedule = (BlockSchedule(self.expected, self.rng, schedule=self.schedule,  # type: ignore[arg-type]
+                                             block_time_s=float(self.block_time_s))
+                               if self.expected else None)
+        self.bootstrap: Bootstrap | None = None
+        self.faucet_address = ""
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        self._open_faucet()
+        notify = [p.host for p in self.expected] + [u.host for u in self.users] + self.marketplace_hosts
+        self.bootstrap = Bootstrap(self._Ports(self), faucet_address=self.faucet_address, users=self.users,
+                                   notify_hosts=notify, users_timeout_s=float(self.registration_timeout_s),
+                                   sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done,
+                                   outputs_per_user=int(self.outputs_per_user))
+        self._deadline = self.after(float(self.registration_timeout_s), self._registration_deadline)
+        self._request_registrations()
+
+    def teardown(self) -> None:
+        for t in (self._deadline, self._rerequest, self._next_block):
+            if t is not None:
+                t.cancel()
+        for o in self._orders.values():
+            if o.timer is not None:
+                o.timer.cancel()
+
+    def on_process_restarted(self, msg: ProcessRestarted) -> None:
+        if msg.name == "wallet":
+            self._open_faucet()
+
+    def _open_faucet(self) -> None:
+        assert self.ctx.wallet is not None, "the block controller needs a wallet (the faucet)"
+        open_or_create(self.ctx.wallet, self.faucet_wallet)
+        self.faucet_address = self.ctx.wallet.get_address()
+
+    # --- messages -------------------------------------------------------------------------------
+
+    def on_message(self, body: Message, env: Envelope) -> None:
+        match body:
+            case RegisterPool():
+                self._on_register(body, env)
+            case RequestFunds():
+                self._on_request_funds(body, env)
+            case BlocksMined():
+                self._on_answer(env, body.order, lambda o: self._completed(o, body, env))
+            case MineFailed():
+                self._on_answer(env, body.order, lambda o: self._failed(o, body.reason))
+            case _:
+                self.reject(env, "unexpected_type")
+
+    def on_chain_advanced(self, msg: ChainAdvanced) -> None:
+        if self.bootstrap is not None and not self.bootstrap.finished:
+            self.bootstrap.on_chain_advanced()
+
+    def _on_register(self, body: RegisterPool, env: Envelope) -> None:
+        planned = self._pool_by_host.get(env.src)
+        if planned is None or planned.pool_id != body.pool_id:
+            self.reject(env, "not_a_planned_pool")
+            self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=False, reason="not_a_planned_pool"))
+            return
+        first = body.pool_id not in self.registered
+        self.registered[body.pool_id] = RegisteredPool(planned, body.address)
+        self.emit("pool_registered", pool_id=body.pool_id, host=env.src, hashrate_share=planned.hashrate_share,
+                  again=not first)
+        self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=True, reason=""))
+        if self.phase == "registration" and len(self.registered) == len(self.expected):
+            self._close_registration()
+
+    def _on_request_funds(self, body: RequestFunds, env: Envelope) -> None:
+        user = self._user_by_host.get(env.src)
+        if user is None or user.user_id != body.user_id:
+            self.reject(env, "not_a_planned_user")
+            return
+        if body.amount != user.amount:
+            logger.info("%s asked for %d, the plan gives it %d", user.user_id, body.amount, user.amount)
+        assert self.bootstrap is not None
+        self.bootstrap.on_funds_requested(user.user_id, body.address)
+
+    # --- registration ---------------------------------------------------------------------------
+
+    def _request_registrations(self) -> None:
+        missing = [p for p in self.expected if p.pool_id not in self.registered]
+        for pool in missing:
+            self.send(pool.host, RegistrationRequested())
+        self._rerequest = (self.after(float(self.reregister_every_s), self._request_registrations)
+                           if missing and self.phase == "registration" else None)
+
+    def _registration_deadline(self) -> None:
+        if self.phase == "registration":
+            self._close_registration()
+
+    def _close_registration(self) -> None:
+        self.phase = "bootstrap"
+        for t in (self._deadline, self._rerequest):
+            if t is not None:
+                t.cancel()
+        missing = [p.pool_id for p in self.expected if p.pool_id not in self.registered]
+        self.emit("registration_closed", registered=[p.pool_id for p in self.expected
+                                                     if p.pool_id in self.registered], missing=missing)
+        assert self.bootstrap is not None
+        self.bootstrap.start([self.registered[p.pool_id] for p in self.expected if p.pool_id in self.registered])
+
+    # --- the schedule ---------------------------------------------------------------------------
+
+    def _bootstrap_done(self, height: int) -> None:
+        self.phase = "schedule"
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        if self.block_schedule is None:
+            return
+        interval, pool = self.block_schedule.next_block()
+        self._next_block = self.after(interval, self._mine_scheduled, pool)
+
+    def _mine_scheduled(self, pool: PoolShare) -> None:
+        self._schedule_next()  # the next block is due whatever happens to this one
+        registered = self.registered.get(pool.pool_id)
+        if registered is None:
+            self.emit("mine_skipped", pool_id=pool.pool_id, host=pool.host, reason="unregistered")
+            return
+        self.order_mining(registered, 1, registered.address, "schedule", lambda h: None, lambda r: None)
+
+    # --- mine orders ----------------------------------------------------------------------------
+
+    def order_mining(self, pool: RegisteredPool, count: int, address: str, phase: str,
+                     on_done: Callable[[int], None], on_fail: Callable[[str], None]) -> int:
+        """Send a ``MineBlocks`` order; exactly one of the callbacks runs (answer, failure or timeout)."""
+        n = self._next_order
+        self._next_order += 1
+        order = _Order(n, pool, count, phase, self.ctx.clock.now(), on_done, on_fail)
+        self._orders[n] = order
+        self.send(pool.share.host, MineBlocks(order=n, count=count, address=address, phase=phase))
+        self.emit("mine_ordered", order=n, pool_id=pool.share.pool_id, host=pool.share.host, count=count,
+                  phase=phase)
+        timeout = float(self.mine_timeout_s) * max(1.0, count / 10)
+        order.timer = self.after(timeout, self._order_timeout, n)
+        return n
+
+    def _on_answer(self, env: Envelope, n: int, handle: Callable[[_Order], None]) -> None:
+        order = self._orders.get(n) or self._expired.get(n)
+        if order is None or order.pool.share.host != env.src:
+            self.reject(env, "unknown_order")
+            return
+        handle(order)
+
+    def _completed(self, order: _Order, body: BlocksMined, env: Envelope) -> None:
+        late = order.order in self._expired
+        self._expired.pop(order.order, None)
+        self._orders.pop(order.order, None)
+        if order.timer is not None:
+            order.timer.cancel()
+        self.emit("mine_completed", order=order.order, pool_id=order.pool.share.pool_id, height=body.height,
+                  hashes=list(body.hashes), elapsed_ms=body.elapsed_ms, phase=order.phase,
+                  round_trip_ms=round((self.ctx.clock.now() - order.sent_at) * 1000, 3), late=late)
+        if not late:
+            order.on_done(body.height)
+
+    def _failed(self, order: _Order, reason: str) -> None:
+        if order.order in self._expired:
+            self._expired.pop(order.order)
+            return
+        self._orders.pop(order.order, None)
+        if order.timer is not None:
+            order.timer.cancel()
+        self.emit("mine_failed", order=order.order, pool_id=order.pool.share.pool_id, reason=reason,
+                  phase=order.phase)
+        order.on_fail(reason)
+
+    def _order_timeout(self, n: int) -> None:
+        order = self._orders.pop(n, None)
+        if order is None:
+            return
+        self._expired[n] = order
+        self.emit("mine_timeout", order=n, pool_id=order.pool.share.pool_id, phase=order.phase)
+        order.on_fail("timeout")
+
+    class _Ports:
+        """The bootstrap's view of the controller (see :class:`coordination.bootstrap.Ports`)."""
+
+        def __init__(self, controller: BlockController) -> None:
+            self._c = controller
+
+        def mine(self, pool: RegisteredPool, count: int, address: str,
+                 on_done: Callable[[int], None], on_fail: Callable[[str], None]) -> None:
+            self._c.order_mining(pool, count, address, "bootstrap", on_done, on_fail)
+
+        def chain_height(self) -> int:
+            assert self._c.ctx.daemon is not None
+            return self._c.ctx.daemon.get_height()
+
+        def faucet_balance(self) -> tuple[int, int]:
+            wallet = self._c.ctx.wallet
+            assert wallet is not None
+            wallet.refresh()
+            b = wallet.get_balance()
+            return b.balance, b.unlocked_balance
+
+        def faucet_transfer(self, destinations: Sequence[tuple[str, int]]) -> tuple[str, int]:
+            assert self._c.ctx.wallet is not None
+            r = self._c.ctx.wallet.transfer(list(destinations))
+            return r.txid, r.fee
+
+        def send(self, host: str, body: Message) -> Any:
+            return self._c.send(host, body)
+
+        def emit(self, event: str, **fields: Any) -> None:
+            self._c.emit(event, **fields)
+
+        def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+            return self._c.after(delay_s, fn, *args)

@@ -1,0 +1,369 @@
+"""The economy's bootstrap: before the block schedule starts, every user holds its initial balance.
+
+Monero's rules shape the steps: a coinbase output unlocks 60 blocks after its block, any other output
+10 blocks after; a transaction needs ring members (16 per input) that are already on chain. So:
+
+1. ``fund_faucet``: ONE pool (the registered pool with the largest share; the next one if it fails)
+   mines blocks to the controller's faucet wallet until its balance covers every expected user's
+   initial balance plus a fee reserve. The block reward is read from the faucet's balance as blocks
+   arrive (the first order is one block), never hard-coded. One pool mines the whole bootstrap, so
+   bursts of blocks never race between nodes and fork.
+2. ``unlock_coinbase``: the same pool mines 60 blocks to its own address, so the faucet's coinbase
+   unlocks (and the chain holds well over 16 outputs for rings); more blocks, 10 at a time, while the
+   faucet's unlocked balance is still short.
+3. ``await_users``: users send ``RequestFunds`` when their wallet is ready (they may have done so long
+   before); the bootstrap waits for every expected user until ``registration_timeout_s`` after it
+   began, then goes on with those present and logs the missing.
+4. ``pay_users``: batched transfers of at most :data:`MAX_DESTINATIONS` destinations each, in plan
+   order. Each user's balance is split over ``outputs_per_user`` outputs: a wallet with one output
+   can pay only once per 10 blocks (its change is locked meanwhile), one with four outputs four times. When the faucet's unlocked balance does not cover a batch (its change is locked for 10
+   blocks), the pool mines 10 blocks first. Each user gets ``FundsSent``.
+5. ``unlock_payments``: 10 more blocks, so that the users' outputs unlock.
+6. ``done``: ``BootstrapDone`` to every pool, user and marketplace; ``bootstrap_done`` is logged and the
+   controller starts the schedule.
+
+Every step is logged as ``bootstrap_step{step, ...}``. The bootstrap never waits on the scheduler except
+for timeouts: each step starts as soon as the previous one's blocks reached the controller's node.
+A user whose request arrives after the payments is paid on arrival (a single transfer).
+
+The class holds the state machine only; the controller supplies the I/O through :class:`Ports`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from coordination.protocol import BootstrapDone, FundsSent, Message
+from coordination.schedule import PoolShare
+from monerosim_actors.errors import RpcError
+
+logger = logging.getLogger(__name__)
+
+COINBASE_UNLOCK_BLOCKS = 60
+"""CRYPTONOTE_MINED_MONEY_UNLOCK_WINDOW."""
+SPENDABLE_AGE_BLOCKS = 10
+"""CRYPTONOTE_DEFAULT_TX_SPENDABLE_AGE: blocks before a (non-coinbase) output can be spent."""
+MAX_DESTINATIONS = 15
+"""Destinations per faucet transfer (monero allows 16 outputs per transaction, change included)."""
+FEE_RESERVE_PER_TX = 10**11
+"""0.1 XMR kept per transfer for its fee; regtest fees are far below this."""
+MAX_MINE_FAILURES = 6
+"""Failed or timed-out bootstrap orders in a row (over all pools) before the bootstrap gives up."""
+MAX_TOP_UPS = 10
+"""Extra 10-block rounds per step when unlocked funds still fall short."""
+
+
+@dataclass(frozen=True)
+class UserFunding:
+    """An expected user: who, where, and how much (atomic units)."""
+
+    user_id: str
+    host: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class RegisteredPool:
+    share: PoolShare
+    address: str
+
+
+class Ports(Protocol):
+    """What the bootstrap needs from the controller (the real one, or a fake in tests)."""
+
+    def mine(self, pool: RegisteredPool, count: int, address: str,
+             on_done: Callable[[int], None], on_fail: Callable[[str], None]) -> None:
+        """Order ``pool`` to mine; exactly one of the callbacks runs later: ``on_done`` with the
+        chain height (number of blocks) the pool reached, or ``on_fail`` with a reason (``timeout``)."""
+
+    def chain_height(self) -> int:
+        """Blocks in the controller node's chain (``get_height``)."""
+
+    def faucet_balance(self) -> tuple[int, int]:
+        """The faucet wallet's (balance, unlocked balance), after a refresh."""
+
+    def faucet_transfer(self, destinations: Sequence[tuple[str, int]]) -> tuple[str, int]:
+        """Pay ``(address, amount)`` pairs in one transaction; returns (txid, fee)."""
+
+    def send(self, host: str, body: Message) -> Any:
+        """Send a bus message."""
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Record an event."""
+
+    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer."""
+
+
+class Bootstrap:
+    """The bootstrap's state machine. Call :meth:`start` once, then feed it what happens.
+
+    Args:
+        ports: the controller's I/O.
+        faucet_address: where the faucet's coinbase goes.
+        users: the expected users, in plan order.
+        notify_hosts: every host that gets ``BootstrapDone`` (pools, users, marketplaces).
+        users_timeout_s: how long (from :meth:`start`) to wait for users' requests.
+        sync_timeout_s: how long to wait for mined blocks to reach the controller's node.
+        on_done: called once when the bootstrap is over (done or failed), with its final height.
+    """
+
+    def __init__(self, ports: Ports, *, faucet_address: str, users: Sequence[UserFunding],
+                 notify_hosts: Sequence[str], users_timeout_s: float, sync_timeout_s: float,
+                 on_done: Callable[[int], None], outputs_per_user: int = 1) -> None:
+        self._p = ports
+        self.faucet_address = faucet_address
+        self.users = {u.user_id: u for u in users}
+        self.notify_hosts = list(notify_hosts)
+        self.users_timeout_s = users_timeout_s
+        self.sync_timeout_s = sync_timeout_s
+        self._on_done = on_done
+        self.outputs_per_user = max(1, min(int(outputs_per_user), MAX_DESTINATIONS))
+        self.users_per_batch = MAX_DESTINATIONS // self.outputs_per_user
+        self.step = "idle"
+        self.requests: dict[str, str] = {}
+        """user_id -> address, from RequestFunds."""
+        self.paid: dict[str, FundsSent] = {}
+        self._pools: list[RegisteredPool] = []
+        self._miner = 0
+        self._failures = 0
+        self._top_ups = 0
+        self._users_timer: Any = None
+        self._users_timed_out = False
+        self._waiting_height: tuple[int, Callable[[], None], Any] | None = None
+        self._queue: list[UserFunding] = []
+        self.finished = False
+        self.height = 0
+
+    @property
+    def needed(self) -> int:
+        """What the faucet must hold: every expected user's amount plus fee reserves."""
+        total = sum(u.amount for u in self.users.values())
+        batches = math.ceil(len([u for u in self.users.values() if u.amount > 0]) / self.users_per_batch)
+        return total + batches * FEE_RESERVE_PER_TX
+
+    # --- inputs ---------------------------------------------------------------------------------
+
+    def start(self, pools: Sequence[RegisteredPool]) -> None:
+        """Begin with the pools that registered (bootstrap miner: largest share first)."""
+        self._pools = sorted(pools, key=lambda p: -p.share.hashrate_share)  # stable: plan order on ties
+        self._users_timer = self._p.after(self.users_timeout_s, self._users_deadline)
+        self._log("start", pools=[p.share.pool_id for p in self._pools], users=len(self.users),
+                  needed=self.needed)
+        if self.needed == 0 or not any(u.amount > 0 for u in self.users.values()):
+            self._finish()
+        elif not self._pools:
+            self._fail("no_pools")
+        else:
+            self._fund_faucet(first=True)
+
+    def on_funds_requested(self, user_id: str, address: str) -> None:
+        """A listed user asked for its funds (again, perhaps: requests are idempotent)."""
+        user = self.users[user_id]
+        if user_id in self.paid:
+            self._p.send(user.host, self.paid[user_id])
+            if self.finished:
+                self._p.send(user.host, BootstrapDone(height=self.height))
+            return
+        self.requests[user_id] = address
+        if self.step == "await_users" and self._all_requested():
+            self._pay_users()
+        elif self.finished and user.amount > 0:
+            self._pay_late(user)
+
+    def on_chain_advanced(self) -> None:
+        """The controller's node has new blocks: a step waiting for them may go on."""
+        if self._waiting_height is None:
+            return
+        target, then, timer = self._waiting_height
+        if self._p.chain_height() >= target:
+            self._waiting_height = None
+            if timer is not None:
+                timer.cancel()
+            then()
+
+    # --- steps ----------------------------------------------------------------------------------
+
+    def _fund_faucet(self, first: bool = False, balance_before: int = 0, mined: int = 0) -> None:
+        self.step = "fund_faucet"
+        balance, _ = self._p.faucet_balance()
+        if balance >= self.needed:
+            self._log("faucet_funded", balance=balance, needed=self.needed)
+            self._unlock_coinbase(COINBASE_UNLOCK_BLOCKS)
+            return
+        if first or mined == 0 or balance <= balance_before:
+            count = 1  # learn the block reward from the first block
+        else:
+            reward = (balance - balance_before) // mined
+            count = max(1, math.ceil((self.needed - balance) / reward))
+        self._log("fund_faucet", balance=balance, needed=self.needed, count=count)
+        self._mine(count, self.faucet_address,
+                   lambda: self._fund_faucet(balance_before=balance, mined=count))
+
+    def _unlock_coinbase(self, count: int) -> None:
+        self.step = "unlock_coinbase"
+        self._log("unlock_coinbase", count=count)
+        self._mine(count, self._pool().address, self._check_unlocked)
+
+    def _check_unlocked(self) -> None:
+        balance, unlocked = self._p.faucet_balance()
+        self._log("faucet_unlocked", balance=balance, unlocked=unlocked, needed=self.needed)
+        if unlocked >= self.needed:
+            self._top_ups = 0
+            self._await_users()
+        elif self._top_up():
+            self._unlock_coinbase(SPENDABLE_AGE_BLOCKS)
+
+    def _await_users(self) -> None:
+        self.step = "await_users"
+        if self._all_requested() or self._users_timed_out:
+            self._pay_users()
+        else:
+            self._log("await_users", requested=sorted(self.requests), missing=self._missing())
+
+    def _users_deadline(self) -> None:
+        self._users_timed_out = True
+        if self.step == "await_users":
+            self._pay_users()
+
+    def _pay_users(self) -> None:
+        self.step = "pay_users"
+        if self._users_timer is not None:
+            self._users_timer.cancel()
+            self._users_timer = None
+        missing = self._missing()
+        if missing:
+            self._log("users_missing", users=missing)
+        self._queue = [u for u in self.users.values()
+                       if u.user_id in self.requests and u.user_id not in self.paid and u.amount > 0]
+        self._pay_next_batch()
+
+    def _pay_next_batch(self) -> None:
+        if not self._queue:
+            self._unlock_payments()
+            return
+        batch = self._queue[:self.users_per_batch]
+        total = sum(u.amount for u in batch)
+        _, unlocked = self._p.faucet_balance()
+        if unlocked < total + FEE_RESERVE_PER_TX:
+            self._log("change_locked", unlocked=unlocked, batch_total=total)
+            if self._top_up():
+                self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._pay_next_batch)
+            return
+        try:
+            txid, fee = self._p.faucet_transfer([d for u in batch for d in self._destinations(u)])
+        except RpcError as e:
+            self._log("transfer_failed", error=str(e), users=[u.user_id for u in batch])
+            if self._top_up():
+                self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._pay_next_batch)
+            return
+        self._top_ups = 0
+        del self._queue[:len(batch)]
+        self._log("batch_paid", txid=txid, fee=fee, users=[u.user_id for u in batch], amount=total)
+        self._paid(batch, txid)
+        self._pay_next_batch()
+
+    def _paid(self, batch: Sequence[UserFunding], txid: str) -> None:
+        unlock = self._p.chain_height() + SPENDABLE_AGE_BLOCKS
+        for u in batch:
+            msg = FundsSent(amount=u.amount, txid=txid, unlock_height=unlock)
+            self.paid[u.user_id] = msg
+            self._p.emit("user_funded", user_id=u.user_id, amount=u.amount, txid=txid)
+            self._p.send(u.host, msg)
+
+    def _unlock_payments(self) -> None:
+        self.step = "unlock_payments"
+        if not self.paid:
+            self._finish()
+            return
+        self._log("unlock_payments", count=SPENDABLE_AGE_BLOCKS)
+        self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._finish)
+
+    def _finish(self) -> None:
+        self.step = "done"
+        self.finished = True
+        self.height = self._p.chain_height()
+        self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid))
+        for host in self.notify_hosts:
+            self._p.send(host, BootstrapDone(height=self.height))
+        self._on_done(self.height)
+
+    def _pay_late(self, user: UserFunding) -> None:
+        try:
+            txid, fee = self._p.faucet_transfer(self._destinations(user))
+        except RpcError as e:
+            self._log("late_transfer_failed", user=user.user_id, error=str(e))
+            return
+        self._log("late_user_paid", user=user.user_id, txid=txid, fee=fee)
+        self._paid([user], txid)
+        self._p.send(user.host, BootstrapDone(height=self.height))
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _mine(self, count: int, address: str, then: Callable[[], None]) -> None:
+        """Order the current bootstrap pool to mine; go on once the blocks reached our node."""
+        pool = self._pool()
+
+        def done(height: int) -> None:
+            self._failures = 0
+            self._await_height(height, then)
+
+        def failed(reason: str) -> None:
+            self._failures += 1
+            self._log("mine_failed", pool_id=pool.share.pool_id, reason=reason)
+            if self._failures >= MAX_MINE_FAILURES:
+                self._fail("mining_failed")
+                return
+            self._miner = (self._miner + 1) % len(self._pools)
+            self._mine(count, address if address == self.faucet_address else self._pool().address, then)
+
+        self._p.mine(pool, count, address, done, failed)
+
+    def _await_height(self, target: int, then: Callable[[], None]) -> None:
+        if self._p.chain_height() >= target:
+            then()
+            return
+
+        def timeout() -> None:
+            if self._waiting_height is not None and self._waiting_height[0] == target:
+                self._waiting_height = None
+                self._log("sync_timeout", target=target, height=self._p.chain_height())
+                then()
+
+        self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout))
+
+    def _top_up(self) -> bool:
+        """Count one more round of extra blocks; False (and the bootstrap fails) past the limit."""
+        self._top_ups += 1
+        if self._top_ups > MAX_TOP_UPS:
+            self._fail("funds_never_unlocked")
+            return False
+        return True
+
+    def _destinations(self, user: UserFunding) -> list[tuple[str, int]]:
+        """The user's amount split over ``outputs_per_user`` outputs (the last takes the remainder)."""
+        k = self.outputs_per_user
+        part = user.amount // k
+        address = self.requests[user.user_id]
+        return [(address, part)] * (k - 1) + [(address, user.amount - part * (k - 1))]
+
+    def _pool(self) -> RegisteredPool:
+        return self._pools[self._miner]
+
+    def _all_requested(self) -> bool:
+        return all(uid in self.requests for uid, u in self.users.items() if u.amount > 0)
+
+    def _missing(self) -> list[str]:
+        return [uid for uid, u in self.users.items() if u.amount > 0 and uid not in self.requests]
+
+    def _fail(self, reason: str) -> None:
+        self._log("failed", reason=reason)
+        logger.error("bootstrap failed: %s", reason)
+        self._finish()
+
+    def _log(self, step: str, **fields: Any) -> None:
+        self._p.emit("bootstrap_step", step=step, **fields)

@@ -1,0 +1,50 @@
+"""The marketplace directory: who sells, at which addresses. A service with no monerod and no wallet.
+
+Marketplaces publish their vendor addresses with ``RegisterVendors`` (a new registration replaces the
+marketplace's old entry) and get ``VendorsRegistered``; anyone may ask ``GetVendors`` and gets a
+``VendorList`` with every current address, marketplaces in plan order and each marketplace's addresses
+in the order it gave them, so the same registrations always give the same list. Only hosts the plan
+names as marketplaces (under their own marketplace id) may register; anything else is logged as
+``msg_rejected`` and dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordination.protocol import Envelope, GetVendors, Message, RegisterVendors, VendorList, VendorsRegistered
+from monerosim_actors.behaviour import RoleActor
+
+
+class MarketplaceDirectory(RoleActor):
+    """The directory role (``marketplace_directory``). Parameters: ``marketplaces``
+    ``[{marketplace_id, host}]`` (who may register), ``users`` (informational)."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        planned = [(str(m["marketplace_id"]), str(m["host"])) for m in self.params.get("marketplaces", ())]
+        self._order = [mid for mid, _ in planned]
+        self._id_by_host = {host: mid for mid, host in planned}
+        self.registry: dict[str, tuple[str, ...]] = {}
+
+    def on_message(self, body: Message, env: Envelope) -> None:
+        match body:
+            case RegisterVendors():
+                self._register(body, env)
+            case GetVendors(request=request):
+                self.send(env.src, VendorList(request=request, addresses=self.addresses()))
+            case _:
+                self.reject(env, "unexpected_type")
+
+    def _register(self, body: RegisterVendors, env: Envelope) -> None:
+        if self._id_by_host.get(env.src) != body.marketplace_id:
+            self.reject(env, "not_a_planned_marketplace")
+            return
+        self.registry[body.marketplace_id] = tuple(body.addresses)
+        self.emit("vendors_registered", marketplace_id=body.marketplace_id, count=len(body.addresses),
+                  host=env.src)
+        self.send(env.src, VendorsRegistered(marketplace_id=body.marketplace_id, count=len(body.addresses)))
+
+    def addresses(self) -> tuple[str, ...]:
+        """Every registered address, marketplaces in plan order."""
+        return tuple(a for mid in self._order for a in self.registry.get(mid, ()))

@@ -1,0 +1,284 @@
+"""The base class of every role, and the declarative layer for saying what a role does and when.
+
+A role is a :class:`RoleActor` subclass (a ``pykka.ThreadingActor``). The host runtime starts it as
+``RoleClass.start(ctx)`` once the host's monerod and wallet answer, and tells it what happens around
+it; :class:`RoleActor` turns those messages into hooks, all called in the actor's own thread:
+
+============================  ==================================================================
+runtime message               hook
+============================  ==================================================================
+(actor started)               :meth:`RoleActor.setup`
+``Delivered(envelope)``       :meth:`RoleActor.on_message` ``(body, envelope)``
+``ChainAdvanced``             :meth:`RoleActor.on_chain_advanced`
+``TxpoolAdded``               :meth:`RoleActor.on_txpool_added`
+``ProcessRestarted(name)``    :meth:`RoleActor.on_process_restarted`
+(actor stopping)              :meth:`RoleActor.teardown`
+============================  ==================================================================
+
+What a role does on its own is declared in the locust style::
+
+    class Spender(RoleActor):
+        wait_time = exponential(mean_s=600)   # drawn with the actor's seeded RNG
+        start_after_s = 1800
+
+        @task(8)
+        def send_small(self) -> None: ...
+
+        @task(1)
+        def send_large(self) -> None: ...
+
+The actor draws a wait from ``wait_time``, schedules itself with ``ctx.scheduler.call_later`` (no
+sleeping, no polling), then runs one task chosen by ``rng.choices(tasks, weights)`` and draws the next
+wait. The first task runs ``start_after_s`` plus one drawn wait after the actor starts (or after
+:meth:`RoleActor.start_tasks`, for roles that set ``autostart_tasks = False`` and start when ready).
+
+Parameters from the scenario's ``config`` (``ctx.params``) override class attributes of the same name,
+so the class attributes are the role's documented defaults; ``wait_time`` accepts the forms of
+:func:`monerosim_actors.wait_time.from_param` and ``task_weights`` maps task names to new weights.
+Every actor's RNG is ``ctx.rng(role)``, seeded from the simulation seed, the host and the role name:
+the same seed gives the same draws.
+
+Errors: a :class:`~monerosim_actors.errors.MonerosimError` (an RPC that failed or timed out, say)
+escaping a hook or task is logged as an ``actor_error`` event and the actor goes on; any other
+exception stops the actor (pykka's rule for ``tell``) and is logged as ``actor_failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pykka
+
+from coordination.protocol import Envelope, Message
+from monerosim_actors.errors import MonerosimError
+from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
+from monerosim_actors.wait_time import WaitTime, between, constant, exponential, from_param
+
+if TYPE_CHECKING:
+    from monerosim_actors.runtime.context import HostContext
+
+__all__ = ["RoleActor", "task", "between", "constant", "exponential", "WaitTime"]
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TASK_WEIGHT = "_monerosim_task_weight"
+
+
+def task(weight: float | F = 1) -> Any:
+    """Mark a method as a task, picked with probability proportional to ``weight``.
+
+    Usable as ``@task``, ``@task(3)`` or ``@task(weight=3)``.
+    """
+    if callable(weight):
+        setattr(weight, _TASK_WEIGHT, 1.0)
+        return weight
+    if not weight >= 0:
+        raise ValueError(f"task weight must be >= 0, got {weight}")
+
+    def mark(fn: F) -> F:
+        setattr(fn, _TASK_WEIGHT, float(weight))
+        return fn
+    return mark
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A scheduled call of one of the actor's own methods (see :meth:`RoleActor.after`)."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _RunTask:
+    """Time to run the next task; stale when ``generation`` is not the current one."""
+
+    generation: int
+
+
+class RoleActor(pykka.ThreadingActor):
+    """The base of every role. Subclasses override the hooks and declare tasks.
+
+    Attributes:
+        ctx: the host's context (config, params, RNG factory, events, bus, RPC clients, scheduler).
+        host: this host's name (also its bus identity).
+        role: the role name from the plan, e.g. ``regular_user``; the actor name in events.
+        params: the role's parameters from the plan.
+        rng: this actor's seeded RNG; draw every random decision from it.
+    """
+
+    wait_time: WaitTime | None = None
+    """Distribution of the gap between two tasks; None means no tasks run."""
+    start_after_s: float = 0.0
+    """Scenario seconds to wait after :meth:`start_tasks` before the first drawn wait begins."""
+    autostart_tasks: bool = True
+    """Start the tasks as soon as the actor has started; False lets the role call start_tasks."""
+
+    def __init__(self, ctx: HostContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.host: str = ctx.host
+        self.role: str = ctx.config.host.role
+        self.params: dict[str, Any] = dict(ctx.params)
+        self._weights: dict[str, float] = {}
+        self._apply_params()
+        self.rng = ctx.rng(self.role)
+        self._tasks = self._collect_tasks()
+        self._generation = 0
+        self._task_timer: Any = None
+
+    # --- hooks for subclasses (all run in the actor's thread) ------------------------------------
+
+    def setup(self) -> None:
+        """Called once when the actor starts: open wallets, register with services."""
+
+    def teardown(self) -> None:
+        """Called once when the actor stops (before the runtime stores the wallet and stops it)."""
+
+    def on_message(self, body: Message, env: Envelope) -> None:
+        """A bus message addressed to this host; ``env.src`` is the sender's host name."""
+        logger.debug("%s: unhandled %s from %s", self.host, env.type, env.src)
+
+    def on_chain_advanced(self, msg: ChainAdvanced) -> None:
+        """This host's monerod has new blocks on its main chain."""
+
+    def on_txpool_added(self, msg: TxpoolAdded) -> None:
+        """This host's monerod accepted new transactions into its pool."""
+
+    def on_process_restarted(self, msg: ProcessRestarted) -> None:
+        """monerod or the wallet (``msg.name``) was restarted; a role reopens its wallet here."""
+
+    # --- services for subclasses ----------------------------------------------------------------
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Record an event in this host's ``events.jsonl``, with the role as the actor."""
+        self.ctx.events.emit(self.role, event, **fields)
+
+    def send(self, dst_host: str, body: Message) -> str:
+        """Send a message over the bus; returns its id. Never blocks."""
+        return self.ctx.bus.send(dst_host, body)
+
+    def service_host(self, service: str) -> str:
+        """Host name of a coordination service (``block_controller``, ``marketplace_directory``)."""
+        return self.ctx.config.services[service].host
+
+    def reject(self, env: Envelope, reason: str) -> None:
+        """Drop a message this role does not accept from its sender, and say so."""
+        self.emit("msg_rejected", id=env.id, type=env.type, src=env.src, reason=reason)
+
+    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn(*args)`` in this actor's thread ``delay_s`` scenario seconds from now.
+
+        Returns the scheduler's timer (``.cancel()`` it if the call is no longer wanted).
+        """
+        return self.ctx.scheduler.call_later(max(0.0, delay_s), self.actor_ref, _Call(fn, args))
+
+    def start_tasks(self) -> None:
+        """Begin running tasks: the first after ``start_after_s`` plus one drawn wait."""
+        if not self._tasks or self.wait_time is None:
+            return
+        self.stop_tasks()
+        self._schedule_task(self.start_after_s)
+
+    def stop_tasks(self) -> None:
+        """Stop running tasks (a pending task timer is cancelled and ignored if it fires anyway)."""
+        self._generation += 1
+        if self._task_timer is not None:
+            self._task_timer.cancel()
+            self._task_timer = None
+
+    @property
+    def tasks_running(self) -> bool:
+        return self._task_timer is not None
+
+    # --- pykka plumbing -------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self._guarded("setup", self.setup)
+        if self.autostart_tasks:
+            self.start_tasks()
+
+    def on_stop(self) -> None:
+        self.stop_tasks()
+        self._guarded("teardown", self.teardown)
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self.ctx.events.emit(self.role, "actor_failed", error_type=getattr(exception_type, "__name__", "?"),
+                             error=str(exception_value))
+
+    def on_receive(self, message: Any) -> Any:
+        match message:
+            case Delivered(envelope=env):
+                self._guarded(f"on_message:{env.type}", self.on_message, env.body, env)
+            case ChainAdvanced():
+                self._guarded("on_chain_advanced", self.on_chain_advanced, message)
+            case TxpoolAdded():
+                self._guarded("on_txpool_added", self.on_txpool_added, message)
+            case ProcessRestarted():
+                self._guarded("on_process_restarted", self.on_process_restarted, message)
+            case _Call(fn=fn, args=args):
+                self._guarded(getattr(fn, "__name__", "call"), fn, *args)
+            case _RunTask(generation=generation):
+                self._run_task(generation)
+            case _:
+                logger.warning("%s: %s ignores %r", self.host, type(self).__name__, message)
+        return None
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _guarded(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except MonerosimError as e:
+            logger.warning("%s: %s failed: %s", self.host, where, e)
+            self.emit("actor_error", where=where, error_type=type(e).__name__, error=str(e))
+
+    def _schedule_task(self, extra_s: float = 0.0) -> None:
+        assert self.wait_time is not None
+        delay = extra_s + self.wait_time(self.rng)
+        self._task_timer = self.ctx.scheduler.call_later(delay, self.actor_ref, _RunTask(self._generation))
+
+    def _run_task(self, generation: int) -> None:
+        if generation != self._generation:
+            return
+        names = list(self._tasks)
+        (name,) = self.rng.choices(names, weights=[self._tasks[n][1] for n in names])
+        self._guarded(name, self._tasks[name][0])
+        if generation == self._generation:  # the task may have stopped the tasks
+            self._schedule_task()
+
+    def _apply_params(self) -> None:
+        """Scenario parameters override the class attributes that declare the role's defaults."""
+        for key, value in self.params.items():
+            if key == "task_weights":
+                self._weights = {str(k): float(v) for k, v in dict(value).items()}
+            elif key == "wait_time":
+                self.wait_time = from_param(value)
+            elif not key.startswith("_") and _is_setting(type(self), key):
+                setattr(self, key, value)
+
+    def _collect_tasks(self) -> dict[str, tuple[Callable[[], Any], float]]:
+        found: dict[str, float] = {}
+        for cls in reversed(type(self).__mro__):
+            for name, attr in vars(cls).items():
+                if callable(attr) and hasattr(attr, _TASK_WEIGHT):
+                    found[name] = getattr(attr, _TASK_WEIGHT)
+        unknown = set(self._weights) - set(found)
+        if unknown:
+            raise ValueError(f"task_weights names unknown tasks {sorted(unknown)}; tasks: {sorted(found)}")
+        found.update(self._weights)
+        return {name: (getattr(self, name), w) for name, w in found.items() if w > 0}
+
+
+def _is_setting(cls: type, key: str) -> bool:
+    """A class attribute that a parameter may override: data, not a method or property."""
+    for klass in cls.__mro__:
+        if key in vars(klass):
+            attr = vars(klass)[key]
+            return not (callable(attr) or isinstance(attr, (property, staticmethod, classmethod)))
+    return False

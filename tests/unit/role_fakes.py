@@ -1,0 +1,344 @@
+"""Fakes for role tests: a toy Monero ledger, fake RPC clients, and an in-process network of actors.
+
+:class:`FakeNet` holds role actors (constructed, never started as threads) and drives them itself:
+bus messages, timers and chain notifications are delivered by calling ``on_receive`` in the order of
+a fake clock, so a whole economy runs deterministically and instantly. :class:`Ledger` models what the
+roles rely on: coinbase unlocks after 60 blocks, other outputs after 10, a transaction confirms in the
+next block, transfers fail with monero's "not enough (unlocked) money" errors.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordination.protocol import Envelope, Message
+from monerosim_actors.errors import RpcResponseError
+from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan, ServiceAddress)
+from monerosim_actors.runtime.context import HostContext
+from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
+from monerosim_actors.runtime.rpc import (STATUS_CODE, Balance, GeneratedBlocks, NewAddress, Refreshed,
+                                          TransferEntry, TransferResult)
+
+XMR = 10**12
+REWARD = 17_592_186_044_415  # ~17.59 XMR, regtest's reward at low heights
+FEE = 30_000_000
+
+
+@dataclass
+class Output:
+    address: str
+    amount: int
+    height: int | None  # None while the transaction is in the pool
+    coinbase: bool
+    txid: str
+    spent: bool = False
+
+
+class Ledger:
+    """One chain shared by every fake node (propagation is instant)."""
+
+    def __init__(self) -> None:
+        self.height = 1  # the genesis block
+        self.outputs: list[Output] = []
+        self.pool: list[str] = []
+        self.hashes: list[str] = ["genesis"]
+        self._ids = itertools.count(1)
+
+    def mine(self, count: int, address: str) -> GeneratedBlocks:
+        new = []
+        for _ in range(count):
+            h = self.height
+            for o in self.outputs:
+                if o.height is None:
+                    o.height = h
+            self.pool.clear()
+            self.outputs.append(Output(address, REWARD, h, True, f"cb{h}"))
+            self.height += 1
+            self.hashes.append(f"block{h}")
+            new.append(f"block{h}")
+        return GeneratedBlocks(self.height, tuple(new))
+
+    def unlocked(self, o: Output) -> bool:
+        if o.height is None:
+            return False
+        return o.height + (60 if o.coinbase else 10) <= self.height
+
+    def balance(self, addresses: set[str]) -> Balance:
+        mine = [o for o in self.outputs if o.address in addresses and not o.spent]
+        return Balance(sum(o.amount for o in mine), sum(o.amount for o in mine if self.unlocked(o)), 0)
+
+    def transfer(self, addresses: set[str], change: str, dests: list[tuple[str, int]]) -> TransferResult:
+        need = sum(a for _, a in dests) + FEE
+        mine = [o for o in self.outputs if o.address in addresses and not o.spent]
+        usable = [o for o in mine if self.unlocked(o)]
+        if sum(o.amount for o in usable) < need:
+            if sum(o.amount for o in mine) >= need:
+                raise RpcResponseError("transfer", -37, "not enough unlocked money")
+            raise RpcResponseError("transfer", -17, "not enough money")
+        txid = f"tx{next(self._ids)}"
+        got = 0
+        for o in usable:
+            if got >= need:
+                break
+            o.spent = True
+            got += o.amount
+        for address, amount in dests:
+            self.outputs.append(Output(address, amount, None, False, txid))
+        if got > need:
+            self.outputs.append(Output(change, got - need, None, False, txid))
+        self.pool.append(txid)
+        return TransferResult(txid, FEE, sum(a for _, a in dests), "")
+
+
+class FakeDaemon:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.busy = 0
+        """Answer this many generateblocks calls with BUSY first."""
+        self.calls: list[tuple[int, str]] = []
+
+    def get_height(self) -> int:
+        return self.ledger.height
+
+    def generateblocks(self, count: int, wallet_address: str) -> GeneratedBlocks:
+        self.calls.append((count, wallet_address))
+        if self.busy:
+            self.busy -= 1
+            raise RpcResponseError("generateblocks", STATUS_CODE, "BUSY")
+        return self.ledger.mine(count, wallet_address)
+
+
+class FakeWallet:
+    """A wallet on the ledger: its files are names, its addresses ``NAME/INDEX``."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.files: dict[str, list[str]] = {}
+        self.open: str | None = None
+        self.fail_transfers: list[RpcResponseError] = []
+
+    def create_wallet(self, filename: str, password: str = "", language: str = "English") -> None:
+        if filename in self.files:
+            raise RpcResponseError("create_wallet", -21, "Cannot create wallet. Already exists.")
+        self.files[filename] = [f"{filename}/0"]
+        self.open = filename
+
+    def open_wallet(self, filename: str, password: str = "") -> None:
+        if filename not in self.files:
+            raise RpcResponseError("open_wallet", -1, "Failed to open wallet")
+        self.open = filename
+
+    def _addresses(self) -> list[str]:
+        assert self.open is not None
+        return self.files[self.open]
+
+    def get_address(self, account_index: int = 0) -> str:
+        return self._addresses()[0]
+
+    def _json_rpc(self, method: str, params: dict[str, Any], **kw: Any) -> Any:
+        assert method == "get_address"
+        return {"addresses": [{"address_index": i, "address": a} for i, a in enumerate(self._addresses())]}
+
+    def create_address(self, account_index: int = 0, label: str = "") -> NewAddress:
+        addrs = self._addresses()
+        addrs.append(f"{self.open}/{len(addrs)}")
+        return NewAddress(addrs[-1], len(addrs) - 1)
+
+    def refresh(self, start_height: int | None = None) -> Refreshed:
+        return Refreshed(0, False)
+
+    def get_balance(self, account_index: int = 0) -> Balance:
+        return self.ledger.balance(set(self._addresses()))
+
+    def transfer(self, destinations: list[tuple[str, int]], **kw: Any) -> TransferResult:
+        if self.fail_transfers:
+            raise self.fail_transfers.pop(0)
+        return self.ledger.transfer(set(self._addresses()), self._addresses()[0], list(destinations))
+
+    def get_transfers(self, *, in_: bool = True, out: bool = True, pending: bool = True, pool: bool = True,
+                      failed: bool = False, account_index: int = 0,
+                      min_height: int | None = None) -> list[TransferEntry]:
+        mine = set(self._addresses())
+        out_list = []
+        for o in self.ledger.outputs:
+            if o.address not in mine or o.coinbase:
+                continue
+            if o.height is None and pool:
+                out_list.append(TransferEntry(o.txid, "pool", o.amount, 0, 0, 0, 0, o.address, 0, False))
+            elif o.height is not None and in_ and (min_height is None or o.height > min_height):
+                out_list.append(TransferEntry(o.txid, "in", o.amount, 0, o.height, 1, 0, o.address, 0, False))
+        return out_list
+
+
+@dataclass
+class FakeTimer:
+    due: float
+    host: str
+    message: Any
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+@dataclass
+class FakeClock:
+    t: float = 1_000_000.0
+
+    def now(self) -> float:
+        return self.t
+
+
+class Recorder:
+    """Events of one host: ``(actor, event, fields)``."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def emit(self, actor: str, event: str, **fields: Any) -> None:
+        self.lines.append((actor, event, fields))
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [f for _, e, f in self.lines if e == event]
+
+
+def host_plan(name: str, role: str, params: dict[str, Any], *, agent_id: str | None = None,
+              seed: int = 42) -> HostPlan:
+    return HostPlan(name=name, agent_id=agent_id or name.replace("-", "_"), role=role, role_class="x:Y",
+                    ip="127.0.0.1", network_node_id=0, start_time_s=0.0, seed=seed, params=params,
+                    monerod=None, wallet=None, bus_port=None, processes=())
+
+
+SERVICES = {"block_controller": ServiceAddress("block-controller", "127.0.0.1", 5555),
+            "marketplace_directory": ServiceAddress("marketplace-directory", "127.0.0.2", 5555)}
+
+
+@dataclass
+class _Host:
+    actor: Any
+    events: Recorder
+    daemon: FakeDaemon | None
+    wallet: FakeWallet | None
+
+
+class FakeNet:
+    """Role actors on fake hosts, driven in fake time; messages take ``latency`` seconds."""
+
+    def __init__(self, latency: float = 0.01) -> None:
+        self.ledger = Ledger()
+        self.clock = FakeClock()
+        self.latency = latency
+        self.hosts: dict[str, _Host] = {}
+        self._queue: list[tuple[float, int, str, Any]] = []
+        self._seq = itertools.count()
+        self._ids = itertools.count(1)
+        self.sent: list[Envelope] = []
+        self.dropped: list[Envelope] = []
+        self.chain_seen = self.ledger.height
+        self.pool_seen = 0
+
+    def add(self, cls: type, name: str, role: str, params: dict[str, Any], *, node: bool = True,
+            agent_id: str | None = None, seed: int = 42) -> Any:
+        config = HostConfig(version=PLAN_VERSION, host=host_plan(name, role, params, agent_id=agent_id, seed=seed),
+                            duration_s=3600.0, time_scale=1.0, launch_mode="runtime",
+                            consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
+                            binaries=Binaries("python3", "monerod", "monero-wallet-rpc"), services=SERVICES)
+        events = Recorder()
+        daemon = FakeDaemon(self.ledger) if node else None
+        wallet = FakeWallet(self.ledger) if node else None
+        ctx = HostContext(config=config, events=events, bus=_Bus(self, name), daemon=daemon,  # type: ignore[arg-type]
+                          wallet=wallet, scheduler=_Scheduler(self, name), clock=self.clock)  # type: ignore[arg-type]
+        actor = cls(ctx)
+        self.hosts[name] = _Host(actor, events, daemon, wallet)
+        return actor
+
+    def start(self) -> None:
+        for h in self.hosts.values():
+            h.actor.on_start()
+
+    def at(self, due: float, host: str, message: Any) -> None:
+        heapq.heappush(self._queue, (due, next(self._seq), host, message))
+
+    def run(self, until: float | None = None, *, max_steps: int = 200_000,
+            stop: Callable[[], bool] | None = None) -> None:
+        """Deliver everything due, in time order, until ``until`` (fake seconds from now) or quiet."""
+        end = None if until is None else self.clock.t + until
+        for _ in range(max_steps):
+            self._notify_node_news()
+            if stop is not None and stop():
+                return
+            while self._queue and isinstance(self._queue[0][3], FakeTimer) and self._queue[0][3].cancelled:
+                heapq.heappop(self._queue)
+            if not self._queue or (end is not None and self._queue[0][0] > end):
+                if end is not None:
+                    self.clock.t = max(self.clock.t, end)
+                return
+            due, _, host, message = heapq.heappop(self._queue)
+            self.clock.t = max(self.clock.t, due)
+            if isinstance(message, FakeTimer):
+                message.cancelled = True
+                message = message.message
+            if host in self.hosts:
+                self.hosts[host].actor.on_receive(message)
+        raise AssertionError("the fake network did not settle")
+
+    def _notify_node_news(self) -> None:
+        """Every node learns new blocks and pool transactions at once (one shared ledger)."""
+        if self.ledger.height > self.chain_seen:
+            n = self.ledger.height - self.chain_seen
+            msg = ChainAdvanced(self.ledger.height, tuple(self.ledger.hashes[-n:]), self.clock.t)
+            self.chain_seen = self.ledger.height
+            for name, h in self.hosts.items():
+                if h.daemon is not None:
+                    self.at(self.clock.t + self.latency, name, msg)
+        pool = tuple(self.ledger.pool)
+        if len(pool) > self.pool_seen:
+            msg2 = TxpoolAdded(pool[self.pool_seen:], self.clock.t)
+            for name, h in self.hosts.items():
+                if h.daemon is not None:
+                    self.at(self.clock.t + self.latency, name, msg2)
+        self.pool_seen = len(pool)
+
+    def events(self, host: str) -> Recorder:
+        return self.hosts[host].events
+
+    def all_events(self, event: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(name, f) for name, h in self.hosts.items() for _, e, f in h.events.lines if e == event]
+
+
+@dataclass
+class _Bus:
+    net: FakeNet
+    host: str
+
+    def send(self, dst_host: str, body: Message) -> str:
+        env = Envelope(id=f"{self.host}:{next(self.net._ids)}", src=self.host, dst=dst_host,
+                       sent_at=self.net.clock.t, body=body)
+        self.net.sent.append(env)
+        if dst_host in self.net.hosts:
+            self.net.at(self.net.clock.t + self.net.latency, dst_host, Delivered(env))
+        else:
+            self.net.dropped.append(env)
+        return env.id
+
+
+@dataclass
+class _Scheduler:
+    net: FakeNet
+    host: str
+    timers: list[FakeTimer] = field(default_factory=list)
+
+    def call_later(self, delay_s: float, ref: Any, message: Any, *, scaled: bool = True) -> FakeTimer:
+        timer = FakeTimer(self.net.clock.t + max(0.0, delay_s), self.host, message)
+        self.timers.append(timer)
+        self.net.at(timer.due, self.host, timer)
+        return timer
+
+
+def deliver(net: FakeNet, src: str, dst: str, body: Message) -> None:
+    """Inject a message as if ``src`` had sent it (for authorization tests)."""
+    _Bus(net, src).send(dst, body)
