@@ -1,0 +1,151 @@
+"""Reading one run folder: the plan and every host's ``events.jsonl``, into pandas DataFrames.
+
+A run folder is what ``gen`` wrote (``OUT/plan.json``) plus what a backend ran
+(``OUT/shadow.data/hosts/HOST/events.jsonl``). Logs are read as they are: a host whose log is
+missing, or ends mid-line because the host crashed, is recorded in :attr:`Run.hosts` and the rest is
+analysed. Parsing is the cost that grows with a run, so lines are decoded a chunk at a time with one
+``json.loads`` call per chunk (about 1.5 times faster than one call per line), falling back to
+line by line only for a chunk that holds a damaged line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from monerosim_actors import defaults
+from monerosim_actors.errors import OutputError
+from monerosim_actors.plan import Plan
+
+log = logging.getLogger(__name__)
+
+CHUNK_LINES = 50_000
+"""Lines decoded at once; bounds the memory held as Python dicts before they become columns."""
+
+LogStatus = Literal["ok", "missing", "truncated"]
+
+
+@dataclass(frozen=True)
+class HostLog:
+    """What reading one host's log found, besides its events."""
+
+    host: str
+    status: LogStatus
+    """``missing``: no events.jsonl; ``truncated``: the file ends mid-line (the host crashed)."""
+    lines: int
+    """Events read."""
+    bad_lines: int
+    """Lines that are not a JSON object with an ``event`` (skipped), the cut last line included."""
+
+
+def read_plan(out_dir: Path) -> Plan:
+    """The plan of a run folder.
+
+    Raises:
+        OutputError: the folder has no readable plan.json, so it is not a run.
+    """
+    path = out_dir / defaults.PLAN_FILE
+    if not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: no such folder")
+    if not path.is_file():
+        raise OutputError(f"{out_dir} is not a run folder: it has no {defaults.PLAN_FILE} "
+                          "(a run folder is what `monerosim-actors gen` or `run` wrote)")
+    try:
+        return Plan.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError) as e:
+        raise OutputError(f"{path}: not a plan written by monerosim-actors ({e})") from e
+
+
+def read_host_log(path: Path, host: str) -> tuple[dict[str, list[pd.DataFrame]], HostLog]:
+    """Every event of one host's log, as one DataFrame per chunk and event name.
+
+    Columns are ``t``, ``host``, ``actor``, ``event`` and the event's own fields, as logged.
+    """
+    if not path.is_file():
+        return {}, HostLog(host, "missing", 0, 0)
+    frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    lines = bad = 0
+    truncated = False
+    for chunk, cut in _chunks(path):
+        truncated = truncated or cut
+        events, chunk_bad = _decode(chunk)
+        lines += len(events)
+        bad += chunk_bad
+        by_name: dict[str, list[dict]] = defaultdict(list)
+        for event in events:
+            by_name[event["event"]].append(event)
+        for name, rows in by_name.items():
+            frames[name].append(pd.DataFrame(rows))
+    if truncated:
+        log.warning("%s ends mid-line: the host stopped while writing it", path)
+    if bad:
+        log.warning("%s: skipped %d line(s) that are not events", path, bad)
+    return frames, HostLog(host, "truncated" if truncated else "ok", lines, bad)
+
+
+def _chunks(path: Path) -> Iterator[tuple[list[bytes], bool]]:
+    """Lines of a file in chunks; the flag says the file's last line had no newline (cut)."""
+    chunk: list[bytes] = []
+    with path.open("rb") as f:
+        for line in f:
+            cut = not line.endswith(b"\n")
+            line = line.strip()
+            if line:
+                chunk.append(line)
+            if len(chunk) >= CHUNK_LINES or cut:
+                yield chunk, cut
+                chunk = []
+    if chunk:
+        yield chunk, False
+
+
+def _decode(lines: list[bytes]) -> tuple[list[dict], int]:
+    """Decode JSON lines, returning the events and how many lines were not events."""
+    try:
+        events = json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:
+        events = None
+    if events is not None and len(events) == len(lines) and all(_is_event(e) for e in events):
+        return events, 0
+    good = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if _is_event(event):
+            good.append(event)
+    return good, len(lines) - len(good)
+
+
+def _is_event(obj: object) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("event"), str) and "t" in obj
+
+
+def read_events(out_dir: Path, plan: Plan) -> tuple[dict[str, pd.DataFrame], list[HostLog]]:
+    """Every plan host's events, one DataFrame per event name (rows in host then file order).
+
+    Raises:
+        OutputError: no host of the plan has a log, so the run has not been run.
+    """
+    parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    logs = []
+    for host in plan.hosts:
+        path = Path(defaults.host_data_dir(str(out_dir), host.name)) / defaults.EVENTS_FILE
+        frames, host_log = read_host_log(path, host.name)
+        logs.append(host_log)
+        for name, chunks in frames.items():
+            parts[name].extend(chunks)
+    if all(h.status == "missing" for h in logs):
+        raise OutputError(f"{out_dir}: no host has an {defaults.EVENTS_FILE} under "
+                          f"{defaults.DATA_DIR}/hosts/; has this run been run?")
+    events = {name: pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+              for name, chunks in sorted(parts.items())}
+    return events, logs

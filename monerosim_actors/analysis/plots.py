@@ -1,0 +1,259 @@
+"""The report's pictures (PNG), for one run or several compared (one curve per run).
+
+Figures are drawn on ``matplotlib.figure.Figure`` with the Agg canvas, never through pyplot, so no
+display and no global state is involved. A picture whose data is empty in every run is not
+written; :func:`draw_all` says why, and the report shows that sentence instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .run import Run
+
+DPI = 150
+CDF_POINTS = 2000
+"""A CDF of more samples is drawn through this many quantiles (the same curve, a lighter file)."""
+LEGEND_MAX = 12
+"""More curves than this get no legend (a chain height line per node of a large run)."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One plot of the report: where it is, or why there is none."""
+
+    name: str
+    title: str
+    caption: str
+    """One line that says what the picture shows, for report.md."""
+    path: Path | None
+    no_data: str | None
+    """Why the picture was not drawn (None when it was)."""
+
+
+Drawer = Callable[[Figure, list[Run], list[dict[str, Any]]], bool]
+"""Draws on a figure; returns False when there is nothing to draw."""
+
+
+def draw_all(runs: list[Run], summaries: list[dict[str, Any]], out_dir: Path) -> list[Picture]:
+    """Draw every picture of the report into ``out_dir`` (``NAME.png``)."""
+    pictures = []
+    for name, title, caption, no_data, draw in PICTURES:
+        fig = Figure(figsize=(8, 5), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        if draw(fig, runs, summaries):
+            fig.suptitle(title)
+            path = out_dir / f"{name}.png"
+            fig.savefig(path)
+            pictures.append(Picture(name, title, caption, path, None))
+        else:
+            pictures.append(Picture(name, title, caption, None, no_data))
+    return pictures
+
+
+def _cdf(ax: Any, values: pd.Series, label: str, **style: Any) -> None:
+    v = np.sort(values.dropna().to_numpy(dtype=float))
+    if len(v) > CDF_POINTS:
+        q = np.linspace(0, 1, CDF_POINTS + 1)
+        ax.plot(np.quantile(v, q), q, label=label, **style)
+    else:
+        ax.step(np.concatenate([[v[0]], v]), np.arange(len(v) + 1) / len(v), where="post",
+                label=label, **style)
+
+
+def _label(run: Run, runs: list[Run], values: pd.Series) -> str:
+    n = int(values.notna().sum())
+    return f"{run.label} (n={n})" if len(runs) > 1 else f"n={n}"
+
+
+def _grid(fig: Figure, n: int) -> list[Any]:
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig.set_size_inches(4 * cols, 3 * rows + 0.6)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return list(axes[:n])
+
+
+def latency_cdf(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """One panel per message type, one curve per run."""
+    delivered = [r.messages[r.messages["latency_ms"].notna()] for r in runs]
+    kinds = sorted(set().union(*(set(m["type"]) for m in delivered)))
+    if not kinds:
+        return False
+    for ax, kind in zip(_grid(fig, len(kinds)), kinds):
+        for run, m in zip(runs, delivered):
+            values = m.loc[m["type"] == kind, "latency_ms"]
+            if len(values):
+                _cdf(ax, values, _label(run, runs, values))
+        ax.set_title(kind, fontsize="medium")
+        ax.set_xlabel("one-way latency (ms)")
+        ax.set_ylabel("fraction of messages")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return True
+
+
+def latency_heatmap(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """Median latency per (sender group, receiver group); one panel per run."""
+    delivered = [r.messages[r.messages["latency_ms"].notna()] for r in runs]
+    if not any(len(m) for m in delivered):
+        return False
+    groups = sorted(set().union(*(set(m["src_group"]) | set(m["dst_group"]) for m in delivered)))
+    cells = [m.groupby(["src_group", "dst_group"])["latency_ms"].agg(["median", "count"])
+             for m in delivered]
+    top = max(float(c["median"].max()) for c in cells if len(c))
+    fig.set_size_inches(max(6, 1.1 * len(groups) + 2) * len(runs), 1.0 * len(groups) + 3)
+    axes = fig.subplots(1, len(runs), squeeze=False).ravel()
+    for ax, run, cell in zip(axes, runs, cells):
+        grid = np.full((len(groups), len(groups)), np.nan)
+        for (src, dst), row in cell.iterrows():
+            i, j = groups.index(src), groups.index(dst)
+            grid[i, j] = row["median"]
+            dark = row["median"] > 0.6 * (top or 1)
+            ax.text(j, i, f"{row['median']:.1f}\n(n={int(row['count'])})", ha="center",
+                    va="center", fontsize="x-small", color="white" if dark else "black")
+        if not len(cell):
+            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center")
+        image = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=top or 1, alpha=0.85)
+        ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize="small")
+        ax.set_yticks(range(len(groups)), groups, fontsize="small")
+        ax.set_xlabel("receiver group (role)")
+        ax.set_ylabel("sender group (role)")
+        if len(runs) > 1:
+            ax.set_title(run.label, fontsize="medium")
+    fig.colorbar(image, ax=list(axes), label="median one-way latency (ms)")
+    return True
+
+
+def blocks_per_pool(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """Share of schedule-phase blocks per pool with its 95% interval, against the expected share."""
+    pools = list(dict.fromkeys(p for s in summaries for p in s["blocks"]["by_pool"]))
+    if not pools or not any(s["blocks"]["schedule"] for s in summaries):
+        return False
+    ax = fig.subplots()
+    width = 0.8 / len(runs)
+    x = np.arange(len(pools))
+    for k, (run, summary) in enumerate(zip(runs, summaries)):
+        rows = [summary["blocks"]["by_pool"].get(p) for p in pools]
+        share = [r["share"] if r and r["share"] is not None else np.nan for r in rows]
+        low = [s - r["share_ci95"][0] if r and r["share_ci95"] else 0 for s, r in zip(share, rows)]
+        high = [r["share_ci95"][1] - s if r and r["share_ci95"] else 0 for s, r in zip(share, rows)]
+        label = (f"{run.label} " if len(runs) > 1 else "") + \
+            f"observed ({summary['blocks']['schedule']} blocks, 95% CI)"
+        ax.bar(x - 0.4 + width * (k + 0.5), share, width * 0.9, yerr=[low, high], capsize=4,
+               label=label)
+    expected = [next((s["blocks"]["by_pool"][p]["expected_share"] for s in summaries
+                      if p in s["blocks"]["by_pool"]), None) for p in pools]
+    ax.hlines([np.nan if e is None else e for e in expected], x - 0.45, x + 0.45, color="black",
+              linewidth=2, zorder=3, label="expected (hashrate share)")
+    ax.set_xticks(x, pools)
+    ax.set_xlabel("mining pool")
+    ax.set_ylabel("share of schedule-phase blocks")
+    ax.set_ylim(0, 1.05)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    return True
+
+
+def payment_delay(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """CDF of the delay from a payment's send to its confirmation (solid) and its sight in the
+    marketplace's pool (dashed)."""
+    if not any(r.payments["received_at"].notna().any() for r in runs):
+        return False
+    ax = fig.subplots()
+    for k, run in enumerate(runs):
+        color = f"C{k}"
+        prefix = f"{run.label}: " if len(runs) > 1 else ""
+        for column, what, style in (("confirmation_delay_s", "confirmed", "-"),
+                                    ("pool_delay_s", "seen in pool", "--")):
+            values = run.payments[column]
+            if values.notna().any():
+                _cdf(ax, values, f"{prefix}{what} (n={int(values.notna().sum())})", color=color,
+                     linestyle=style)
+    ax.set_xlabel("delay since the payment was sent (s)")
+    ax.set_ylabel("fraction of the payments that got there")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return True
+
+
+def chain_height(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """Height each node has seen over time (one run), or the highest node's height (several)."""
+    if not any(len(r.block_seen) for r in runs):
+        return False
+    ax = fig.subplots()
+    curves = 0
+    for run in runs:
+        seen = run.block_seen.dropna(subset=["height"]).sort_values("seen_at")
+        if not len(seen):
+            continue
+        lines = seen.groupby("node", sort=True) if len(runs) == 1 else [(run.label, seen)]
+        for name, rows in lines:
+            times = np.append(rows["seen_at"].to_numpy(), run.end) - run.start
+            top = rows["height"].astype(float).cummax().to_numpy()
+            ax.step(times, np.append(top, top[-1]), where="post", label=str(name), lw=1)
+            curves += 1
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_ylabel("block height seen" if len(runs) == 1 else "highest block seen by any node")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if curves <= LEGEND_MAX:
+        ax.legend(fontsize="small")
+    return True
+
+
+def propagation_cdf(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """CDF of the delay from a block's mining to its first sight on each other node."""
+    delays = [r.block_seen.loc[~r.block_seen["is_miner"], "delay_s"] for r in runs]
+    if not any(d.notna().any() for d in delays):
+        return False
+    ax = fig.subplots()
+    for run, values in zip(runs, delays):
+        if values.notna().any():
+            _cdf(ax, values, _label(run, runs, values))
+    ax.set_xlabel("delay from mining to first sight on a node (s)")
+    ax.set_ylabel("fraction of (block, node) pairs")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return True
+
+
+PICTURES: list[tuple[str, str, str, str, Drawer]] = [
+    ("latency_cdf", "One-way latency of coordination messages, per message type",
+     "CDF of `recv_at - sent_at` of every delivered bus message, one panel per message type.",
+     "no message was delivered", latency_cdf),
+    ("latency_heatmap", "Median one-way latency between host groups",
+     "Median latency (ms) and message count per (sender role, receiver role).",
+     "no message was delivered", latency_heatmap),
+    ("blocks_per_pool", "Blocks per mining pool against the expected share",
+     "Share of the schedule-phase blocks each pool mined, with its exact (Clopper-Pearson) 95% "
+     "interval; the black mark is the pool's configured hashrate share.",
+     "no block was mined in the schedule phase", blocks_per_pool),
+    ("payment_delay", "Payment delays",
+     "CDF of the time from `payment_sent` to the marketplace's `payment_confirmed` (solid) and "
+     "`payment_received` (dashed, seen in its pool).",
+     "no payment reached a marketplace", payment_delay),
+    ("chain_height", "Chain height over time",
+     "The highest block each node has seen since the run started (several runs: the highest "
+     "of any node).",
+     "no node logged a block", chain_height),
+    ("propagation_cdf", "Block propagation",
+     "CDF of the delay from a block's mining to its first sight on each node other than the "
+     "miner's.",
+     "no block was seen by a node other than its miner", propagation_cdf),
+]

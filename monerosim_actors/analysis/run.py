@@ -1,0 +1,80 @@
+"""One analysed run: the plan, the raw events and the derived tables, loaded with one call.
+
+For notebooks::
+
+    from monerosim_actors.analysis import load_run
+    run = load_run("out/quickstart")
+    run.messages.groupby("type")["latency_ms"].describe()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from monerosim_actors.plan import Plan
+
+from . import load, tables
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder's plan, events and tables (every table is a pandas DataFrame)."""
+
+    out_dir: Path
+    label: str
+    """How plots and reports name this run (the folder's name unless given)."""
+    plan: Plan
+    events: dict[str, pd.DataFrame]
+    """Raw events by name (``msg_sent``, ``block_seen``, ...): ``t``, ``host``, ``actor``,
+    ``event`` and the event's fields, as logged."""
+    hosts: pd.DataFrame
+    """One row per plan host, with its role and what reading its log found (``log``)."""
+    messages: pd.DataFrame
+    """One row per bus message: id, type, src, dst, sent_at, recv_at, latency_ms, status, groups."""
+    blocks: pd.DataFrame
+    """One row per mined block: hash, height, pool_id, miner, phase, mined_at, sightings."""
+    block_seen: pd.DataFrame
+    """One row per (block, node): when the node first saw the block, and the delay since mined."""
+    payments: pd.DataFrame
+    """One row per payment: the user's send (or failure), the marketplace's receipt and
+    confirmation, and the delays between them."""
+
+    @property
+    def start(self) -> float | None:
+        """The earliest event time of the run (the origin of the plots' time axes), or None."""
+        times = [df["t"].min() for df in self.events.values() if len(df)]
+        return float(min(times)) if times else None
+
+    @property
+    def end(self) -> float | None:
+        """The latest event time of the run, or None."""
+        times = [df["t"].max() for df in self.events.values() if len(df)]
+        return float(max(times)) if times else None
+
+
+def load_run(out_dir: str | Path, label: str | None = None) -> Run:
+    """Read a run folder (``plan.json`` and every host's ``events.jsonl``) into tables.
+
+    Raises:
+        OutputError: the folder is not a run, or nothing in it has been run.
+    """
+    out = Path(out_dir)
+    plan = load.read_plan(out)
+    events, logs = load.read_events(out, plan)
+    hosts = tables.hosts_table(plan, logs)
+    sightings = tables.first_sightings(events)
+    blocks = tables.blocks_table(events, hosts, sightings)
+    return Run(
+        out_dir=out,
+        label=label or out.resolve().name,
+        plan=plan,
+        events=events,
+        hosts=hosts,
+        messages=tables.messages_table(events, hosts),
+        blocks=blocks,
+        block_seen=tables.block_seen_table(sightings, blocks),
+        payments=tables.payments_table(events),
+    )

@@ -1,0 +1,156 @@
+"""The headline numbers of one run, as plain JSON-ready data (``summary.json``).
+
+Statistics of an empty set are None (JSON null), never NaN. Percentiles interpolate linearly
+between samples (numpy's default). Milliseconds are rounded to 3 decimals, seconds to 6, shares to 6.
+
+Blocks per pool are counted in the ``schedule`` phase only, the phase in which the controller picks
+miners by hashrate share; the ``bootstrap`` blocks (mined to fund users) are reported beside them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .run import Run
+
+CONFIDENCE = 0.95
+"""Level of the binomial confidence interval of each pool's share of blocks."""
+
+
+def summarize(run: Run) -> dict[str, Any]:
+    """The summary of one run (the shape ``summary.json`` documents in the README)."""
+    return {
+        "run": {"label": run.label, "start": run.start, "end": run.end},
+        "hosts": hosts_summary(run.hosts),
+        "messages": messages_summary(run.messages),
+        "blocks": blocks_summary(run.blocks, run.hosts),
+        "payments": payments_summary(run.payments),
+        "propagation_s": stats(run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
+                               (50, 90, 99), "s"),
+        "nodes": {"final_heights": final_heights(run)},
+    }
+
+
+def stats(values: pd.Series, percentiles: tuple[int, ...], unit: str) -> dict[str, float | None]:
+    """``{"p50": .., "p90": .., "max": ..}`` (suffixed with ``_ms`` when unit is ``ms``)."""
+    suffix = "_ms" if unit == "ms" else ""
+    digits = 3 if unit == "ms" else 6
+    v = values.dropna().to_numpy(dtype=float)
+    out: dict[str, float | None] = {}
+    for p in percentiles:
+        out[f"p{p}{suffix}"] = _round(np.percentile(v, p), digits) if len(v) else None
+    out[f"max{suffix}"] = _round(v.max(), digits) if len(v) else None
+    return out
+
+
+def _round(x: float, digits: int) -> float | None:
+    return None if x is None or math.isnan(x) else round(float(x), digits)
+
+
+def hosts_summary(hosts: pd.DataFrame) -> dict[str, Any]:
+    """Which hosts' logs could not be read whole."""
+    return {
+        "total": len(hosts),
+        "missing_logs": hosts.loc[hosts["log"] == "missing", "host"].tolist(),
+        "truncated_logs": hosts.loc[hosts["log"] == "truncated", "host"].tolist(),
+        "bad_lines": {h: int(n) for h, n in zip(hosts["host"], hosts["bad_lines"]) if n},
+    }
+
+
+def messages_summary(messages: pd.DataFrame) -> dict[str, Any]:
+    """Counts and one-way latency per message type.
+
+    ``count`` = ``delivered`` + ``lost``; ``receipt_only`` counts the delivered messages whose
+    send is not in any log (the sender's log is missing or cut).
+    """
+    by_type = {}
+    for kind, group in messages.groupby("type", sort=True):
+        received = group["recv_at"].notna()
+        by_type[str(kind)] = {"count": len(group), "delivered": int(received.sum()),
+                              "lost": int((~received).sum()),
+                              **stats(group["latency_ms"], (50, 90, 99), "ms")}
+    delivered = int(messages["recv_at"].notna().sum())
+    return {
+        "count": len(messages),
+        "delivered": delivered,
+        "lost": len(messages) - delivered,
+        "receipt_only": int((messages["status"] == "receipt_only").sum()),
+        "latency_ms": stats(messages["latency_ms"], (50, 90, 99), "ms"),
+        "by_type": by_type,
+        "by_group": group_latency(messages),
+    }
+
+
+def group_latency(messages: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Latency per (source group, destination group), keyed ``"src_group -> dst_group"``."""
+    out = {}
+    delivered = messages[messages["latency_ms"].notna()]
+    for (src, dst), group in delivered.groupby(["src_group", "dst_group"], sort=True):
+        out[f"{src} -> {dst}"] = {"count": len(group), **stats(group["latency_ms"], (50, 90, 99),
+                                                               "ms")}
+    return out
+
+
+def expected_shares(hosts: pd.DataFrame) -> dict[str, float]:
+    """Each pool's configured hashrate share, normalised to sum to 1, by pool id."""
+    pools = hosts[hosts["pool_id"].notna()]
+    total = pools["hashrate_share"].sum()
+    if not total > 0:
+        return {}
+    return {str(p): float(s) / total for p, s in zip(pools["pool_id"], pools["hashrate_share"])}
+
+
+def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
+    """Blocks mined, per pool against the expected share, with a chi-square goodness of fit.
+
+    ``chi2_p`` is None when fewer than two pools are planned or no block was mined in the schedule.
+    """
+    from scipy import stats as sps
+
+    schedule = blocks[blocks["phase"] == "schedule"]
+    expected = expected_shares(hosts)
+    pools = list(expected) + sorted(set(blocks["pool_id"].dropna()) - set(expected))
+    n = len(schedule)
+    by_pool = {}
+    for pool in pools:
+        k = int((schedule["pool_id"] == pool).sum())
+        ci = sps.binomtest(k, n).proportion_ci(CONFIDENCE) if n else None
+        by_pool[pool] = {
+            "blocks": k,
+            "share": _round(k / n, 6) if n else None,
+            "expected_share": _round(expected[pool], 6) if pool in expected else None,
+            "share_ci95": [_round(ci.low, 6), _round(ci.high, 6)] if ci else None,
+            "bootstrap_blocks": int(((blocks["phase"] == "bootstrap")
+                                     & (blocks["pool_id"] == pool)).sum()),
+        }
+    chi2_p = None
+    if len(expected) >= 2 and n and set(pools) == set(expected):
+        observed = [by_pool[p]["blocks"] for p in pools]
+        chi2_p = _round(sps.chisquare(observed, [expected[p] * n for p in pools]).pvalue, 6)
+    return {"total": len(blocks), "schedule": n,
+            "bootstrap": int((blocks["phase"] == "bootstrap").sum()),
+            "by_pool": by_pool, "chi2_p": chi2_p}
+
+
+def payments_summary(payments: pd.DataFrame) -> dict[str, Any]:
+    """Payments sent, failed, seen in a marketplace's pool, confirmed, and the delays from send."""
+    return {
+        "sent": int((payments["status"] == "sent").sum()),
+        "failed": int((payments["status"] == "failed").sum()),
+        "received": int(payments["received_at"].notna().sum()),
+        "confirmed": int(payments["confirmed_at"].notna().sum()),
+        "receipt_only": int((payments["status"] == "receipt_only").sum()),
+        "pool_delay_s": stats(payments["pool_delay_s"], (50, 90), "s"),
+        "confirmation_delay_s": stats(payments["confirmation_delay_s"], (50, 90), "s"),
+    }
+
+
+def final_heights(run: Run) -> dict[str, int | None]:
+    """The highest block each node saw, for every planned host that runs a node (None: none seen)."""
+    top = run.block_seen.groupby("node")["height"].max()
+    return {h: (int(top[h]) if h in top.index and not pd.isna(top[h]) else None)
+            for h in run.hosts.loc[run.hosts["has_node"], "host"]}

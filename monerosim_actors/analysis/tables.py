@@ -1,0 +1,181 @@
+"""The derived tables: one row per host, message, block, payment and (block, node) first sight.
+
+Each table joins events that different hosts logged about the same thing: a message's send and its
+receipt by message id, a block's mining and its sightings by hash, a payment's send and the
+marketplace's receipt and confirmation by txid. A side that is missing (a lost message, a crashed
+host's log) leaves empty cells and a ``status`` that says so, never a dropped row.
+
+Rows are in a deterministic order (time, then id) so that CSV files can be compared byte for byte.
+Durations are rounded to the microsecond (``latency_ms`` to 3 decimals, ``*_s`` to 6), which is
+finer than what a ``time.time()`` near 10**9 s can resolve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from monerosim_actors.plan import Plan
+
+from .load import HostLog
+
+UNKNOWN_GROUP = "unknown"
+"""Group of a host the plan does not know (a message to or from a stranger)."""
+
+
+def select(events: dict[str, pd.DataFrame], name: str, columns: dict[str, str]) -> pd.DataFrame:
+    """The given columns of one event's rows; absent columns (or an absent event) are empty.
+
+    Args:
+        columns: column name -> dtype (``float64``, ``Int64``, or ``object`` to keep as logged).
+    """
+    df = events.get(name, pd.DataFrame())
+    out = {}
+    for col, dtype in columns.items():
+        series = df[col] if col in df else pd.Series([None] * len(df), index=df.index, dtype=object)
+        out[col] = series if dtype == "object" else series.astype(dtype)
+    return pd.DataFrame(out, index=df.index)
+
+
+def hosts_table(plan: Plan, logs: Iterable[HostLog]) -> pd.DataFrame:
+    """One row per plan host: identity, role (its group in the plots), whether it runs a node,
+    its pool id and configured hashrate share (pools only), and what reading its log found."""
+    by_host = {h.host: h for h in logs}
+    rows = []
+    for h in plan.hosts:
+        host_log = by_host[h.name]
+        is_pool = "pool_id" in h.params
+        rows.append({
+            "host": h.name, "agent_id": h.agent_id, "role": h.role, "has_node": h.monerod is not None,
+            "pool_id": h.params["pool_id"] if is_pool else None,
+            "hashrate_share": float(h.params.get("hashrate_share", np.nan)) if is_pool else np.nan,
+            "log": host_log.status, "events": host_log.lines, "bad_lines": host_log.bad_lines,
+        })
+    return pd.DataFrame(rows, columns=["host", "agent_id", "role", "has_node", "pool_id",
+                                       "hashrate_share", "log", "events", "bad_lines"])
+
+
+def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame) -> pd.DataFrame:
+    """One row per bus message: send joined with receipt by id.
+
+    ``status`` is ``delivered`` (both logged), ``lost`` (sent, never received) or ``receipt_only``
+    (received, but the sender's log has no send: its log is missing or cut). Latency is
+    ``recv_at - sent_at``; the receipt carries ``sent_at`` too, so it is known for every receipt.
+    """
+    cols = {"id": "object", "type": "object", "src": "object", "dst": "object", "sent_at": "float64"}
+    sent = select(events, "msg_sent", cols).drop_duplicates("id")
+    recv = select(events, "msg_received", cols | {"recv_at": "float64"}).drop_duplicates("id")
+    m = sent.merge(recv, on="id", how="outer", suffixes=("", "_r"), indicator=True, sort=False)
+    for col in ("type", "src", "dst", "sent_at"):
+        m[col] = m[col].where(m["_merge"] != "right_only", m[f"{col}_r"])
+    m["latency_ms"] = ((m["recv_at"] - m["sent_at"]) * 1000).round(3)
+    m["status"] = np.select([m["_merge"] == "both", m["_merge"] == "left_only"],
+                            ["delivered", "lost"], "receipt_only")
+    group = dict(zip(hosts["host"], hosts["role"]))
+    m["src_group"] = m["src"].map(group).fillna(UNKNOWN_GROUP)
+    m["dst_group"] = m["dst"].map(group).fillna(UNKNOWN_GROUP)
+    m = m.sort_values(["sent_at", "id"], kind="stable", ignore_index=True)
+    return m[["id", "type", "src", "dst", "sent_at", "recv_at", "latency_ms", "status",
+              "src_group", "dst_group"]]
+
+
+def first_sightings(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The first ``block_seen`` of each (block, node): block, height, node, seen_at."""
+    seen = select(events, "block_seen", {"hash": "object", "height": "Int64", "host": "object",
+                                         "t": "float64"})
+    seen = seen.rename(columns={"hash": "block", "host": "node", "t": "seen_at"})
+    seen = seen.sort_values("seen_at", kind="stable").drop_duplicates(["block", "node"])
+    return seen.reset_index(drop=True)
+
+
+def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
+                 sightings: pd.DataFrame) -> pd.DataFrame:
+    """One row per mined block, from the pools' ``block_mined`` or, when a pool's log lacks it,
+    from the controller's ``mine_completed`` (``source`` says which).
+
+    ``mined_at`` is the pool's ``block_mined`` time, else the block's earliest sighting; ``height``
+    is the pool's, else the one the nodes saw.
+    """
+    mined = select(events, "block_mined", {"hash": "object", "height": "Int64", "pool_id": "object",
+                                           "host": "object", "phase": "object", "order": "Int64",
+                                           "t": "float64"})
+    mined = mined.rename(columns={"host": "miner", "t": "mined_at"}).drop_duplicates("hash")
+    mined["source"] = "pool"
+    done = select(events, "mine_completed", {"hashes": "object", "pool_id": "object",
+                                             "phase": "object", "order": "Int64"})
+    done = done.explode("hashes").rename(columns={"hashes": "hash"}).dropna(subset=["hash"])
+    done = done[~done["hash"].isin(mined["hash"])].drop_duplicates("hash")
+    pool_host = dict(zip(hosts["pool_id"].dropna(), hosts.loc[hosts["pool_id"].notna(), "host"]))
+    done = done.assign(miner=done["pool_id"].map(pool_host), source="controller",
+                       height=pd.array([pd.NA] * len(done), dtype="Int64"),
+                       mined_at=np.full(len(done), np.nan))
+    blocks = pd.concat([mined, done[mined.columns]], ignore_index=True) if len(done) else mined
+    per_block = sightings.groupby("block").agg(first_seen_at=("seen_at", "min"),
+                                               seen_by=("node", "nunique"),
+                                               seen_height=("height", "min"))
+    blocks = blocks.merge(per_block, left_on="hash", right_index=True, how="left")
+    blocks["height"] = blocks["height"].fillna(blocks["seen_height"]).astype("Int64")
+    blocks["mined_at"] = blocks["mined_at"].fillna(blocks["first_seen_at"])
+    blocks["seen_by"] = blocks["seen_by"].fillna(0).astype("int64")
+    blocks = blocks.sort_values(["height", "mined_at", "hash"], kind="stable", na_position="last",
+                                ignore_index=True)
+    return blocks[["hash", "height", "pool_id", "miner", "phase", "order", "mined_at",
+                   "first_seen_at", "seen_by", "source"]]
+
+
+def block_seen_table(sightings: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
+    """One row per (block, node) first sighting, with the delay since the block was mined.
+
+    A block no pool or controller logged is timed from its earliest sighting. ``is_miner`` marks
+    the mining pool's own node, which propagation statistics leave out.
+    """
+    s = sightings.merge(blocks[["hash", "mined_at", "miner"]], left_on="block", right_on="hash",
+                        how="left").drop(columns="hash")
+    s["mined_at"] = s["mined_at"].fillna(s.groupby("block")["seen_at"].transform("min"))
+    s["delay_s"] = (s["seen_at"] - s["mined_at"]).round(6)
+    s["is_miner"] = s["node"] == s["miner"]
+    s = s.sort_values(["height", "block", "seen_at", "node"], kind="stable", ignore_index=True)
+    return s[["block", "height", "node", "seen_at", "delay_s", "is_miner"]]
+
+
+def payments_table(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per payment a user sent or failed to send, joined by txid with the marketplace's
+    first ``payment_received`` (seen in its pool) and ``payment_confirmed`` (in a block).
+
+    ``status`` is ``sent``, ``failed``, or ``receipt_only`` (a marketplace logged a payment whose
+    send is not in any log). Delays are measured from the user's ``payment_sent``.
+    """
+    sent = select(events, "payment_sent", {"payment_id": "object", "host": "object", "txid": "object",
+                                           "amount": "Int64", "fee": "Int64", "recipient": "object",
+                                           "t": "float64"})
+    sent = sent.rename(columns={"host": "user", "t": "sent_at"}).drop_duplicates("txid")
+    recv = select(events, "payment_received", {"txid": "object", "host": "object",
+                                               "vendor": "object", "t": "float64"})
+    recv = recv.rename(columns={"host": "marketplace", "t": "received_at"})
+    conf = select(events, "payment_confirmed", {"txid": "object", "height": "Int64",
+                                                "t": "float64"})
+    conf = conf.rename(columns={"height": "confirmed_height", "t": "confirmed_at"})
+    recv = recv.sort_values("received_at", kind="stable").drop_duplicates("txid")
+    conf = conf.sort_values("confirmed_at", kind="stable").drop_duplicates("txid")
+    p = sent.merge(recv, on="txid", how="outer", indicator=True).merge(conf, on="txid", how="outer")
+    p["status"] = np.where(p["_merge"].isin(["both", "left_only"]), "sent", "receipt_only")
+    p["pool_delay_s"] = (p["received_at"] - p["sent_at"]).round(6)
+    p["confirmation_delay_s"] = (p["confirmed_at"] - p["sent_at"]).round(6)
+    failed = select(events, "payment_failed", {"payment_id": "object", "host": "object",
+                                               "amount": "Int64", "recipient": "object",
+                                               "reason": "object", "t": "float64"})
+    failed = failed.rename(columns={"host": "user", "t": "sent_at"}).assign(status="failed")
+    columns = ["payment_id", "user", "status", "txid", "amount", "fee", "recipient", "marketplace",
+               "vendor", "sent_at", "received_at", "confirmed_at", "confirmed_height",
+               "pool_delay_s", "confirmation_delay_s", "reason"]
+    parts = [df.reindex(columns=columns) for df in (p, failed) if len(df)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    table = table.sort_values(["sent_at", "payment_id", "txid"], kind="stable", na_position="last",
+                              ignore_index=True)
+    for col in ("amount", "fee", "confirmed_height"):
+        table[col] = table[col].astype("Int64")
+    for col in ("sent_at", "received_at", "confirmed_at", "pool_delay_s", "confirmation_delay_s"):
+        table[col] = table[col].astype("float64")
+    return table
