@@ -118,6 +118,7 @@ class Transport:
                 self._dealers[host] = dealer
             if self._subscribe:
                 self._sub = self._socket(zmq.SUB)
+                self._sub.setsockopt(zmq.LINGER, 0)  # only its subscriptions could be pending
                 for topic in self._topics:
                     self._sub.setsockopt(zmq.SUBSCRIBE, topic)
                 self._sub.connect(self._subscribe)

@@ -1,0 +1,102 @@
+"""One host's runtime: ``python3 -m monerosim_actors.host --config OUT/hosts/HOST.json [--data-dir DIR]``.
+
+Shadow (or the local backend) starts this on every host with the host's data directory as the
+working directory. It starts the host's actor system (:mod:`monerosim_actors.runtime.system`), runs
+until SIGTERM/SIGINT or the scenario's end, stops everything and exits 0. A failed start exits 2
+with one clear line naming the host and the cause; a program that cannot be kept running ends the
+run with exit 1.
+
+The scenario ends ``duration_s`` scenario seconds after the simulation's start, and this host was
+started ``start_time_s`` scenario seconds after it, so the runtime stops itself
+``(duration_s - start_time_s) / time_scale`` real seconds after it started (simulated seconds under
+Shadow, where ``time_scale`` is 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from types import FrameType
+
+from monerosim_actors.errors import MonerosimError
+from monerosim_actors.plan import HostConfig
+from monerosim_actors.runtime.system import HostSystem
+
+log = logging.getLogger("monerosim_actors.host")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_START = 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python3 -m monerosim_actors.host",
+                                     description="Run one simulated host's runtime.")
+    parser.add_argument("--config", required=True, help="the host's config, OUT/hosts/HOST.json")
+    parser.add_argument("--data-dir", default=".",
+                        help="where events.jsonl, monerod/, wallet/ and the program outputs go "
+                             "(default: the working directory)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug lines to stderr")
+    return parser.parse_args(argv)
+
+
+def load_config(path: str) -> HostConfig:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return HostConfig.from_json(f.read())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise MonerosimError(f"cannot read host config {path}: {type(e).__name__}: {e}") from e
+
+
+def run_seconds(config: HostConfig) -> float:
+    """Real seconds from this process's start to the scenario's end."""
+    return max(0.0, (config.duration_s - config.host.start_time_s) / config.time_scale)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    opts = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if opts.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        config = load_config(opts.config)
+    except MonerosimError as e:
+        print(f"monerosim host: {e}", file=sys.stderr)
+        return EXIT_START
+    system = HostSystem(config, opts.data_dir)
+    reason = "end"
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal reason
+        if not system.stopping.is_set():
+            reason = "signal"
+            log.info("%s: %s, shutting down", config.host.name, signal.Signals(signum).name)
+        system.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        if not system.start():
+            return EXIT_OK
+    except (MonerosimError, OSError) as e:
+        print(f"monerosim host {config.host.name}: start failed: {e}", file=sys.stderr)
+        return EXIT_START
+    remaining = run_seconds(config) - (time.monotonic() - started)
+    log.info("%s: running (pid %d, stops in %.0f s)", config.host.name, os.getpid(), remaining)
+    if not system.stopping.wait(max(0.0, remaining)):
+        reason = "end"
+    if system.failure is not None:
+        reason = "process_failed"
+        log.error("%s: %s", config.host.name, system.failure)
+    exit_code = EXIT_FAILED if system.failure is not None else EXIT_OK
+    system.stop(reason, exit_code)
+    log.info("%s: stopped (%s)", config.host.name, reason)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Supervising one managed program (monerod or monero-wallet-rpc) with a pykka actor.
+
+The supervisor starts the program in its own process group (so a signal to the host's group does not
+reach it and the whole group can be stopped), appends its stdout/stderr to ``NAME.stdout`` /
+``NAME.stderr`` in the host's data directory, and waits until its RPC answers: the probe is polled
+with a back-off from 0.1 s doubling to 2 s, bounded by an overall timeout. Exits are detected
+without polling: a thread per child blocks in ``Popen.wait()`` and tells the supervisor. An
+unexpected exit is logged and the program restarted after a back-off (in real seconds, through the
+scheduler), its data directory untouched, so the chain (``--keep-fakechain``) and the wallet files
+survive; too many restarts in a row end in ``process_failed``. Stopping is graceful: the program's
+stop RPC, then SIGTERM, then SIGKILL, each after a timeout. ``Popen.communicate`` is never used.
+
+With ``managed=False`` (``launch_mode: shadow``) Shadow has started the program: the supervisor only
+waits for its RPC and asks it to stop over RPC at shutdown; it does not watch or restart it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import pykka
+
+from monerosim_actors.errors import ProcessError, RpcError
+from monerosim_actors.runtime.context import EventSink, TimerService
+
+log = logging.getLogger(__name__)
+
+ACTOR = "supervisor"
+TAIL_LINES = 20
+READY_BACKOFF_START_S = 0.1
+READY_BACKOFF_MAX_S = 2.0
+RESTART_BACKOFF_START_S = 0.5
+RESTART_BACKOFF_MAX_S = 30.0
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to run, probe and stop one program."""
+
+    name: str
+    """``monerod`` or ``wallet``: the event field and the output file names."""
+    argv: tuple[str, ...]
+    data_dir: str
+    """The host's data directory: the working directory and where the output files go."""
+    probe: Callable[[], Any]
+    """Returns once the program's RPC answers; raises :class:`RpcError` until then."""
+    stop_rpc: Callable[[], Any]
+    """Asks the program to exit (may raise :class:`RpcError`)."""
+    log_file: str | None = None
+    """The program's own log, shown when its output files say nothing."""
+    managed: bool = True
+    ready_timeout_s: float = 120.0
+    stop_timeout_s: float = 30.0
+    """After the stop RPC, before SIGTERM."""
+    term_timeout_s: float = 10.0
+    """After SIGTERM, before SIGKILL."""
+    max_restarts: int = 5
+    """Restarts in a row (without a stable run in between) before giving up."""
+    stable_s: float = 60.0
+    """A run at least this long resets the restart count."""
+
+
+@dataclass(frozen=True)
+class Start:
+    """Ask: start the program and wait until it is ready; answers its pid (0 when not managed)."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Ask: stop the program gracefully (never restarted afterwards)."""
+
+
+@dataclass(frozen=True)
+class _Exited:
+    child: _Child
+
+
+@dataclass(frozen=True)
+class _Restart:
+    attempt: int
+
+
+class _Child:
+    """One run of the program."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], outputs: list[tuple[str, int]]) -> None:
+        self.popen = popen
+        self.outputs = outputs
+        """``(path, offset at start)`` of the output files: the tail of this run only."""
+        self.started_at = time.monotonic()
+        self.exited = threading.Event()
+        self.returncode: int | None = None
+        self.handled = False
+        """Its exit was already accounted for (stopped or failed on purpose)."""
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class ProcessSupervisor(pykka.ThreadingActor):
+    """Starts, watches, restarts and stops one program; see the module docstring."""
+
+    use_daemon_thread = True
+
+    def __init__(self, spec: ProcessSpec, *, host: str, events: EventSink, scheduler: TimerService,
+                 stopping: threading.Event, on_restarted: Callable[[str], None],
+                 on_failed: Callable[[str, str], None]) -> None:
+        """
+        Args:
+            stopping: set when the host shuts down; exits are then expected and waits give up.
+            on_restarted: called with the name after a restart is ready (tells the role).
+            on_failed: called with the name and reason when the program cannot be kept running.
+        """
+        super().__init__()
+        self.spec = spec
+        self.host = host
+        self._events = events
+        self._scheduler = scheduler
+        self._stopping = stopping
+        self._on_restarted = on_restarted
+        self._on_failed = on_failed
+        self._child: _Child | None = None
+        self._attempt = 0
+        self._stopped = False
+
+    def on_receive(self, message: Any) -> Any:
+        match message:
+            case Start():
+                return self._start()
+            case Stop():
+                self._stop()
+                return None
+            case _Exited(child):
+                self._exited(child)
+            case _Restart(attempt):
+                self._restart(attempt)
+            case _:
+                log.warning("%s supervisor: unknown message %r", self.spec.name, message)
+        return None
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def _start(self) -> int:
+        if not self.spec.managed:
+            self._wait_ready(None)
+            return 0
+        child = self._launch()
+        try:
+            self._wait_ready(child)
+        except ProcessError as e:
+            child.handled = True
+            self._kill(child)
+            self._events.emit(ACTOR, "process_failed", name=self.spec.name, reason=str(e).splitlines()[0])
+            raise
+        return child.pid
+
+    def _launch(self) -> _Child:
+        spec = self.spec
+        outputs: list[tuple[str, int]] = []
+        files: list[IO[bytes]] = []
+        try:
+            for stream in ("stdout", "stderr"):
+                path = os.path.join(spec.data_dir, f"{spec.name}.{stream}")
+                f = open(path, "ab")  # noqa: SIM115 closed right after Popen (the child keeps its copy)
+                files.append(f)
+                outputs.append((path, f.tell()))
+            popen = subprocess.Popen(list(spec.argv), stdin=subprocess.DEVNULL, stdout=files[0],
+                                     stderr=files[1], cwd=spec.data_dir, start_new_session=True,
+                                     close_fds=True)
+        except OSError as e:
+            raise ProcessError(f"cannot start {spec.name} ({spec.argv[0] if spec.argv else '?'}): {e}",
+                               host=self.host, argv=list(spec.argv)) from e
+        finally:
+            for f in files:
+                f.close()
+        child = _Child(popen, outputs)
+        self._child = child
+        self._events.emit(ACTOR, "process_started", name=spec.name, pid=popen.pid, argv=list(spec.argv))
+        log.info("%s: started %s (pid %d)", self.host, spec.name, popen.pid)
+        ref = self.actor_ref
+        threading.Thread(target=_wait_for_exit, args=(child, ref), name=f"wait-{spec.name}-{popen.pid}",
+                         daemon=True).start()
+        return child
+
+    def _wait_ready(self, child: _Child | None) -> None:
+        """Poll the probe with back-off until it answers; the child's exit or shutdown ends it at once."""
+        spec = self.spec
+        started = time.monotonic()
+        delay = READY_BACKOFF_START_S
+        while True:
+            if self._stopping.is_set():
+                raise self._error(f"{spec.name}: the host is shutting down", child)
+            try:
+                spec.probe()
+                break
+            except RpcError as e:
+                last = e
+            if time.monotonic() - started >= spec.ready_timeout_s:
+                raise self._error(f"{spec.name} did not answer its RPC within {spec.ready_timeout_s:g} s "
+                                  f"(last: {last})", child)
+            remaining = spec.ready_timeout_s - (time.monotonic() - started)
+            wait = max(0.0, min(delay, remaining))
+            if child is None:
+                self._stopping.wait(wait)
+            elif child.exited.wait(wait):
+                raise self._error(f"{spec.name} exited with code {child.returncode} during start-up", child)
+            delay = min(delay * 2, READY_BACKOFF_MAX_S)
+        elapsed = time.monotonic() - started
+        self._events.emit(ACTOR, "process_ready", name=spec.name, elapsed_s=round(elapsed, 3))
+        log.info("%s: %s ready after %.1f s", self.host, spec.name, elapsed)
+
+    def _error(self, message: str, child: _Child | None) -> ProcessError:
+        return ProcessError(message, host=self.host, argv=list(self.spec.argv),
+                            returncode=child.returncode if child else None,
+                            log_tail=self._tail(child))
+
+    def _tail(self, child: _Child | None) -> str:
+        parts = [_tail(path, offset) for path, offset in (child.outputs if child else [])]
+        text = "\n".join(p for p in parts if p)
+        if not text and self.spec.log_file:
+            text = _tail(self.spec.log_file, 0)
+        return text
+
+    # --- exits and restarts ---------------------------------------------------------------------
+
+    def _exited(self, child: _Child) -> None:
+        if child is not self._child or child.handled:
+            return
+        child.handled = True
+        expected = self._stopped or self._stopping.is_set()
+        self._events.emit(ACTOR, "process_exited", name=self.spec.name, returncode=child.returncode,
+                          expected=expected)
+        if expected:
+            return
+        log.warning("%s: %s exited unexpectedly with code %s", self.host, self.spec.name, child.returncode)
+        if time.monotonic() - child.started_at >= self.spec.stable_s:
+            self._attempt = 0
+        self._attempt += 1
+        if self._attempt > self.spec.max_restarts:
+            self._fail(f"exited {self.spec.max_restarts + 1} times in a row "
+                       f"(last code {child.returncode})")
+            return
+        delay = min(RESTART_BACKOFF_START_S * 2 ** (self._attempt - 1), RESTART_BACKOFF_MAX_S)
+        self._scheduler.call_later(delay, self.actor_ref, _Restart(self._attempt), scaled=False)
+
+    def _restart(self, attempt: int) -> None:
+        if self._stopped or self._stopping.is_set():
+            return
+        try:
+            child = self._launch()
+        except ProcessError as e:
+            self._fail(str(e).splitlines()[0])
+            return
+        try:
+            self._wait_ready(child)
+        except ProcessError as e:
+            # its exit (now, or after this kill) arrives as _Exited and drives the next attempt
+            log.warning("%s", e)
+            child.signal_group(signal.SIGKILL)
+            return
+        self._events.emit(ACTOR, "process_restarted", name=self.spec.name, attempt=attempt, pid=child.pid)
+        self._on_restarted(self.spec.name)
+
+    def _fail(self, reason: str) -> None:
+        log.error("%s: %s failed: %s", self.host, self.spec.name, reason)
+        self._events.emit(ACTOR, "process_failed", name=self.spec.name, reason=reason)
+        self._on_failed(self.spec.name, reason)
+
+    # --- stop -----------------------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        self._stopped = True
+        spec = self.spec
+        child = self._child
+        if not spec.managed:
+            self._stop_rpc()
+            return
+        if child is None or child.exited.is_set():
+            return
+        child.handled = True
+        self._stop_rpc()
+        if not child.exited.wait(spec.stop_timeout_s):
+            log.warning("%s: %s ignored its stop RPC; SIGTERM", self.host, spec.name)
+            child.signal_group(signal.SIGTERM)
+            if not child.exited.wait(spec.term_timeout_s):
+                log.warning("%s: %s ignored SIGTERM; SIGKILL", self.host, spec.name)
+                self._kill(child)
+        child.signal_group(signal.SIGKILL)  # anything it left in its group
+        self._events.emit(ACTOR, "process_exited", name=spec.name, returncode=child.returncode,
+                          expected=True)
+
+    def _stop_rpc(self) -> None:
+        try:
+            self.spec.stop_rpc()
+        except RpcError as e:
+            log.info("%s: stopping %s over RPC: %s", self.host, self.spec.name, e)
+
+    @staticmethod
+    def _kill(child: _Child) -> None:
+        child.signal_group(signal.SIGKILL)
+        child.exited.wait(10.0)
+
+
+def _wait_for_exit(child: _Child, ref: pykka.ActorRef[Any]) -> None:
+    """The waiter thread: blocks in waitpid, records the exit, tells the supervisor."""
+    child.returncode = child.popen.wait()
+    child.exited.set()
+    try:
+        ref.tell(_Exited(child))
+    except pykka.ActorDeadError:
+        pass
+
+
+def _tail(path: str, offset: int, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` lines written to ``path`` after ``offset``."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = max(offset, size - 64 * 1024)
+            f.seek(start)
+            data = f.read()
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])

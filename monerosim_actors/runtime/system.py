@@ -1,0 +1,203 @@
+"""One host's actor system, assembled in order and taken down in the reverse order.
+
+Start: the event log (``host_started``), the scheduler, the bus (a service host binds its ROUTER
+here, so a taken port fails the start at once), monerod and then the wallet (each ready when its RPC
+answers), and finally the role actor, which then receives what the bus and the supervisors held for
+it. Stop: the role, the wallet (stored, then stopped), monerod, the bus, the scheduler, and the log
+(``host_stopped``). A failed start stops whatever it had started before raising.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from typing import Any
+
+import pykka
+import zmq
+
+from monerosim_actors.defaults import EVENTS_FILE, MONEROD_DIR, WALLET_DIR
+from monerosim_actors.errors import MonerosimError, OutputError, RpcError
+from monerosim_actors.monero_args import monerod_argv, wallet_argv
+from monerosim_actors.plan import HostConfig
+from monerosim_actors.runtime.bus import Bus
+from monerosim_actors.runtime.clock import SystemClock
+from monerosim_actors.runtime.context import HostContext
+from monerosim_actors.runtime.events import EventLog
+from monerosim_actors.runtime.inbox import RoleInbox
+from monerosim_actors.runtime.messages import ProcessRestarted
+from monerosim_actors.runtime.process import ProcessSpec, ProcessSupervisor, Start, Stop
+from monerosim_actors.runtime.rpc import DaemonRpc, WalletRpc
+from monerosim_actors.runtime.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+ACTOR = "runtime"
+PROBE_TIMEOUT_S = 5.0
+ROLE_STOP_TIMEOUT_S = 10.0
+
+
+def load_role(role_class: str) -> type[pykka.ThreadingActor]:
+    """The class named ``package.module:Class``.
+
+    Raises:
+        MonerosimError: the module cannot be imported or has no such actor class.
+    """
+    module_name, _, class_name = role_class.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise MonerosimError(f"role class {role_class!r} cannot be loaded: {type(e).__name__}: {e}") from e
+    if not (isinstance(cls, type) and issubclass(cls, pykka.ThreadingActor)):
+        raise MonerosimError(f"role class {role_class!r} is not a pykka.ThreadingActor")
+    return cls
+
+
+class HostSystem:
+    """Everything running on one host; :meth:`start`, wait on :attr:`stopping`, then :meth:`stop`."""
+
+    def __init__(self, config: HostConfig, data_dir: str, *, ready_timeout_s: float = 120.0) -> None:
+        self.config = config
+        self.host = config.host.name
+        self.data_dir = os.path.abspath(data_dir)
+        self.ready_timeout_s = ready_timeout_s
+        self.stopping = threading.Event()
+        """Set by a signal, the end time or a failure: the host is (about to be) shutting down."""
+        self.failure: str | None = None
+        """Why the host gives up while running (a program that cannot be kept up), else None."""
+        self.events: EventLog | None = None
+        self.scheduler: Scheduler | None = None
+        self.bus: Bus | None = None
+        self.inbox = RoleInbox()
+        self.daemon: DaemonRpc | None = None
+        self.wallet: WalletRpc | None = None
+        self.supervisors: dict[str, pykka.ActorRef[Any]] = {}
+        self.role: pykka.ActorRef[Any] | None = None
+
+    # --- start ----------------------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Start everything, in order.
+
+        Returns:
+            True once the role runs; False when :attr:`stopping` was set (a signal) during the start,
+            in which case everything has been stopped again, cleanly.
+
+        Raises:
+            MonerosimError: naming the host and the cause; what was started has been stopped.
+        """
+        try:
+            self._start()
+            return True
+        except BaseException as e:
+            if self.stopping.is_set() and self.failure is None:
+                log.info("%s: asked to stop while starting", self.host)
+                self.stop("signal", 0)
+                return False
+            log.error("%s: start failed: %s", self.host, e)
+            self.stop("start_failed", 2)
+            if isinstance(e, zmq.ZMQError):
+                raise MonerosimError(f"{self.host}: the bus cannot start: {e}") from e
+            raise
+
+    def _start(self) -> None:
+        config, host = self.config, self.config.host
+        role_cls = load_role(host.role_class)
+        try:
+            for sub in (MONEROD_DIR, WALLET_DIR):
+                os.makedirs(os.path.join(self.data_dir, sub), exist_ok=True)
+            self.events = EventLog(os.path.join(self.data_dir, EVENTS_FILE), self.host)
+        except OSError as e:
+            raise OutputError(f"{self.host}: data directory {self.data_dir} is not writable: {e}") from e
+        self.events.emit(ACTOR, "host_started", role=host.role, agent_id=host.agent_id, ip=host.ip,
+                         seed=host.seed, time_scale=config.time_scale, pid=os.getpid())
+        self.scheduler = Scheduler(config.time_scale)
+        self.bus = Bus(config, self.events, self.inbox)
+        self.bus.start()
+        if host.monerod is not None:
+            self.daemon = DaemonRpc(f"http://{host.ip}:{host.monerod.rpc_port}")
+            self._supervise(self._monerod_spec(self.daemon))
+        if host.wallet is not None:
+            self.wallet = WalletRpc(f"http://{host.ip}:{host.wallet.rpc_port}")
+            self._supervise(self._wallet_spec(self.wallet))
+        if self.stopping.is_set():
+            raise MonerosimError(f"{self.host}: stopped while starting")
+        ctx = HostContext(config=config, events=self.events, bus=self.bus, daemon=self.daemon,
+                          wallet=self.wallet, scheduler=self.scheduler, clock=SystemClock())
+        self.role = role_cls.start(ctx)
+        self.inbox.attach(self.role)
+        self.events.emit(ACTOR, "role_started", role_class=host.role_class)
+
+    def _monerod_spec(self, daemon: DaemonRpc) -> ProcessSpec:
+        argv = monerod_argv(self.config.binaries.monerod, self.config.host, self.data_dir)
+        return ProcessSpec(
+            name="monerod", argv=tuple(argv), data_dir=self.data_dir,
+            probe=lambda: daemon.get_info(retries=0, timeout=PROBE_TIMEOUT_S),
+            stop_rpc=lambda: daemon.stop_daemon(timeout=PROBE_TIMEOUT_S),
+            log_file=os.path.join(self.data_dir, MONEROD_DIR, "monerod.log"),
+            managed=self.config.launch_mode == "runtime", ready_timeout_s=self.ready_timeout_s)
+
+    def _wallet_spec(self, wallet: WalletRpc) -> ProcessSpec:
+        argv = wallet_argv(self.config.binaries.wallet_rpc, self.config.host, self.data_dir)
+
+        def stop() -> None:
+            try:
+                wallet.store(timeout=60.0)
+            except RpcError as e:  # no wallet open (-13) is the common, harmless case
+                log.debug("%s: store before stop: %s", self.host, e)
+            wallet.stop_wallet(timeout=PROBE_TIMEOUT_S)
+
+        return ProcessSpec(
+            name="wallet", argv=tuple(argv), data_dir=self.data_dir,
+            probe=lambda: wallet.get_version(retries=0, timeout=PROBE_TIMEOUT_S), stop_rpc=stop,
+            log_file=os.path.join(self.data_dir, WALLET_DIR, "wallet-rpc.log"),
+            managed=self.config.launch_mode == "runtime", ready_timeout_s=self.ready_timeout_s)
+
+    def _supervise(self, spec: ProcessSpec) -> None:
+        assert self.events is not None and self.scheduler is not None
+        ref = ProcessSupervisor.start(spec, host=self.host, events=self.events, scheduler=self.scheduler,
+                                      stopping=self.stopping, on_restarted=self._restarted,
+                                      on_failed=self._failed)
+        self.supervisors[spec.name] = ref
+        ref.ask(Start())  # raises the supervisor's ProcessError here
+
+    def _restarted(self, name: str) -> None:
+        self.inbox.tell(ProcessRestarted(name))
+
+    def _failed(self, name: str, reason: str) -> None:
+        self.failure = f"{name}: {reason}"
+        self.stopping.set()
+
+    # --- stop -----------------------------------------------------------------------------------
+
+    def stop(self, reason: str, exit_code: int) -> None:
+        """Stop everything that was started, in reverse order; safe after a partial start."""
+        self.stopping.set()
+        self.inbox.detach()
+        if self.role is not None:
+            try:
+                self.role.stop(timeout=ROLE_STOP_TIMEOUT_S)
+            except pykka.Timeout:
+                log.warning("%s: the role did not stop within %g s", self.host, ROLE_STOP_TIMEOUT_S)
+            self.role = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        for name in ("wallet", "monerod"):
+            ref = self.supervisors.pop(name, None)
+            if ref is None:
+                continue
+            try:
+                ref.ask(Stop(), timeout=120.0)
+            except (pykka.Timeout, pykka.ActorDeadError) as e:
+                log.warning("%s: stopping %s: %r", self.host, name, e)
+            ref.stop()
+        for client in (self.wallet, self.daemon):
+            if client is not None:
+                client.close()
+        if self.bus is not None:
+            self.bus.stop()
+        if self.events is not None:
+            self.events.emit(ACTOR, "host_stopped", reason=reason, exit_code=exit_code)
+            self.events.close()

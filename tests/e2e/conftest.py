@@ -1,0 +1,150 @@
+"""Real-process fixtures: an in-process host runtime with real monerod / wallet-rpc, a host runtime
+as a separate process, and checks that nothing is left running afterwards.
+
+Reuse them: ``start_host`` gives a started :class:`HostSystem` (``system.daemon``, ``system.wallet``
+are ready RPC clients), ``monerod_rpc`` a lone ready monerod, ``spawn_host`` a
+``python -m monerosim_actors.host`` process. Each test must use its own loopback addresses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monerosim_actors.defaults import EVENTS_FILE
+from monerosim_actors.plan import HostConfig, HostPlan
+from monerosim_actors.runtime.events import read_events
+from monerosim_actors.runtime.rpc import DaemonRpc
+from monerosim_actors.runtime.system import HostSystem
+from tests.conftest import assert_no_process_left, require_binary
+from tests.e2e.plans import host_config, host_plan, write_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def monero_binaries() -> None:
+    """Skip (fail on CI) when monerod / monero-wallet-rpc are not installed."""
+    require_binary("monerod")
+    require_binary("monero-wallet-rpc")
+
+
+def wait_for_event(path: Path | str, event: str, timeout: float = 60.0, count: int = 1,
+                   **match: Any) -> list[dict[str, Any]]:
+    """Wait until ``path`` holds ``count`` events named ``event`` whose fields include ``match``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        if os.path.exists(path):
+            found = [e for e in read_events(str(path)) if e["event"] == event
+                     and all(e.get(k) == v for k, v in match.items())]
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            have = read_events(str(path)) if os.path.exists(path) else []
+            raise AssertionError(f"no {count} x {event} {match} in {path} within {timeout} s; "
+                                 f"last events: {have[-10:]}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def start_host(tmp_path: Path, monero_binaries: None) -> Iterator[Callable[..., HostSystem]]:
+    """``start_host(plan, **host_config_kwargs) -> HostSystem``, started in this process.
+
+    Its data dir is ``tmp_path / plan.name``. At teardown every system is stopped and no process
+    started from its data dir may survive.
+    """
+    systems: list[HostSystem] = []
+
+    def start(plan: HostPlan, *, ready_timeout_s: float = 60.0, **kwargs: Any) -> HostSystem:
+        system = HostSystem(host_config(plan, **kwargs), str(tmp_path / plan.name),
+                            ready_timeout_s=ready_timeout_s)
+        systems.append(system)
+        assert system.start()
+        return system
+
+    yield start
+    for system in systems:
+        system.stop("test_end", 0)
+    for system in systems:
+        assert_no_process_left(system.data_dir)
+
+
+@pytest.fixture
+def monerod_rpc(start_host: Callable[..., HostSystem]) -> Callable[[str], DaemonRpc]:
+    """``monerod_rpc(ip) -> DaemonRpc`` of a ready, offline regtest monerod on ``ip``."""
+
+    def start(ip: str) -> DaemonRpc:
+        system = start_host(host_plan(f"node-{ip.replace('.', '-')}", ip, wallet=False))
+        assert system.daemon is not None
+        return system.daemon
+
+    return start
+
+
+class HostProcess:
+    """A ``python -m monerosim_actors.host`` process in its own session, with its data dir."""
+
+    def __init__(self, config: HostConfig, root: Path) -> None:
+        self.config = config
+        self.data_dir = root / config.host.name
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = write_config(config, root / "hosts")
+        self.events_path = self.data_dir / EVENTS_FILE
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        self.stderr_path = self.data_dir / "runtime.stderr"
+        with open(self.stderr_path, "ab") as err:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "monerosim_actors.host", "--config", str(self.config_path)],
+                cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, start_new_session=True)
+
+    def wait_for(self, event: str, timeout: float = 60.0, **match: Any) -> dict[str, Any]:
+        if self.popen.poll() is not None and event != "host_stopped":
+            raise AssertionError(f"host exited with {self.popen.returncode}: {self.stderr()}")
+        return wait_for_event(self.events_path, event, timeout, **match)[0]
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_events(str(self.events_path))
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM and wait for the exit code."""
+        self.popen.send_signal(signal.SIGTERM)
+        return self.popen.wait(timeout)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.popen.wait()
+
+
+@pytest.fixture
+def spawn_host(tmp_path: Path) -> Iterator[Callable[[HostConfig], HostProcess]]:
+    """``spawn_host(config) -> HostProcess``; at teardown survivors are killed and reported."""
+    hosts: list[HostProcess] = []
+
+    def spawn(config: HostConfig) -> HostProcess:
+        hosts.append(HostProcess(config, tmp_path))
+        return hosts[-1]
+
+    yield spawn
+    alive = [h for h in hosts if h.popen.poll() is None]
+    for h in alive:
+        h.kill()
+    for h in hosts:
+        assert_no_process_left(str(h.data_dir))
+        assert_no_process_left(str(h.config_path))
+    assert not alive, f"host processes still running at the end of the test: {[h.config.host.name for h in alive]}"

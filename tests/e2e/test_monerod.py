@@ -1,0 +1,144 @@
+"""The runtime supervising real monerod and monero-wallet-rpc (in this process, no role logic)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from monerosim_actors.errors import OutputError, ProcessError
+from monerosim_actors.monero_args import monerod_argv
+from monerosim_actors.runtime.events import read_events
+from monerosim_actors.runtime.system import HostSystem
+from tests.conftest import assert_no_process_left
+from tests.e2e.conftest import wait_for_event
+from tests.e2e.plans import binaries, host_config, host_plan
+
+pytestmark = pytest.mark.e2e
+
+
+def events_of(system: HostSystem, name: str) -> list[dict]:
+    return [e for e in read_events(os.path.join(system.data_dir, "events.jsonl")) if e["event"] == name]
+
+
+def test_mine_to_wallet_kill9_restart_and_graceful_stop(start_host: Callable[..., HostSystem]) -> None:
+    system = start_host(host_plan("miner", "127.30.2.1"))
+    assert system.daemon is not None and system.wallet is not None
+    ready = {e["name"] for e in events_of(system, "process_ready")}
+    assert ready == {"monerod", "wallet"}
+
+    system.wallet.create_wallet("w")
+    address = system.wallet.get_address()
+    height, hashes = system.daemon.generateblocks(5, address)
+    assert len(hashes) == 5 and system.daemon.get_height() == height + 1
+    system.wallet.refresh()
+    balance = system.wallet.get_balance()
+    assert balance.balance > 0 and balance.unlocked_balance == 0  # coinbase is locked 60 blocks
+
+    events_path = os.path.join(system.data_dir, "events.jsonl")
+    seen = wait_for_event(events_path, "block_seen", count=5, timeout=10)
+    assert [e["hash"] for e in seen] == list(hashes)
+    assert seen[-1]["height"] == height
+    wait_for_event(events_path, "role_got", type="ChainAdvanced", timeout=10)
+
+    # kill -9: the supervisor restarts monerod with its chain, and tells the role
+    pid = events_of(system, "process_started")[0]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    exited = wait_for_event(events_path, "process_exited", name="monerod", timeout=10)[0]
+    assert exited["returncode"] == -signal.SIGKILL and exited["expected"] is False
+    restarted = wait_for_event(events_path, "process_restarted", name="monerod", timeout=60)[0]
+    assert restarted["attempt"] == 1 and restarted["pid"] != pid
+    assert system.daemon.get_height() == height + 1
+    wait_for_event(events_path, "role_got", type="ProcessRestarted", timeout=10)
+    system.wallet.store()
+
+    # graceful stop: both programs exit 0 over RPC, nothing is left
+    system.stop("test", 0)
+    exits = {e["name"]: e for e in events_of(system, "process_exited") if e["expected"]}
+    assert {n: (e["returncode"]) for n, e in exits.items()} == {"monerod": 0, "wallet": 0}
+    assert read_events(events_path)[-1]["event"] == "host_stopped"
+    assert_no_process_left(system.data_dir, timeout=0)
+    assert os.path.exists(os.path.join(system.data_dir, "wallet", "w.keys"))
+    assert os.path.getsize(os.path.join(system.data_dir, "monerod.stdout")) > 0
+
+
+def test_program_exiting_during_start_fails_at_once(tmp_path: Path, monero_binaries: None) -> None:
+    """Port taken: monerod exits at once; the error names the program, its code and its log tail."""
+    blocker = socket.socket()
+    blocker.bind(("127.30.2.2", 18081))
+    blocker.listen()
+    system = HostSystem(host_config(host_plan("blocked", "127.30.2.2", wallet=False)),
+                        str(tmp_path / "blocked"), ready_timeout_s=60)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ProcessError) as e:
+            system.start()
+    finally:
+        blocker.close()
+    assert time.monotonic() - started < 30
+    text = str(e.value)
+    assert "blocked: monerod exited with code" in text and "last lines of its log" in text
+    assert e.value.returncode not in (None, 0)
+    assert events_of(system, "host_stopped")[0]["exit_code"] == 2
+    assert_no_process_left(system.data_dir, timeout=0)
+
+
+def test_missing_binary_and_unwritable_dir(tmp_path: Path) -> None:
+    plan = host_plan("nobin", "127.30.2.3", wallet=False)
+    config = host_config(plan)
+    config = type(config)(**{**config.__dict__,
+                             "binaries": type(config.binaries)(python="python3", monerod="/nonexistent/monerod",
+                                                               wallet_rpc="/nonexistent/wallet")})
+    with pytest.raises(ProcessError, match="cannot start monerod"):
+        HostSystem(config, str(tmp_path / "nobin")).start()
+    (tmp_path / "ro").mkdir(mode=0o500)
+    if os.geteuid() != 0:  # root writes anywhere; use a path under a file instead
+        target = tmp_path / "ro" / "host"
+    else:
+        (tmp_path / "file").write_text("")
+        target = tmp_path / "file" / "host"
+    with pytest.raises(OutputError, match="not writable"):
+        HostSystem(host_config(host_plan("ro", "127.30.2.4", monerod=False, wallet=False)),
+                   str(target)).start()
+
+
+def test_readiness_timeout_names_the_program(tmp_path: Path) -> None:
+    """A program that never answers its RPC: the start gives up after the timeout and kills it."""
+    mute = tmp_path / "mute.sh"
+    mute.write_text("#!/bin/sh\nexec sleep 600\n")
+    mute.chmod(0o755)
+    plan = host_plan("mute", "127.30.2.5", wallet=False)
+    config = host_config(plan)
+    config = type(config)(**{**config.__dict__,
+                             "binaries": type(config.binaries)(python="python3", monerod=str(mute),
+                                                               wallet_rpc="/bin/false")})
+    system = HostSystem(config, str(tmp_path / "mute"), ready_timeout_s=1.0)
+    with pytest.raises(ProcessError, match="monerod did not answer its RPC within 1 s"):
+        system.start()
+    assert_no_process_left(system.data_dir, timeout=5)
+
+
+def test_shadow_launch_mode_attaches_and_stops_over_rpc(tmp_path: Path, monero_binaries: None) -> None:
+    plan = host_plan("attached", "127.30.2.6", wallet=False)
+    data_dir = tmp_path / "attached"
+    data_dir.mkdir()
+    monerod = subprocess.Popen(monerod_argv(binaries().monerod, plan, str(data_dir)),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        system = HostSystem(host_config(plan, launch_mode="shadow"), str(data_dir), ready_timeout_s=60)
+        assert system.start()
+        assert system.daemon is not None and system.daemon.get_info().nettype == "fakechain"
+        assert not events_of(system, "process_started")
+        system.stop("test", 0)
+        assert monerod.wait(30) == 0
+    finally:
+        if monerod.poll() is None:
+            os.killpg(monerod.pid, signal.SIGKILL)
+            monerod.wait()
