@@ -117,7 +117,7 @@ class MiningPool(RoleActor):
             self._fail(order, f"{type(e).__name__}: {e}")
             return
         elapsed_ms = round((self.ctx.clock.now() - started) * 1000, 3)
-        first = height - len(hashes)
+        first = height - len(hashes) + 1
         for i, block_hash in enumerate(hashes):
             self.emit("block_mined", pool_id=self.pool_id, order=order.order, height=first + i, hash=block_hash,
                       phase=order.phase)

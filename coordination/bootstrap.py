@@ -78,7 +78,7 @@ class Ports(Protocol):
     def mine(self, pool: RegisteredPool, count: int, address: str,
              on_done: Callable[[int], None], on_fail: Callable[[str], None]) -> None:
         """Order ``pool`` to mine; exactly one of the callbacks runs later: ``on_done`` with the
-        chain height (number of blocks) the pool reached, or ``on_fail`` with a reason (``timeout``)."""
+        height of the newest block mined, or ``on_fail`` with a reason (``timeout``)."""
 
     def chain_height(self) -> int:
         """Blocks in the controller node's chain (``get_height``)."""
@@ -268,7 +268,8 @@ class Bootstrap:
         self._pay_next_batch()
 
     def _paid(self, batch: Sequence[UserFunding], txid: str) -> None:
-        unlock = self._p.chain_height() + SPENDABLE_AGE_BLOCKS
+        # mined at the earliest in the next block (height = blocks now), spendable 10 blocks later
+        unlock = self._p.chain_height() + SPENDABLE_AGE_BLOCKS - 1
         for u in batch:
             msg = FundsSent(amount=u.amount, txid=txid, unlock_height=unlock)
             self.paid[u.user_id] = msg
@@ -286,7 +287,7 @@ class Bootstrap:
     def _finish(self) -> None:
         self.step = "done"
         self.finished = True
-        self.height = self._p.chain_height()
+        self.height = self._p.chain_height() - 1  # the newest block's height, as block_seen counts
         self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid))
         for host in self.notify_hosts:
             self._p.send(host, BootstrapDone(height=self.height))
@@ -310,7 +311,7 @@ class Bootstrap:
 
         def done(height: int) -> None:
             self._failures = 0
-            self._await_height(height, then)
+            self._await_height(height + 1, then)
 
         def failed(reason: str) -> None:
             self._failures += 1

@@ -60,7 +60,7 @@ class Ledger:
             self.height += 1
             self.hashes.append(f"block{h}")
             new.append(f"block{h}")
-        return GeneratedBlocks(self.height, tuple(new))
+        return GeneratedBlocks(self.height - 1, tuple(new))
 
     def unlocked(self, o: Output) -> bool:
         if o.height is None:
@@ -290,7 +290,7 @@ class FakeNet:
         """Every node learns new blocks and pool transactions at once (one shared ledger)."""
         if self.ledger.height > self.chain_seen:
             n = self.ledger.height - self.chain_seen
-            msg = ChainAdvanced(self.ledger.height, tuple(self.ledger.hashes[-n:]), self.clock.t)
+            msg = ChainAdvanced(self.ledger.height - 1, tuple(self.ledger.hashes[-n:]), self.clock.t)
             self.chain_seen = self.ledger.height
             for name, h in self.hosts.items():
                 if h.daemon is not None:

@@ -1,0 +1,201 @@
+"""The bootstrap end to end on the fake ledger: every user ends up with its balance, unlocked."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from actors.marketplace import Marketplace
+from actors.mining_pool import MiningPool
+from actors.regular_user import RegularUser
+from coordination.block_controller import BlockController
+from coordination.bootstrap import COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS
+from coordination.marketplace_directory import MarketplaceDirectory
+from coordination.protocol import BootstrapDone, FundsSent, MineBlocks, RequestFunds
+from monerosim_actors.errors import RpcResponseError
+from tests.unit.role_fakes import REWARD, XMR, FakeNet, deliver
+
+POOLS = [{"pool_id": "pool_alpha", "host": "pool-alpha", "hashrate_share": 0.3},
+         {"pool_id": "pool_beta", "host": "pool-beta", "hashrate_share": 0.7}]
+MARKETS = [{"marketplace_id": "marketplace_0", "host": "marketplace-0"}]
+
+
+def _users(n: int, balance: float = 5.0) -> list[dict[str, Any]]:
+    return [{"user_id": f"user_{i}", "host": f"user-{i}", "wallet_initial_balance": balance} for i in range(n)]
+
+
+def economy(n_users: int = 2, balance: float = 5.0, *, pools: list[dict[str, Any]] = POOLS,
+            user_hosts: int | None = None, frequency: float = 0.0, **controller: Any) -> FakeNet:
+    net = FakeNet()
+    users = _users(n_users, balance)
+    params = dict(pools=POOLS, users=users, marketplaces=MARKETS, registration_timeout_s=60, mine_timeout_s=30,
+                  schedule="exponential", block_time_s=120)
+    params.update(controller)
+    net.add(BlockController, "block-controller", "block_controller", params)
+    net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory",
+            dict(marketplaces=MARKETS, users=[u["host"] for u in users]), node=False)
+    for p in pools:
+        net.add(MiningPool, p["host"], "mining_pool", dict(pool_id=p["pool_id"], hashrate_share=p["hashrate_share"]))
+    for u in users[:user_hosts]:
+        net.add(RegularUser, u["host"], "regular_user",
+                dict(transaction_frequency=frequency, wallet_initial_balance=balance, amount_min=0.1, amount_max=0.5))
+    net.add(Marketplace, "marketplace-0", "marketplace", dict(wallet_count=3))
+    return net
+
+
+def _done(net: FakeNet) -> bool:
+    return bool(net.events("block-controller").named("bootstrap_done"))
+
+
+def test_bootstrap_funds_every_user_unlocked_before_the_schedule() -> None:
+    net = economy(2)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    ev = net.events("block-controller")
+    (done,) = ev.named("bootstrap_done")
+    assert done["users_funded"] == 2
+    assert done["height"] == net.ledger.height - 1
+    for i in range(2):
+        wallet = net.hosts[f"user-{i}"].wallet
+        assert wallet is not None
+        balance = wallet.get_balance()
+        assert balance.balance == balance.unlocked_balance == 5 * XMR
+    steps = [s["step"] for s in ev.named("bootstrap_step")]
+    assert steps == ["start", "fund_faucet", "faucet_funded", "unlock_coinbase", "faucet_unlocked",
+                     "batch_paid", "unlock_payments"]
+    # nothing of the schedule before the bootstrap is over
+    assert all(e["phase"] == "bootstrap" for e in ev.named("mine_ordered"))
+    # one pool mined the whole bootstrap: the one with the largest share
+    assert {e["pool_id"] for e in ev.named("mine_ordered")} == {"pool_beta"}
+    # every user and pool and marketplace is told
+    told = {e.dst for e in net.sent if isinstance(e.body, BootstrapDone)}
+    assert told == {"pool-alpha", "pool-beta", "user-0", "user-1", "marketplace-0"}
+    net.run(until=600)
+    assert {e["reason"] for _, e in net.all_events("payments_started")} <= {"bootstrap_done", "balance"}
+
+
+def test_block_reward_is_learned_not_hard_coded() -> None:
+    """100 XMR for 4 users: one block to learn the reward, then exactly enough blocks."""
+    net = economy(4, balance=25.0)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    funds = [s for s in net.events("block-controller").named("bootstrap_step") if s["step"] == "fund_faucet"]
+    assert [s["count"] for s in funds] == [1, -(-(100 * XMR + 10**11 * 2 - REWARD) // REWARD)]
+
+
+def test_many_users_are_paid_in_batches_of_at_most_15_destinations() -> None:
+    net = economy(12, balance=2.0, user_hosts=12)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    batches = [s for s in net.events("block-controller").named("bootstrap_step") if s["step"] == "batch_paid"]
+    per_batch = MAX_DESTINATIONS // 4  # 4 outputs per user by default
+    assert [len(b["users"]) for b in batches] == [per_batch, per_batch, per_batch, 12 - 3 * per_batch]
+    funded = net.events("block-controller").named("user_funded")
+    assert sorted(f["user_id"] for f in funded) == sorted(f"user_{i}" for i in range(12))
+    for i in range(12):
+        w = net.hosts[f"user-{i}"].wallet
+        assert w is not None and w.get_balance().unlocked_balance == 2 * XMR
+        assert len([o for o in net.ledger.outputs if o.address == w.get_address()]) == 4
+
+
+def test_locked_change_is_unlocked_by_mining_10_blocks_between_batches() -> None:
+    """3 users of 10 XMR, one per batch, 2 coinbases of 17.6: the third batch must wait for change."""
+    net = economy(3, balance=10.0, user_hosts=3, outputs_per_user=15)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    steps = [s["step"] for s in net.events("block-controller").named("bootstrap_step")]
+    assert "change_locked" in steps
+    assert net.events("block-controller").named("bootstrap_done")[0]["users_funded"] == 3
+
+
+def test_missing_user_is_logged_and_paid_when_it_turns_up() -> None:
+    net = economy(3, user_hosts=2)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    ev = net.events("block-controller")
+    missing = [s for s in ev.named("bootstrap_step") if s["step"] == "users_missing"]
+    assert missing == [{"step": "users_missing", "users": ["user_2"]}]
+    assert ev.named("bootstrap_done")[0]["users_funded"] == 2
+    deliver(net, "user-2", "block-controller", RequestFunds(user_id="user_2", address="late/0", amount=5 * XMR))
+    net.run(until=5)
+    assert [f["user_id"] for f in ev.named("user_funded")][-1] == "user_2"
+    told = [e.body for e in net.sent if e.dst == "user-2"]
+    assert [type(b) for b in told] == [BootstrapDone, FundsSent, BootstrapDone]
+
+
+def test_requests_are_idempotent() -> None:
+    """A user that asks again (a restart, a lost answer) gets the same FundsSent, and pays once."""
+    net = economy(1)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    deliver(net, "user-0", "block-controller", RequestFunds(user_id="user_0", address="user_0/0", amount=5 * XMR))
+    net.run(until=1)
+    sent = [e.body for e in net.sent if isinstance(e.body, FundsSent)]
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert len(net.events("block-controller").named("user_funded")) == 1
+
+
+def test_a_missing_pool_is_logged_and_the_others_bootstrap() -> None:
+    net = economy(2, pools=POOLS[:1])
+    net.start()
+    net.run(stop=lambda: _done(net))
+    ev = net.events("block-controller")
+    assert ev.named("registration_closed")[0]["missing"] == ["pool_beta"]
+    assert ev.named("bootstrap_done")[0]["users_funded"] == 2
+    assert {e["pool_id"] for e in ev.named("mine_ordered")} == {"pool_alpha"}
+
+
+def test_no_pool_at_all_fails_the_bootstrap_cleanly() -> None:
+    net = economy(2, pools=[])
+    net.start()
+    net.run(stop=lambda: _done(net))
+    ev = net.events("block-controller")
+    assert [s for s in ev.named("bootstrap_step") if s["step"] == "failed"] == [{"step": "failed", "reason": "no_pools"}]
+    assert ev.named("bootstrap_done")[0]["users_funded"] == 0
+
+
+def test_a_failing_pool_is_replaced_by_the_next() -> None:
+    net = economy(2)
+    daemon = net.hosts["pool-beta"].daemon
+    assert daemon is not None
+    daemon.busy = 100  # always BUSY: its orders fail after the retries
+    net.start()
+    net.run(stop=lambda: _done(net))
+    ev = net.events("block-controller")
+    failed = [s for s in ev.named("bootstrap_step") if s["step"] == "mine_failed"]
+    assert failed and failed[0]["pool_id"] == "pool_beta"
+    assert ev.named("bootstrap_done")[0]["users_funded"] == 2
+
+
+def test_a_failed_transfer_is_retried_after_mining() -> None:
+    net = economy(2)
+    faucet = net.hosts["block-controller"].wallet
+    assert faucet is not None
+    faucet.fail_transfers.append(RpcResponseError("transfer", -16, "tx not possible"))
+    net.start()
+    net.run(stop=lambda: _done(net))
+    steps = [s["step"] for s in net.events("block-controller").named("bootstrap_step")]
+    assert "transfer_failed" in steps
+    assert net.events("block-controller").named("bootstrap_done")[0]["users_funded"] == 2
+
+
+def test_unlock_waits_for_60_blocks_to_the_pool() -> None:
+    net = economy(1)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    orders = [e.body for e in net.sent if isinstance(e.body, MineBlocks)]
+    faucet = net.hosts["block-controller"].wallet
+    assert faucet is not None
+    assert [(o.count, o.address == faucet.get_address()) for o in orders] == [
+        (1, True), (COINBASE_UNLOCK_BLOCKS, False), (10, False)]
+    assert Counter(o.phase for o in orders) == {"bootstrap": 3}
+
+
+def test_bootstrap_is_deterministic() -> None:
+    def run() -> list[tuple[str, str]]:
+        net = economy(3, frequency=0.5)
+        net.start()
+        net.run(until=3600)
+        return [(name, e["pool_id"]) for name, e in net.all_events("mine_ordered")] + \
+               [(name, e["recipient"]) for name, e in net.all_events("payment_intent")]
+    assert run() == run()
