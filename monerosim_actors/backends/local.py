@@ -1,0 +1,377 @@
+"""The local backend: every host of a plan as local process groups, started at the plan's times.
+
+Each :class:`~monerosim_actors.plan.ProcessPlan` of a host (the runtime always; monerod and the wallet
+too when Shadow would start them, ``launch_mode == "shadow"``) is started at ``start_time_s / K``
+after the run's start, in the host's data folder ``OUT/shadow.data/hosts/HOST/`` (the layout Shadow
+writes), its output in ``NAME.stdout`` / ``NAME.stderr`` there, as the leader of a session of its own.
+
+The runner never polls: one thread per child blocks in ``Popen.wait()`` and wakes the main thread
+through a pipe, the same pipe Python writes caught signals to (``signal.set_wakeup_fd``), and the main
+thread sleeps in ``select`` until a child exits, a signal arrives, the next start is due or the
+progress display wants a refresh.
+
+The run ends when every runtime has exited (they stop themselves at the scenario's end), or at
+``stop_time_s / K`` plus a margin, or on SIGINT/SIGTERM. Then every group still alive gets SIGTERM,
+SIGKILL after a timeout, and any monerod or wallet-rpc whose command line names OUT (started by a
+runtime that died before stopping it) is stopped the same way. Nothing is left behind, and the run
+checks it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monerosim_actors.backends import groups
+from monerosim_actors.defaults import host_data_dir
+from monerosim_actors.plan import HostPlan, Plan, ProcessPlan
+
+log = logging.getLogger(__name__)
+
+RUNTIME = "runtime"
+"""The name of the host runtime's ProcessPlan; the run waits for these to end."""
+STOP_MARGIN_S = 60.0
+"""Real seconds after ``stop_time_s / K`` before the runner stops hosts that did not stop themselves."""
+TERM_TIMEOUT_S = 30.0
+"""Real seconds between SIGTERM and SIGKILL: a runtime stores its wallets and stops its programs."""
+TAIL_LINES = 15
+
+
+@dataclass
+class Child:
+    """One started process and what became of it."""
+
+    host: str
+    name: str
+    popen: subprocess.Popen[bytes]
+    data_dir: str
+    returncode: int | None = None
+    terminated: bool = False
+    """The runner sent it SIGTERM (the end of the run, or an interrupt)."""
+    killed: bool = False
+    """The runner had to SIGKILL its group."""
+
+    @property
+    def pgid(self) -> int:
+        return self.popen.pid
+
+    def log_tail(self, lines: int = TAIL_LINES) -> str:
+        """The last lines of its stderr, or of its stdout when stderr is empty."""
+        for stream in ("stderr", "stdout"):
+            path = Path(self.data_dir, f"{self.name}.{stream}")
+            try:
+                text = path.read_text(errors="replace").rstrip()
+            except FileNotFoundError:
+                continue
+            if text:
+                return "\n".join(text.splitlines()[-lines:])
+        return ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something that makes the run fail, on one host."""
+
+    host: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"host {self.host}: {self.message}"
+
+
+@dataclass
+class RunResult:
+    """What happened: every child, the failures (one message each, naming the host), the verdict."""
+
+    children: list[Child]
+    failures: list[Failure]
+    duration_s: float
+    interrupted: int | None = None
+    """The signal that interrupted the run, if one did."""
+    leftovers: list[str] = field(default_factory=list)
+    """Processes still alive after the clean-up (should always be empty)."""
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return 128 + self.interrupted
+        return 1 if self.failures or self.leftovers else 0
+
+
+class LocalBackend:
+    """Runs one plan on this machine. Use once: ``LocalBackend(plan, out).run()``."""
+
+    def __init__(self, plan: Plan, out_dir: str, *, time_scale: float = 1.0,
+                 stop_margin_s: float = STOP_MARGIN_S, term_timeout_s: float = TERM_TIMEOUT_S,
+                 tick_s: float = 1.0, on_tick: Callable[[], None] | None = None) -> None:
+        """Args:
+            plan: the plan, with the host configs already written under ``out_dir``.
+            out_dir: absolute path of OUT.
+            time_scale: K; start times and the stop time are divided by it.
+            stop_margin_s: real seconds granted after ``stop_time_s / K`` before hosts are stopped.
+            term_timeout_s: real seconds between SIGTERM and SIGKILL.
+            tick_s: how often ``on_tick`` is called while the run goes on.
+            on_tick: called from the run's thread every ``tick_s`` until the hosts are stopped (progress).
+        """
+        if time_scale <= 0:
+            raise ValueError(f"time_scale must be > 0, got {time_scale}")
+        self.plan = plan
+        self.out_dir = os.path.abspath(out_dir)
+        self.time_scale = time_scale
+        self.stop_margin_s = stop_margin_s
+        self.term_timeout_s = term_timeout_s
+        self.tick_s = tick_s
+        self.on_tick = on_tick
+        self.children: list[Child] = []
+        self.failures: list[Failure] = []
+        self._exited: deque[Child] = deque()
+        self._signals: list[int] = []
+        self._wake_lock = threading.Lock()
+        self._closed = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+
+    # -- the public surface -------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Start every host, wait for the end (or a signal), stop everything, verify, report."""
+        restore = self._install_signal_handlers()
+        started = time.monotonic()
+        try:
+            try:
+                self._run_until_end(started)
+            finally:
+                self._stop_everything()
+            leftovers = self._verify_nothing_left()
+        finally:
+            restore()
+            with self._wake_lock:
+                self._closed = True
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+        return RunResult(children=list(self.children), failures=list(self.failures),
+                         duration_s=time.monotonic() - started,
+                         interrupted=self._signals[0] if self._signals else None,
+                         leftovers=leftovers)
+
+    def interrupt(self, signum: int = signal.SIGINT) -> None:
+        """Stop the run as a signal would (thread-safe; for callers that own the signals)."""
+        self._signals.append(signum)
+        self._wake()
+
+    @property
+    def scenario_end_s(self) -> float:
+        """Real seconds from the run's start to the scenario's end (the runtimes stop themselves)."""
+        return self.plan.duration_s / self.time_scale
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _run_until_end(self, started: float) -> None:
+        schedule = self._schedule(started)
+        deadline = started + self.plan.stop_time_s / self.time_scale + self.stop_margin_s
+        next_tick = started
+        while True:
+            now = time.monotonic()
+            while schedule and schedule[0][0] <= now and not self._signals:
+                _, host, process = schedule.popleft()
+                self._start(host, process)
+            self._reap()
+            if self._signals:
+                log.warning("%s received: stopping every host", signal.Signals(self._signals[0]).name)
+                return
+            if not schedule and all(c.returncode is not None for c in self._runtimes()):
+                return
+            if now >= deadline:
+                for child in self._runtimes():
+                    if child.returncode is None:
+                        self.failures.append(Failure(
+                            child.host, f"its runtime was still running {self.stop_margin_s:.0f} s "
+                            "after the stop time; stopped by the runner"))
+                return
+            if self.on_tick is not None and now >= next_tick:
+                self.on_tick()
+                next_tick = now + self.tick_s
+            due = [deadline, next_tick if self.on_tick is not None else deadline]
+            if schedule:
+                due.append(schedule[0][0])
+            self._sleep(min(due) - time.monotonic())
+
+    def _schedule(self, started: float) -> deque[tuple[float, HostPlan, ProcessPlan]]:
+        """(due time, host, process) in start order; ties keep the plan's order."""
+        entries = [(started + p.start_time_s / self.time_scale, i, j, host, p)
+                   for i, host in enumerate(self.plan.hosts)
+                   for j, p in enumerate(host.processes)
+                   if p.name == RUNTIME or self.plan.launch_mode == "shadow"]
+        entries.sort(key=lambda e: e[:3])
+        return deque((due, host, p) for due, _, _, host, p in entries)
+
+    def _start(self, host: HostPlan, process: ProcessPlan) -> None:
+        data_dir = host_data_dir(self.out_dir, host.name)
+        os.makedirs(data_dir, exist_ok=True)
+        argv = [process.path, *process.args]
+        env = {**os.environ, **process.environment}
+        try:
+            with open(os.path.join(data_dir, f"{process.name}.stdout"), "ab") as out, \
+                    open(os.path.join(data_dir, f"{process.name}.stderr"), "ab") as err:
+                popen = subprocess.Popen(argv, cwd=data_dir, env=env, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=err, start_new_session=True)
+        except OSError as e:
+            self.failures.append(Failure(host.name, f"cannot start {process.name} ({argv[0]}): {e}"))
+            return
+        child = Child(host=host.name, name=process.name, popen=popen, data_dir=data_dir)
+        self.children.append(child)
+        log.debug("started %s on %s: pid %d", process.name, host.name, popen.pid)
+        threading.Thread(target=self._wait_child, args=(child,), name=f"wait-{host.name}-{process.name}",
+                         daemon=True).start()
+
+    def _wait_child(self, child: Child) -> None:
+        child.popen.wait()
+        self._exited.append(child)
+        self._wake()
+
+    def _reap(self) -> None:
+        """Record the children that exited since the last call, and judge them."""
+        while self._exited:
+            child = self._exited.popleft()
+            child.returncode = child.popen.returncode
+            failure = self._judge(child)
+            if failure:
+                self.failures.append(failure)
+                log.error("%s", failure)
+
+    def _judge(self, child: Child) -> Failure | None:
+        """What is wrong when this exit is a failure (with the tail of its log), else None."""
+        rc = child.returncode
+        assert rc is not None
+        if child.killed:
+            why = f"did not stop within {self.term_timeout_s:.0f} s of SIGTERM and was killed"
+        elif rc == 0 or (child.terminated and child.name != RUNTIME):
+            return None
+        elif rc < 0:
+            why = f"was killed by {signal.Signals(-rc).name}"
+        else:
+            why = f"exited with code {rc}"
+        tail = child.log_tail()
+        where = os.path.join(child.data_dir, f"{child.name}.stderr")
+        text = f"{child.name} {why} (log: {where})"
+        return Failure(child.host, text + ("\n  " + "\n  ".join(tail.splitlines()) if tail else ""))
+
+    def _runtimes(self) -> list[Child]:
+        return [c for c in self.children if c.name == RUNTIME]
+
+    # -- waking up ----------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        with self._wake_lock:
+            if self._closed:
+                return
+            try:
+                os.write(self._wake_w, b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full: the main thread has wake-ups pending anyway
+
+    def _sleep(self, timeout: float) -> None:
+        """Block until something is written to the wake pipe, or ``timeout`` seconds."""
+        if timeout > 0:
+            select.select([self._wake_r], [], [], timeout)
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        """SIGINT/SIGTERM interrupt the run (main thread only); returns what restores the old ones."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum: int, _frame: object) -> None:
+            self._signals.append(signum)
+
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        old_fd = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+
+        def restore() -> None:
+            signal.set_wakeup_fd(old_fd)
+            for s, h in old.items():
+                signal.signal(s, h)
+
+        return restore
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    def _stop_everything(self) -> None:
+        """SIGTERM every live group, SIGKILL what is left after the timeout, then the strays."""
+        for child in self.children:
+            if child.returncode is None and child.popen.returncode is None:
+                child.terminated = True
+                groups.signal_group(child.pgid, signal.SIGTERM)
+        self._wait_children(time.monotonic() + self.term_timeout_s)
+        for child in self.children:
+            if groups.group_alive(child.pgid):
+                child.killed = child.returncode is None
+                groups.signal_group(child.pgid, signal.SIGKILL)
+        self._wait_children(time.monotonic() + 10.0)
+        self._stop_strays()
+
+    def _wait_children(self, deadline: float) -> None:
+        """Wait until every child has exited, the deadline passes, or a second signal comes."""
+        signals_seen = len(self._signals)
+        while True:
+            self._reap()
+            if all(c.returncode is not None for c in self.children):
+                return
+            if len(self._signals) > max(signals_seen, 1) or time.monotonic() >= deadline:
+                return
+            self._sleep(deadline - time.monotonic())
+
+    def _programs(self) -> list[str]:
+        return [self.plan.binaries.monerod, self.plan.binaries.wallet_rpc]
+
+    def _stop_strays(self) -> None:
+        """monerod / wallet-rpc of this run that outlived their runtime: SIGTERM, then SIGKILL."""
+        found = groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGTERM)
+        if not found:
+            return
+        log.warning("stopping %d monerod/wallet process(es) their host left behind: %s",
+                    len(found), ", ".join(str(p.pid) for p in found))
+        _wait_gone([p.pid for p in found], self.term_timeout_s)
+        groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGKILL)
+        _wait_gone([p.pid for p in found], 10.0)
+
+    def _verify_nothing_left(self) -> list[str]:
+        left = [f"{c.host}/{c.name} (process group {c.pgid})"
+                for c in self.children if groups.group_alive(c.pgid)]
+        left += [f"pid {p.pid}: {' '.join(p.argv[:3])}" for p in groups.strays(self.out_dir, self._programs())]
+        for entry in left:
+            log.error("still alive after the clean-up: %s", entry)
+        return left
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    """Block until none of ``pids`` (not our children) is running, or ``timeout``: pidfds, no polling."""
+    fds = []
+    for pid in pids:
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        deadline = time.monotonic() + timeout
+        pending = list(fds)
+        while pending and (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(pending, [], [], left)
+            pending = [fd for fd in pending if fd not in ready]
+    finally:
+        for fd in fds:
+            os.close(fd)
