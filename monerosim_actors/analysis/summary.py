@@ -27,7 +27,7 @@ def summarize(run: Run) -> dict[str, Any]:
         "run": {"label": run.label, "start": run.start, "end": run.end},
         "hosts": hosts_summary(run.hosts),
         "messages": messages_summary(run.messages),
-        "blocks": blocks_summary(run.blocks, run.hosts),
+        "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run),
         "payments": payments_summary(run.payments),
         "propagation_s": stats(run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
                                (50, 90, 99), "s"),
@@ -134,6 +134,18 @@ def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
     return {"total": len(blocks), "schedule": n,
             "bootstrap": int((blocks["phase"] == "bootstrap").sum()),
             "by_pool": by_pool, "chi2_p": chi2_p}
+
+
+def orders_summary(run: Run) -> dict[str, int]:
+    """How the controller's mining orders went (its own ``mine_*`` events)."""
+    controllers = run.hosts.loc[run.hosts["role"] == "block_controller", "host"]
+
+    def count(name: str) -> int:
+        df = run.events.get(name)
+        return 0 if df is None else int(df["host"].isin(controllers).sum())
+
+    return {"orders": count("mine_ordered"), "orders_failed": count("mine_failed"),
+            "orders_timed_out": count("mine_timeout")}
 
 
 def payments_summary(payments: pd.DataFrame) -> dict[str, Any]:

@@ -144,8 +144,9 @@ def payments_table(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per payment a user sent or failed to send, joined by txid with the marketplace's
     first ``payment_received`` (seen in its pool) and ``payment_confirmed`` (in a block).
 
-    ``status`` is ``sent``, ``failed``, or ``receipt_only`` (a marketplace logged a payment whose
-    send is not in any log). Delays are measured from the user's ``payment_sent``.
+    ``status`` is ``sent``, ``failed`` (every attempt failed: the last failure is kept), or
+    ``receipt_only`` (a marketplace logged a payment whose send is not in any log). ``attempts``
+    counts the failed tries and the send. Delays are measured from the user's ``payment_sent``.
     """
     sent = select(events, "payment_sent", {"payment_id": "object", "host": "object", "txid": "object",
                                            "amount": "Int64", "fee": "Int64", "recipient": "object",
@@ -163,18 +164,23 @@ def payments_table(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     p["status"] = np.where(p["_merge"].isin(["both", "left_only"]), "sent", "receipt_only")
     p["pool_delay_s"] = (p["received_at"] - p["sent_at"]).round(6)
     p["confirmation_delay_s"] = (p["confirmed_at"] - p["sent_at"]).round(6)
-    failed = select(events, "payment_failed", {"payment_id": "object", "host": "object",
-                                               "amount": "Int64", "recipient": "object",
-                                               "reason": "object", "t": "float64"})
-    failed = failed.rename(columns={"host": "user", "t": "sent_at"}).assign(status="failed")
+    tries = select(events, "payment_failed", {"payment_id": "object", "host": "object",
+                                              "amount": "Int64", "recipient": "object",
+                                              "reason": "object", "t": "float64"})
+    failures = tries["payment_id"].value_counts()
+    p["attempts"] = p["payment_id"].map(failures).fillna(0) + p["payment_id"].notna()
+    failed = tries[~tries["payment_id"].isin(sent["payment_id"])].sort_values("t", kind="stable")
+    failed = failed.drop_duplicates("payment_id", keep="last")
+    failed = failed.rename(columns={"host": "user", "t": "sent_at"}).assign(
+        status="failed", attempts=failed["payment_id"].map(failures))
     columns = ["payment_id", "user", "status", "txid", "amount", "fee", "recipient", "marketplace",
-               "vendor", "sent_at", "received_at", "confirmed_at", "confirmed_height",
+               "vendor", "attempts", "sent_at", "received_at", "confirmed_at", "confirmed_height",
                "pool_delay_s", "confirmation_delay_s", "reason"]
     parts = [df.reindex(columns=columns) for df in (p, failed) if len(df)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     table = table.sort_values(["sent_at", "payment_id", "txid"], kind="stable", na_position="last",
                               ignore_index=True)
-    for col in ("amount", "fee", "confirmed_height"):
+    for col in ("amount", "fee", "attempts", "confirmed_height"):
         table[col] = table[col].astype("Int64")
     for col in ("sent_at", "received_at", "confirmed_at", "pool_delay_s", "confirmation_delay_s"):
         table[col] = table[col].astype("float64")

@@ -1,0 +1,140 @@
+"""The analysis tables and summary against hand-written golden event logs.
+
+``tests/golden/analysis/run`` is a small run written by hand: two pools (pool-beta's log is missing),
+two users (user-1's log ends mid-line), one marketplace, the controller and the directory; messages
+delivered, lost and received without a logged send; blocks in both phases; a payment retried then
+sent, received and confirmed, one failed, one never confirmed. ``expected/`` holds the CSV rows and
+summary worked out by hand from those logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from monerosim_actors.analysis import Run, check_consistency, load_run, summarize
+from monerosim_actors.analysis import load
+from monerosim_actors.analysis.report import TABLES
+from monerosim_actors.errors import OutputError
+
+GOLDEN = Path(__file__).parents[1] / "golden" / "analysis"
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return load_run(GOLDEN / "run")
+
+
+@pytest.mark.parametrize("table", [name for name, _ in TABLES])
+def test_tables_match_the_hand_written_rows(run: Run, table: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{table}.csv"
+    getattr(run, table).to_csv(path, index=False)
+    assert path.read_text() == (GOLDEN / "expected" / f"{table}.csv").read_text()
+
+
+def test_summary_matches_the_hand_worked_numbers(run: Run) -> None:
+    expected = json.loads((GOLDEN / "expected" / "summary.json").read_text())
+    assert summarize(run) == expected
+
+
+def test_summary_has_the_shape_the_issue_asks_for(run: Run) -> None:
+    s = summarize(run)
+    assert {"count", "delivered", "lost", "by_type"} <= set(s["messages"])
+    assert set(s["messages"]["by_type"]["mine_blocks"]) >= {"count", "p50_ms", "p90_ms", "p99_ms",
+                                                             "max_ms"}
+    assert {"total", "by_pool", "chi2_p"} <= set(s["blocks"])
+    assert set(s["blocks"]["by_pool"]["pool_alpha"]) >= {"blocks", "share", "expected_share"}
+    assert {"sent", "failed", "received", "confirmed", "confirmation_delay_s"} <= set(s["payments"])
+    assert set(s["payments"]["confirmation_delay_s"]) == {"p50", "p90", "max"}
+    assert {"p50", "p90", "max"} <= set(s["propagation_s"])
+    assert "final_heights" in s["nodes"]
+
+
+def test_the_python_api_gives_dataframes(run: Run) -> None:
+    for name in ("hosts", "messages", "blocks", "block_seen", "payments"):
+        assert isinstance(getattr(run, name), pd.DataFrame)
+    assert isinstance(run.events["msg_sent"], pd.DataFrame)
+    assert run.label == "run"
+    assert run.plan.host("pool-alpha").params["pool_id"] == "pool_alpha"
+    assert run.messages.loc[run.messages["id"] == "pool-alpha:1", "latency_ms"].item() == 50.0
+
+
+def test_golden_run_is_consistent(run: Run) -> None:
+    assert check_consistency(run) == []
+
+
+def test_consistency_names_what_is_off(run: Run) -> None:
+    extra_block = run.blocks.iloc[:1].assign(hash="cc06")
+    confirmed = run.payments.assign(confirmed_at=1.0, status="failed")
+    orphan = run.messages.assign(status="receipt_only")
+    broken = dataclasses.replace(run, blocks=pd.concat([run.blocks, extra_block]),
+                                 payments=confirmed, messages=orphan)
+    problems = check_consistency(broken)
+    assert len(problems) == 3
+    assert problems[0].startswith("blocks: 6 mined, but the chain grew by 5")
+    assert problems[1] == "payments: 3 confirmed, but only 0 sent"
+    assert problems[2].startswith("messages: 15 received with no send logged")
+
+
+def test_an_empty_run_gives_nulls_not_nan() -> None:
+    empty = load_run(GOLDEN / "empty")
+    s = summarize(empty)
+    text = json.dumps(s, allow_nan=False)
+    assert "NaN" not in text
+    assert s["messages"]["count"] == 0 and s["messages"]["by_type"] == {}
+    assert s["blocks"]["chi2_p"] is None
+    assert s["blocks"]["by_pool"]["pool_alpha"] == {"blocks": 0, "share": None, "expected_share": 1.0,
+                                                     "share_ci95": None, "bootstrap_blocks": 0}
+    assert s["payments"]["confirmation_delay_s"] == {"p50": None, "p90": None, "max": None}
+    assert s["propagation_s"]["p50"] is None
+    assert s["nodes"]["final_heights"] == {"pool-alpha": None, "user-0": None}
+    assert check_consistency(empty) == []
+
+
+def test_a_folder_without_a_plan_is_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="not a run folder"):
+        load_run(tmp_path)
+    (tmp_path / "plan.json").write_text("{not json")
+    with pytest.raises(OutputError, match="not a plan"):
+        load_run(tmp_path)
+
+
+def test_a_run_that_was_never_run_says_so(tmp_path: Path) -> None:
+    shutil.copy(GOLDEN / "run" / "plan.json", tmp_path / "plan.json")
+    with pytest.raises(OutputError, match="has this run been run"):
+        load_run(tmp_path)
+
+
+def test_damaged_lines_are_skipped_in_any_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load, "CHUNK_LINES", 3)
+    lines = [json.dumps({"t": float(i), "host": "h", "actor": "a", "event": "tick", "n": i})
+             for i in range(10)]
+    lines[4] = '{"t": 4.0, "host": "h", "ev'
+    lines[7] = '[1, 2]'
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    frames, host_log = load.read_host_log(path, "h")
+    ticks = pd.concat(frames["tick"], ignore_index=True)
+    assert ticks["n"].tolist() == [0, 1, 2, 3, 5, 6, 8, 9]
+    assert host_log == load.HostLog("h", "ok", 8, 2)
+
+
+def test_a_log_cut_after_a_whole_event_keeps_it_and_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"t": 1.0, "host": "h", "actor": "a", "event": "tick"}\n'
+                    '{"t": 2.0, "host": "h", "actor": "a", "event": "tick"}')
+    frames, host_log = load.read_host_log(path, "h")
+    assert sum(len(f) for f in frames["tick"]) == 2
+    assert host_log == load.HostLog("h", "truncated", 2, 0)
+
+
+def test_statistics_of_one_value() -> None:
+    from monerosim_actors.analysis.summary import stats
+    assert stats(pd.Series([7.0, math.nan]), (50, 99), "ms") == {"p50_ms": 7.0, "p99_ms": 7.0,
+                                                                 "max_ms": 7.0}
