@@ -1,0 +1,81 @@
+"""Will a local run fit in this machine's memory? An estimate from measured figures, checked first.
+
+The figures come from ``bench/monerod_footprint.py`` (results in
+``bench/results/monerod_footprint.json``), measured on a regtest node here: a monerod is small when
+idle (~30 MB) but holds a RandomX cache once it has mined or verified blocks (~600 MB after 100
+blocks), which is what bounds a local run; a wallet-rpc stays near 35 MB; a host runtime (an
+interpreter with pykka, zmq, msgpack, requests) starts at ~31 MB and grows with its actors and logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monerosim_actors.plan import Plan
+
+MONEROD_MB = 620
+"""RSS of a regtest monerod after mining 100 blocks (bench: 613 MB, median of 3; 29 MB when idle before mining)."""
+WALLET_MB = 40
+"""RSS of a monero-wallet-rpc with one wallet, after 100 blocks (bench: 34 MB)."""
+RUNTIME_MB = 60
+"""RSS of a host runtime: the bare interpreter with its libraries is 31 MB (bench), doubled for the
+actors, threads and buffers of a busy host."""
+RESERVE_MB = 256
+"""Left free for the runner, the page cache of the logs, and everything else on the machine."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The memory a local run needs, by part, in MiB."""
+
+    hosts: int
+    monerods: int
+    wallets: int
+
+    @property
+    def runtime_mb(self) -> int:
+        return self.hosts * RUNTIME_MB
+
+    @property
+    def monerod_mb(self) -> int:
+        return self.monerods * MONEROD_MB
+
+    @property
+    def wallet_mb(self) -> int:
+        return self.wallets * WALLET_MB
+
+    @property
+    def total_mb(self) -> int:
+        return self.runtime_mb + self.monerod_mb + self.wallet_mb
+
+    def describe(self) -> str:
+        return (f"{self.total_mb} MiB: {self.hosts} host runtimes x {RUNTIME_MB} MiB, "
+                f"{self.monerods} monerod x {MONEROD_MB} MiB, {self.wallets} wallet-rpc x {WALLET_MB} MiB")
+
+
+def estimate(plan: Plan) -> Estimate:
+    """What running ``plan`` locally needs: a runtime per host, plus each host's monerod and wallet."""
+    return Estimate(hosts=len(plan.hosts),
+                    monerods=sum(1 for h in plan.hosts if h.monerod is not None),
+                    wallets=sum(1 for h in plan.hosts if h.wallet is not None))
+
+
+def mem_available_mb(meminfo: str = "/proc/meminfo") -> int:
+    """MemAvailable from /proc/meminfo, in MiB (the kernel's estimate of what can be had without swap)."""
+    with open(meminfo, encoding="ascii") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    raise OSError(f"no MemAvailable in {meminfo}")
+
+
+def shortage(plan: Plan, available_mb: int) -> str | None:
+    """A message saying why ``plan`` does not fit into ``available_mb`` and what to do, or None."""
+    need = estimate(plan)
+    if need.total_mb + RESERVE_MB <= available_mb:
+        return None
+    return (f"this run needs about {need.describe()}, plus {RESERVE_MB} MiB to spare, but only "
+            f"{available_mb} MiB is available (MemAvailable in /proc/meminfo). Make the scenario "
+            f"smaller (fewer regular_users, marketplaces or mining_pools: every one runs its own monerod), "
+            f"free some memory, run it under Shadow (--backend shadow), or pass --skip-memory-check "
+            f"to try anyway.")
