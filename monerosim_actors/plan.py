@@ -207,7 +207,27 @@ def host_config(plan: Plan, host: HostPlan, *, time_scale: float = 1.0) -> HostC
 
 def dumps(obj: Any) -> str:
     """Deterministic JSON for a plan dataclass: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(dataclasses.asdict(obj), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_plain(obj), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """What ``dataclasses.asdict`` returns, several times faster (gen writes 10,000 host configs):
+    no deep copies of leaves, and the field names of each class looked up once."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def from_dict(cls: Any, data: Any) -> Any:

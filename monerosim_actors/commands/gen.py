@@ -1,13 +1,44 @@
-"""`monerosim-actors gen` (not built yet)."""
+"""`monerosim-actors gen CONFIG -o OUT [--seed N] [--force]`: write a Shadow simulation.
+
+Loads and checks the scenario, lays out the plan for Shadow's addressing and writes OUT atomically
+(see :mod:`monerosim_actors.generate`). Bad input never produces a partial OUT.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+
+from monerosim_actors.commands.validate import seed_arg, summary
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("args", nargs="*")
+    parser.add_argument("config", metavar="CONFIG", help="the scenario YAML file")
+    parser.add_argument("-o", "--out", metavar="OUT", required=True, help="the folder to write")
+    parser.add_argument("--seed", type=seed_arg, default=None, help="override simulation.seed")
+    parser.add_argument("--force", action="store_true",
+                        help="replace OUT if it holds an earlier output")
 
 
 def run(opts: argparse.Namespace) -> int:
-    raise SystemExit("monerosim-actors gen: not built yet")
+    from monerosim_actors import defaults
+    from monerosim_actors.generate import write_output
+    from monerosim_actors.planner import build_plan
+    from monerosim_actors.scenario import load_scenario
+
+    out = os.path.abspath(opts.out)
+    scenario = load_scenario(opts.config)
+    for note in scenario.notes:
+        log.warning("%s: %s", opts.config, note)
+    plan = build_plan(scenario, seed=opts.seed, addressing="shadow", out_dir=out)
+    write_output(plan, out, force=opts.force)
+    print(f"wrote {out}: {summary(plan)}")
+    print(f"  {os.path.join(out, defaults.SHADOW_FILE)}  (run: shadow {os.path.join(out, defaults.SHADOW_FILE)})")
+    print(f"  {os.path.join(out, defaults.PLAN_FILE)}")
+    print(f"  {os.path.join(out, defaults.HOSTS_DIR)}/  ({len(plan.hosts)} host configs)")
+    if plan.network.gml is not None:
+        print(f"  {os.path.join(out, defaults.GML_FILE)}")
+    return 0

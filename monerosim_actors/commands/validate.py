@@ -1,13 +1,57 @@
-"""`monerosim-actors validate` (not built yet)."""
+"""`monerosim-actors validate CONFIG`: check a scenario and say what it would generate.
+
+Prints one summary line on success; on failure every problem goes to stderr (via the CLI's
+handling of ScenarioError) and the exit code is 2. Nothing is written.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from collections import Counter
+
+from monerosim_actors.plan import Plan
+
+log = logging.getLogger(__name__)
+
+SUMMARY_OUT = "/monerosim-validate"
+"""A stand-in output folder: validate lays the plan out fully (no I/O) to find every problem."""
+MAX_SEED = 2**32 - 1
+"""Shadow's ``general.seed`` is a 32-bit unsigned integer."""
+
+
+def seed_arg(text: str) -> int:
+    """argparse type of ``--seed``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be within 0..{MAX_SEED}, got {value}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("args", nargs="*")
+    parser.add_argument("config", metavar="CONFIG", help="the scenario YAML file")
+    parser.add_argument("--seed", type=seed_arg, default=None, help="override simulation.seed")
 
 
 def run(opts: argparse.Namespace) -> int:
-    raise SystemExit("monerosim-actors validate: not built yet")
+    from monerosim_actors.planner import build_plan
+    from monerosim_actors.scenario import load_scenario
+
+    scenario = load_scenario(opts.config)
+    plan = build_plan(scenario, seed=opts.seed, out_dir=SUMMARY_OUT)
+    for note in scenario.notes:
+        log.warning("%s: %s", opts.config, note)
+    print(f"OK {opts.config}: {summary(plan)}")
+    return 0
+
+
+def summary(plan: Plan) -> str:
+    """``110 hosts (1 block_controller, 5 marketplace, ...), 3600 s + 120 s grace, seed 1, ...``."""
+    roles = Counter(h.role for h in plan.hosts)
+    listed = ", ".join(f"{n} {role}" for role, n in sorted(roles.items()))
+    return (f"{len(plan.hosts)} hosts ({listed}), {plan.duration_s:g} s + "
+            f"{plan.stop_time_s - plan.duration_s:g} s grace, seed {plan.seed}, "
+            f"network {plan.network.kind}, launch {plan.launch_mode}")

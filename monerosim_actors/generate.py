@@ -1,0 +1,147 @@
+"""Write a plan's files into OUT, all or nothing.
+
+Everything is written into a fresh folder next to OUT and renamed into place at the end, so an
+interrupted or failed ``gen`` never leaves a half-written OUT behind. A non-empty OUT is replaced
+only with ``force``, and only when it looks like an earlier output (it holds ``plan.json`` or
+``shadow.yaml``): ``--force`` must never delete a folder the user meant to keep.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+
+from monerosim_actors import defaults, shadow_config
+from monerosim_actors.errors import OutputError
+from monerosim_actors.plan import HostPlan, Plan, host_config
+
+log = logging.getLogger(__name__)
+
+
+def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: float = 1.0) -> str:
+    """Write ``shadow.yaml``, ``plan.json``, ``hosts/HOST.json`` and ``network.gml`` (when the network
+    is not Shadow's switch) into ``out_dir``; return its absolute path.
+
+    ``out_dir`` must be the folder the plan was built for (its paths are baked into the files).
+    ``time_scale`` goes into every host config (the local backend's; 1 under Shadow).
+
+    Raises:
+        OutputError: OUT is not empty (without ``force``), is not a folder, or cannot be written.
+    """
+    out = os.path.abspath(out_dir)
+    _check_replaceable(out, force)
+    parent = os.path.dirname(out)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise OutputError(f"cannot create {parent}: {e.strerror or e}") from None
+    try:
+        _write_files(plan, out, tmp, time_scale)
+        _move_into_place(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"cannot write {out}: {e}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _check_replaceable(out: str, force: bool) -> None:
+    if not os.path.lexists(out):
+        return
+    if not os.path.isdir(out) or os.path.islink(out):
+        raise OutputError(f"{out} exists and is not a folder")
+    entries = os.listdir(out)
+    if not entries:
+        return
+    if not force:
+        raise OutputError(f"{out} is not empty; choose another folder or pass --force to replace it")
+    if defaults.PLAN_FILE not in entries and defaults.SHADOW_FILE not in entries:
+        raise OutputError(f"{out} is not empty and holds no {defaults.PLAN_FILE} or {defaults.SHADOW_FILE}: "
+                          "it does not look like an earlier output, so --force will not delete it")
+
+
+def _write_files(plan: Plan, out: str, tmp: str, time_scale: float) -> None:
+    """Every file, with OUT's paths inside but written under ``tmp``.
+
+    Host configs are most of the work for big scenarios (10,000 JSON files), so above
+    :data:`PARALLEL_MIN_HOSTS` hosts forked children write slices of them while this process writes
+    the rest and ``plan.json`` / ``shadow.yaml``. The files are the same either way.
+    """
+    hosts_dir = os.path.join(tmp, defaults.HOSTS_DIR)
+    os.mkdir(hosts_dir)
+    workers = _workers(len(plan.hosts))
+    slices = [plan.hosts[i::workers] for i in range(workers)]
+    children = [_fork(lambda part=part: _write_host_configs(plan, part, hosts_dir, time_scale))
+                for part in slices[1:]]
+    try:
+        _write(os.path.join(tmp, defaults.SHADOW_FILE), shadow_config.render(plan, out))
+        _write(os.path.join(tmp, defaults.PLAN_FILE), plan.to_json())
+        if plan.network.gml is not None:
+            _write(os.path.join(tmp, defaults.GML_FILE), plan.network.gml)
+        _write_host_configs(plan, slices[0], hosts_dir, time_scale)
+    finally:
+        failed = [pid for pid in children if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
+    if failed:
+        raise OutputError(f"{len(failed)} of the processes writing host configs into {out} failed")
+
+
+PARALLEL_MIN_HOSTS = 2000
+
+
+def _workers(hosts: int) -> int:
+    """How many processes write host configs: one, unless there are many hosts, several cores, and
+    no other threads (forking a threaded process is unsafe)."""
+    if hosts < PARALLEL_MIN_HOSTS or threading.active_count() > 1:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _fork(job: Callable[[], None]) -> int:
+    """Run ``job`` in a forked child; its exit code says whether it worked."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        job()
+    except BaseException as e:  # noqa: BLE001 - the child reports and exits, whatever happened
+        print(f"monerosim-actors gen: writing host configs failed: {e}", file=sys.stderr, flush=True)
+        code = 1
+    os._exit(code)
+
+
+def _write_host_configs(plan: Plan, hosts: tuple[HostPlan, ...], hosts_dir: str, time_scale: float) -> None:
+    for host in hosts:
+        _write(os.path.join(hosts_dir, f"{host.name}.json"),
+               host_config(plan, host, time_scale=time_scale).to_json())
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def _move_into_place(tmp: str, out: str) -> None:
+    """Rename ``tmp`` to ``out``; an existing (checked) ``out`` is moved aside first, then deleted."""
+    os.chmod(tmp, 0o755)
+    if not os.path.lexists(out):
+        os.rename(tmp, out)
+        return
+    old = tempfile.mkdtemp(prefix=f".{os.path.basename(out)}.", suffix=".old", dir=os.path.dirname(out))
+    os.rmdir(old)
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    log.debug("replaced the earlier output in %s", out)

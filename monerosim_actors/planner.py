@@ -1,0 +1,274 @@
+"""Scenario -> Plan: every host named, addressed, placed, seeded, started and wired to its peers.
+
+Everything here is a pure function of the scenario, the seed, the addressing mode and the output
+folder: no I/O, no clock, no dict-order or hash-seed dependence, so the same inputs give the same
+plan byte for byte. Host order (= start order = address order): the block controller, the
+marketplace directory, the mining pools, the marketplaces, the regular users, the custom roles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import ipaddress
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from monerosim_actors import defaults, monero_args
+from monerosim_actors.errors import Problem, ScenarioError
+from monerosim_actors.plan import (
+    PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, Plan,
+    ProcessPlan, ServiceAddress, WalletPlan)
+from monerosim_actors.scenario import BUILTIN_ROLE_CLASSES, Place, Scenario, host_name
+
+FIRST_ADDRESS: dict[str, str] = {"shadow": "11.0.0.1", "loopback": "127.10.0.1"}
+"""Hosts are addressed upwards from here in plan order (never 127.0.0.1 for loopback)."""
+STAGGER_BATCH = 100
+"""Hosts of one role start in batches of this many, one batch per second, so that thousands of
+monerods do not all start in the same simulated instant."""
+GROUP_GAP_S = 1.0
+"""Each role group starts this long after the previous group's last batch."""
+WALLET_DELAY_S = 1.0
+"""With ``launch: shadow`` the wallet starts this long after its monerod."""
+RUNTIME_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0"}
+
+SERVICE_BLOCK_CONTROLLER = "block_controller"
+SERVICE_MARKETPLACE_DIRECTORY = "marketplace_directory"
+
+
+@dataclass(frozen=True)
+class _Agent:
+    """One host to be: who plays it and what it runs, before addresses and peers are known."""
+
+    agent_id: str
+    role: str
+    role_class: str
+    region: str | None
+    monerod: bool
+    wallet: bool
+    params: dict[str, Any]
+
+
+def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addressing = "shadow",
+               out_dir: str) -> Plan:
+    """Resolve a scenario into a plan whose files will live in ``out_dir`` (absolute).
+
+    Raises:
+        ValueError: ``out_dir`` is not absolute or ``addressing`` is unknown (programming errors).
+        ScenarioError: the scenario cannot be laid out (its hosts would start after its end).
+    """
+    if not os.path.isabs(out_dir):
+        raise ValueError(f"out_dir must be absolute, got {out_dir!r}")
+    if addressing not in FIRST_ADDRESS:
+        raise ValueError(f"addressing must be shadow or loopback, got {addressing!r}")
+    out_dir = os.path.normpath(out_dir)
+    seed = scenario.seed if seed is None else seed
+    groups = _agents(scenario)
+    agents = [a for group in groups for a in group]
+    names = [host_name(a.agent_id) for a in agents]
+    ips = list(_addresses(addressing, len(agents)))
+    starts = _start_times([len(g) for g in groups])
+    if starts[-1] >= scenario.duration_s:
+        raise ScenarioError([Problem(scenario.path, None, "simulation.duration",
+                                     f"the last of {len(agents)} hosts starts at {starts[-1]:g} s (hosts start "
+                                     f"in batches of {STAGGER_BATCH} per second): make the duration longer "
+                                     f"than that, got {scenario.duration_s:g} s")])
+    places = _placements(scenario.topology.places, agents)
+    with_node = [i for i, a in enumerate(agents) if a.monerod]
+    peers = _priority_peers(len(with_node), scenario.peer_count, random.Random(f"{seed}/peers"))
+    peer_of = {host: [f"{ips[with_node[p]]}:{defaults.MONEROD_P2P_PORT}" for p in node_peers]
+               for host, node_peers in zip(with_node, peers)}
+    _fill_coordination_params(agents, names, scenario)
+
+    hosts = []
+    for i, agent in enumerate(agents):
+        name, ip, place = names[i], ips[i], places[i]
+        host = HostPlan(
+            name=name, agent_id=agent.agent_id, role=agent.role, role_class=agent.role_class, ip=ip,
+            network_node_id=place.node_id, start_time_s=starts[i], seed=host_seed(seed, name),
+            params=agent.params,
+            monerod=MonerodPlan(
+                p2p_port=defaults.MONEROD_P2P_PORT, rpc_port=defaults.MONEROD_RPC_PORT,
+                zmq_rpc_port=defaults.MONEROD_ZMQ_RPC_PORT, zmq_pub_port=defaults.MONEROD_ZMQ_PUB_PORT,
+                difficulty=scenario.consensus.difficulty, priority_peers=tuple(peer_of[i]),
+                extra_args=scenario.monero.monerod_args) if agent.monerod else None,
+            wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
+                              daemon_address=f"{ip}:{defaults.MONEROD_RPC_PORT}",
+                              extra_args=scenario.monero.wallet_args) if agent.wallet else None,
+            bus_port=defaults.BUS_PORT if agent.role in (SERVICE_BLOCK_CONTROLLER,
+                                                         SERVICE_MARKETPLACE_DIRECTORY) else None,
+            processes=(),
+            bandwidth_down=scenario.topology.host_bandwidth_down if place.needs_host_bandwidth else None,
+            bandwidth_up=scenario.topology.host_bandwidth_up if place.needs_host_bandwidth else None)
+        hosts.append(dataclasses.replace(host, processes=_processes(host, scenario, out_dir)))
+
+    by_role = {h.role: h for h in hosts[:2]}
+    services = {role: ServiceAddress(by_role[role].name, by_role[role].ip, defaults.BUS_PORT)
+                for role in (SERVICE_BLOCK_CONTROLLER, SERVICE_MARKETPLACE_DIRECTORY)}
+    topo = scenario.topology
+    return Plan(
+        version=PLAN_VERSION, scenario_path=scenario.path, seed=seed, duration_s=scenario.duration_s,
+        stop_time_s=scenario.duration_s + scenario.grace_period_s, launch_mode=scenario.monero.launch,
+        addressing=addressing,
+        consensus=ConsensusPlan(scenario.consensus.block_time_s, scenario.consensus.difficulty,
+                                scenario.consensus.schedule),
+        binaries=Binaries(scenario.python, scenario.monero.monerod, scenario.monero.wallet_rpc),
+        services=services,
+        network=NetworkPlan(topo.kind, topo.gml, topo.use_shortest_path),
+        shadow_general={**scenario.shadow_general, "model_unblocked_syscall_latency": True},
+        shadow_experimental={**scenario.shadow_experimental, "use_memory_manager": False},
+        hosts=tuple(hosts))
+
+
+def host_seed(seed: int, host: str) -> int:
+    """A host's own seed: 63 bits of sha256 over the simulation seed and the host name."""
+    digest = hashlib.sha256(f"{seed}/{host}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _agents(scenario: Scenario) -> list[list[_Agent]]:
+    """The hosts to be, in groups that start one after the other."""
+    coord = scenario.coordination.region
+    services = [
+        _Agent(SERVICE_BLOCK_CONTROLLER, SERVICE_BLOCK_CONTROLLER,
+               BUILTIN_ROLE_CLASSES[SERVICE_BLOCK_CONTROLLER], coord, True, True, {}),
+        _Agent(SERVICE_MARKETPLACE_DIRECTORY, SERVICE_MARKETPLACE_DIRECTORY,
+               BUILTIN_ROLE_CLASSES[SERVICE_MARKETPLACE_DIRECTORY], coord, False, False, {}),
+    ]
+    total_share = sum(p.hashrate_share for p in scenario.pools)
+    pools = [_Agent(p.id, "mining_pool", BUILTIN_ROLE_CLASSES["mining_pool"], p.region, True, True,
+                    {**p.extra, "pool_id": p.id, "hashrate_share": p.hashrate_share / total_share})
+             for p in scenario.pools]
+    markets = []
+    if scenario.marketplaces is not None:
+        m = scenario.marketplaces
+        params = {**m.extra, "wallet_count": m.wallet_count}
+        markets = [_Agent(f"marketplace_{i}", "marketplace", BUILTIN_ROLE_CLASSES["marketplace"], m.region,
+                          True, True, params) for i in range(m.count)]
+    users = []
+    if scenario.users is not None:
+        u = scenario.users
+        params = {**u.extra, "transaction_frequency": u.transaction_frequency,
+                  "wallet_initial_balance": u.wallet_initial_balance, "amount_min": u.amount_min,
+                  "amount_max": u.amount_max}
+        users = [_Agent(f"user_{i}", "regular_user", BUILTIN_ROLE_CLASSES["regular_user"], u.region,
+                        True, True, params) for i in range(u.count)]
+    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet, c.config)
+              for c in scenario.custom for i in range(c.count)]
+    return [g for g in (services, pools, markets, users, custom) if g]
+
+
+def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: Scenario) -> None:
+    """The services' params: who the pools, marketplaces and users are (they are the first two agents)."""
+    pools, users, markets = [], [], []
+    for agent, name in zip(agents, names):
+        if agent.role == "mining_pool":
+            pools.append({"pool_id": agent.agent_id, "host": name,
+                          "hashrate_share": agent.params["hashrate_share"]})
+        elif agent.role == "regular_user":
+            users.append({"user_id": agent.agent_id, "host": name,
+                          "wallet_initial_balance": agent.params["wallet_initial_balance"]})
+        elif agent.role == "marketplace":
+            markets.append({"marketplace_id": agent.agent_id, "host": name})
+    controller, directory = agents[0], agents[1]
+    controller.params.update({
+        "pools": pools, "users": users, "marketplaces": markets,
+        "registration_timeout_s": scenario.coordination.registration_timeout_s,
+        "mine_timeout_s": scenario.coordination.mine_timeout_s,
+        "schedule": scenario.consensus.schedule, "block_time_s": scenario.consensus.block_time_s})
+    directory.params.update({
+        "marketplaces": markets,
+        "users": [{"user_id": u["user_id"], "host": u["host"]} for u in users]})
+
+
+def _addresses(addressing: Addressing, count: int) -> Iterator[str]:
+    """``count`` addresses upwards from the mode's first one, skipping x.y.z.0 and x.y.z.255."""
+    value = int(ipaddress.IPv4Address(FIRST_ADDRESS[addressing]))
+    produced = 0
+    while produced < count:
+        if value & 0xFF not in (0, 0xFF):
+            yield str(ipaddress.IPv4Address(value))
+            produced += 1
+        value += 1
+
+
+def _start_times(group_sizes: list[int]) -> list[float]:
+    """Start times: the first group (the services) at 0, each later group after the previous one."""
+    times: list[float] = []
+    base = 0.0
+    for size in group_sizes:
+        group = [base + (i // STAGGER_BATCH) for i in range(size)]
+        times += group
+        base = group[-1] + GROUP_GAP_S
+    return times
+
+
+def _placements(places: tuple[Place, ...], agents: list[_Agent]) -> list[Place]:
+    """The graph node of every host: its role's ``region`` if given, else the places in turn by weight."""
+    by_name = {p.name: p for p in places}
+    turn = _Turns([p for p in places if p.weight > 0])
+    return [by_name[a.region] if a.region is not None else turn.next() for a in agents]
+
+
+class _Turns:
+    """Smooth weighted round robin (nginx's): deterministic, and spreads each place's turns evenly."""
+
+    def __init__(self, places: list[Place]) -> None:
+        self.places = places
+        self.equal = len({p.weight for p in places}) == 1
+        self.current = [0.0] * len(places)
+        self.total = sum(p.weight for p in places)
+        self.count = 0
+
+    def next(self) -> Place:
+        if self.equal:
+            place = self.places[self.count % len(self.places)]
+            self.count += 1
+            return place
+        best = 0
+        for i, p in enumerate(self.places):
+            self.current[i] += p.weight
+            if self.current[i] > self.current[best]:
+                best = i
+        self.current[best] -= self.total
+        return self.places[best]
+
+
+def _priority_peers(n: int, count: int, rng: random.Random) -> list[list[int]]:
+    """Each node's priority peers: a ring over a seeded shuffle (so the graph is connected) plus
+    random chords up to ``count`` peers per node. O(n * count)."""
+    if n < 2:
+        return [[] for _ in range(n)]
+    want = min(count, n - 1)
+    order = list(range(n))
+    rng.shuffle(order)
+    peers: list[list[int]] = [[] for _ in range(n)]
+    for pos, node in enumerate(order):
+        peers[node].append(order[(pos + 1) % n])
+    for node in range(n):
+        chosen = set(peers[node]) | {node}
+        while len(peers[node]) < want:
+            candidate = rng.randrange(n)
+            if candidate not in chosen:
+                chosen.add(candidate)
+                peers[node].append(candidate)
+    return [sorted(p) for p in peers]
+
+
+def _processes(host: HostPlan, scenario: Scenario, out_dir: str) -> tuple[ProcessPlan, ...]:
+    """The runtime always; with ``launch: shadow`` also monerod and (a little later) the wallet."""
+    config = os.path.join(out_dir, defaults.HOSTS_DIR, f"{host.name}.json")
+    procs = [ProcessPlan("runtime", scenario.python, ("-m", "monerosim_actors.host", "--config", config),
+                         host.start_time_s, dict(RUNTIME_ENV))]
+    if scenario.monero.launch == "shadow":
+        data_dir = defaults.host_data_dir(out_dir, host.name)
+        if host.monerod is not None:
+            argv = monero_args.monerod_argv(scenario.monero.monerod, host, data_dir)
+            procs.append(ProcessPlan("monerod", argv[0], tuple(argv[1:]), host.start_time_s))
+        if host.wallet is not None:
+            argv = monero_args.wallet_argv(scenario.monero.wallet_rpc, host, data_dir)
+            procs.append(ProcessPlan("wallet", argv[0], tuple(argv[1:]), host.start_time_s + WALLET_DELAY_S))
+    return tuple(procs)
