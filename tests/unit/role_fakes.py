@@ -194,16 +194,22 @@ class FakeClock:
 
 
 class Recorder:
-    """Events of one host: ``(actor, event, fields)``."""
+    """Events of one host: ``(actor, event, fields)``, and when (fake clock) each was emitted."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
         self.lines: list[tuple[str, str, dict[str, Any]]] = []
+        self.times: list[float] = []
+        self._clock = clock
 
     def emit(self, actor: str, event: str, **fields: Any) -> None:
         self.lines.append((actor, event, fields))
+        self.times.append(self._clock.now())
 
     def named(self, event: str) -> list[dict[str, Any]]:
         return [f for _, e, f in self.lines if e == event]
+
+    def timed(self, event: str) -> list[float]:
+        return [t for t, (_, e, _) in zip(self.times, self.lines, strict=True) if e == event]
 
 
 def host_plan(name: str, role: str, params: dict[str, Any], *, agent_id: str | None = None,
@@ -247,7 +253,7 @@ class FakeNet:
                             duration_s=3600.0, time_scale=1.0, launch_mode="runtime",
                             consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
                             binaries=Binaries("python3", "monerod", "monero-wallet-rpc"), services=SERVICES)
-        events = Recorder()
+        events = Recorder(self.clock)
         daemon = FakeDaemon(self.ledger) if node else None
         wallet = FakeWallet(self.ledger) if node else None
         ctx = HostContext(config=config, events=events, bus=_Bus(self, name), daemon=daemon,  # type: ignore[arg-type]
