@@ -37,6 +37,8 @@ class Tally:
     payments_failed: int = 0
     payments_confirmed: int = 0
     messages: int = 0
+    actor_failures: list[tuple[str, str]] = field(default_factory=list)
+    """(host, what) of every ``actor_failed`` event: a role that crashed fails the run."""
 
     def feed(self, host: str, event: dict[str, Any]) -> None:
         """Count one event of ``host``."""
@@ -61,6 +63,9 @@ class Tally:
             self.payments_confirmed += 1
         elif kind == "msg_sent":
             self.messages += 1
+        elif kind == "actor_failed":
+            self.actor_failures.append((host, f"actor {event.get('actor')} failed: "
+                                              f"{event.get('error_type', '')}: {event.get('error', '')}"))
 
     def feed_all(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
         for host, event in events:
@@ -85,7 +90,8 @@ class Tally:
                 f" | funded {self.users_funded}"
                 f" | payments {self.payments_sent} sent, {self.payments_confirmed} confirmed"
                 + (f", {self.payments_failed} failed" if self.payments_failed else "")
-                + f" | bus msgs {self.messages}")
+                + f" | bus msgs {self.messages}"
+                + (f" | {len(self.actor_failures)} actor(s) FAILED" if self.actor_failures else ""))
 
 
 def format_duration(seconds: float) -> str:
@@ -147,10 +153,12 @@ def summary(tally: Tally, *, duration_s: float, exit_codes: dict[str, int | None
 
     Args:
         exit_codes: host -> its runtime's exit code (None when it never ran).
+        failures: the runner's failures; the roles' ``actor_failed`` events are added to them.
         interrupted: the signal's name when the run was interrupted.
     """
     ok = sum(1 for code in exit_codes.values() if code == 0)
     cleanly = sum(1 for code in tally.stopped.values() if code == 0)
+    failures = [*failures, *(f"host {host}: {what}" for host, what in tally.actor_failures)]
     if interrupted:
         verdict = f"interrupted by {interrupted}"
     elif failures:

@@ -1,13 +1,117 @@
-"""`monerosim-actors run` (not built yet)."""
+"""`monerosim-actors run CONFIG [-o OUT] [--time-scale K] [--backend local|shadow] ...`: generate, then run.
+
+Builds the plan as ``gen`` does (the local backend gives every host its own 127.x.y.z address, the
+same ports on every host) and writes OUT with host configs that carry ``time_scale = K``, then hands
+OUT to a backend: ``local`` runs every host on this machine with a live progress line, ``shadow``
+runs the ``shadow`` binary on ``OUT/shadow.yaml``. OUT defaults to ``runs/<scenario file's name>``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from monerosim_actors.commands.validate import seed_arg, summary
+from monerosim_actors.plan import Plan
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+
+
+def time_scale_arg(text: str) -> float:
+    """argparse type of ``--time-scale``: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("args", nargs="*")
+    parser.add_argument("config", metavar="CONFIG", help="the scenario YAML file")
+    parser.add_argument("-o", "--out", metavar="OUT", default=None,
+                        help=f"the folder to write and run in (default: {RUNS_DIR}/<CONFIG's name>)")
+    parser.add_argument("--time-scale", metavar="K", type=time_scale_arg, default=1.0,
+                        help="local backend: divide every interval and duration of the scenario by K "
+                             "(block time, payment rates, the duration); the bootstrap runs as fast as "
+                             "it can (default: 1)")
+    parser.add_argument("--backend", choices=("local", "shadow"), default="local",
+                        help="run on this machine (local, the default) or under Shadow")
+    parser.add_argument("--shadow-bin", metavar="PATH", default=None,
+                        help="the Shadow binary (default: shadow on PATH)")
+    parser.add_argument("--seed", type=seed_arg, default=None, help="override simulation.seed")
+    parser.add_argument("--force", action="store_true", help="replace OUT if it holds an earlier output")
+    parser.add_argument("--skip-memory-check", action="store_true",
+                        help="local backend: start even when the memory estimate exceeds what is available")
 
 
 def run(opts: argparse.Namespace) -> int:
-    raise SystemExit("monerosim-actors run: not built yet")
+    from monerosim_actors.backends import resources
+    from monerosim_actors.generate import write_output
+    from monerosim_actors.planner import build_plan
+    from monerosim_actors.scenario import load_scenario
+
+    if opts.backend == "shadow" and opts.time_scale != 1.0:
+        print("monerosim-actors run: --time-scale applies to the local backend only "
+              "(Shadow's clock is simulated: its runs take the scenario's own time)", file=sys.stderr)
+        return 2
+    out = os.path.abspath(opts.out or os.path.join(RUNS_DIR, Path(opts.config).stem))
+    scenario = load_scenario(opts.config)
+    for note in scenario.notes:
+        log.warning("%s: %s", opts.config, note)
+    local = opts.backend == "local"
+    plan = build_plan(scenario, seed=opts.seed, addressing="loopback" if local else "shadow", out_dir=out)
+    if local and not opts.skip_memory_check:
+        problem = resources.shortage(plan, resources.mem_available_mb())
+        if problem:
+            print(f"monerosim-actors run: {problem}", file=sys.stderr)
+            return 2
+    write_output(plan, out, force=opts.force, time_scale=opts.time_scale)
+    print(f"wrote {out}: {summary(plan)}", file=sys.stderr)
+    if not local:
+        from monerosim_actors.backends import shadow
+        return shadow.run(out, opts.shadow_bin, sys.stderr)
+    return _run_local(plan, out, opts.time_scale)
+
+
+def _run_local(plan: Plan, out: str, time_scale: float) -> int:
+    from monerosim_actors.backends import progress, resources
+    from monerosim_actors.backends.local import RUNTIME, LocalBackend
+    from monerosim_actors.backends.tail import EventTail
+    from monerosim_actors.defaults import EVENTS_FILE, host_data_dir
+
+    need = resources.estimate(plan)
+    print(f"running {len(plan.hosts)} hosts locally, time scale {time_scale:g}: the scenario's "
+          f"{plan.duration_s:g} s take about {progress.format_duration(plan.duration_s / time_scale)} "
+          f"after the bootstrap; memory estimate {need.total_mb} MiB. Ctrl-C stops everything.",
+          file=sys.stderr)
+    tally = progress.Tally(expected_processes={
+        h.name: int(h.monerod is not None) + int(h.wallet is not None) for h in plan.hosts})
+    tail = EventTail({h.name: os.path.join(host_data_dir(out, h.name), EVENTS_FILE) for h in plan.hosts})
+    display = progress.ProgressDisplay(tally, tail, sys.stderr, scenario_end_s=plan.duration_s / time_scale)
+    result = LocalBackend(plan, out, time_scale=time_scale, on_tick=display.update).run()
+    display.finish()
+    codes: dict[str, int | None] = {h.name: None for h in plan.hosts}
+    codes.update({c.host: c.returncode for c in result.children if c.name == RUNTIME})
+    interrupted = signal.Signals(result.interrupted).name if result.interrupted is not None else None
+    print(progress.summary(tally, duration_s=result.duration_s, exit_codes=codes, out_dir=out,
+                           failures=[str(f) for f in result.failures], interrupted=interrupted))
+    if result.leftovers:
+        print("monerosim-actors run: processes survived the clean-up: " + "; ".join(result.leftovers),
+              file=sys.stderr)
+    if interrupted:
+        print(f"monerosim-actors run: interrupted by {interrupted}; every host was stopped"
+              + ("" if result.leftovers else " and no process is left") + f". Partial output in {out}",
+              file=sys.stderr)
+    elif result.failures or tally.actor_failures:
+        hosts = sorted({f.host for f in result.failures} | {host for host, _ in tally.actor_failures})
+        print(f"monerosim-actors run: failed on {', '.join(hosts)} (see the failures above)", file=sys.stderr)
+        return result.exit_code or 1
+    return result.exit_code

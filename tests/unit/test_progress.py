@@ -115,3 +115,13 @@ def test_summary_says_what_happened_where_the_output_is_and_what_next() -> None:
 
 def test_format_duration() -> None:
     assert [format_duration(s) for s in (0, 9.6, 60, 3599, -3)] == ["0s", "10s", "1m00s", "59m59s", "0s"]
+
+
+def test_a_failed_actor_is_shown_and_fails_the_summary() -> None:
+    tally = Tally({"c": 0})
+    tally.feed("c", {"event": "actor_failed", "actor": "block_controller", "error_type": "ValueError",
+                     "error": "bad"})
+    assert tally.line().endswith("| 1 actor(s) FAILED")
+    text = summary(tally, duration_s=1, exit_codes={"c": 0}, out_dir="/o", failures=[], interrupted=None)
+    assert text.startswith("run FAILED")
+    assert "  host c: actor block_controller failed: ValueError: bad" in text

@@ -1,0 +1,153 @@
+"""`monerosim-actors run`: its options, its default OUT, the memory refusal, and the shadow backend
+with a fake ``shadow`` on PATH (the local backend itself is tested with fake hosts and end to end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from monerosim_actors import cli
+from monerosim_actors.backends import resources
+
+SCENARIO = """\
+simulation:
+  duration: 600
+network:
+  agents:
+    regular_users:
+      count: 2
+    marketplaces:
+      count: 1
+    mining_pools:
+      - id: pool_a
+        hashrate_share: 0.5
+      - id: pool_b
+        hashrate_share: 0.5
+  consensus:
+    block_time: 60
+    difficulty: 1
+"""
+
+FAKE_SHADOW = """\
+#!{python}
+import json, os, sys
+print("fake shadow starting", flush=True)
+print("progress: 50%", file=sys.stderr, flush=True)
+os.makedirs("shadow.data/hosts")
+with open("{record}", "w") as f:
+    json.dump({{"argv": sys.argv[1:], "cwd": os.getcwd()}}, f)
+sys.exit(int(os.environ.get("FAKE_SHADOW_EXIT", "0")))
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCENARIO)
+    return path
+
+
+@pytest.fixture
+def fake_shadow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``shadow`` on PATH that records how it was called; returns where it records."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    record = tmp_path / "shadow-called.json"
+    script = bindir / "shadow"
+    script.write_text(FAKE_SHADOW.format(python=sys.executable, record=record))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    return record
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "abc", "inf"])
+def test_time_scale_must_be_a_positive_number(value: str, scenario: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", str(scenario), "--time-scale", value])
+    assert exit_info.value.code == 2
+    assert "--time-scale" in capsys.readouterr().err
+
+
+def test_shadow_backend_runs_shadow_in_out_and_streams_its_output(
+        scenario: Path, fake_shadow: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["run", str(scenario), "-o", str(out), "--backend", "shadow"]) == 0
+    called = json.loads(fake_shadow.read_text())
+    assert called == {"argv": ["shadow.yaml"], "cwd": str(out)}
+    err = capfd.readouterr().err
+    assert "fake shadow starting" in err and "progress: 50%" in err
+    assert f"next:   monerosim-actors analyze {out}" in err
+    assert "fake shadow starting" in (out / "shadow.log").read_text()
+    assert json.loads((out / "hosts" / "user-0.json").read_text())["time_scale"] == 1.0
+    assert json.loads((out / "plan.json").read_text())["addressing"] == "shadow"
+
+
+def test_shadow_backend_reports_shadows_failure(scenario: Path, fake_shadow: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FAKE_SHADOW_EXIT", "7")
+    out = tmp_path / "out"
+    assert cli.main(["run", str(scenario), "-o", str(out), "--backend", "shadow"]) == 1
+    assert f"Shadow failed (exit code 7); see {out}/shadow.log" in capfd.readouterr().err
+
+
+def test_without_shadow_it_says_how_to_get_it(scenario: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "--backend", "shadow"]) == 2
+    err = capsys.readouterr().err
+    assert "Shadow is not installed" in err
+    assert "https://shadow.github.io/docs/guide/install_shadow.html" in err
+    assert "--backend local" in err
+
+
+def test_a_shadow_bin_that_is_not_a_program_is_refused(scenario: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "--backend", "shadow",
+                     "--shadow-bin", str(tmp_path / "no-shadow")])
+    assert code == 2
+    assert f"({tmp_path / 'no-shadow'} is not an executable)" in capsys.readouterr().err
+
+
+def test_time_scale_is_refused_with_the_shadow_backend(scenario: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "--backend", "shadow",
+                     "--time-scale", "10"])
+    assert code == 2
+    assert "--time-scale applies to the local backend only" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_defaults_to_runs_and_the_scenarios_name(scenario: Path, fake_shadow: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", str(scenario), "--backend", "shadow"]) == 0
+    assert (tmp_path / "runs" / "tiny" / "shadow.yaml").exists()
+
+
+def test_a_non_empty_out_is_not_replaced_without_force(scenario: Path, fake_shadow: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert cli.main(["run", str(scenario), "-o", str(out), "--backend", "shadow"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_a_local_run_that_does_not_fit_in_memory_is_refused_before_anything_is_written(
+        scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(resources, "mem_available_mb", lambda: 1000)
+    out = tmp_path / "out"
+    assert cli.main(["run", str(scenario), "-o", str(out), "--time-scale", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "only 1000 MiB is available" in err and "--skip-memory-check" in err
+    assert not out.exists()
