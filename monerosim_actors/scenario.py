@@ -244,13 +244,18 @@ def _number(*, gt: float | None = None, ge: float | None = None, le: float | Non
         if value != value or value in (float("inf"), float("-inf")):
             raise _Bad(f"must be a finite number, got {value!r}")
         if gt is not None and not value > gt:
-            raise _Bad(f"must be > {gt:g}, got {value!r}")
+            raise _Bad(f"must be > {_fmt(gt)}, got {value!r}")
         if ge is not None and not value >= ge:
-            raise _Bad(f"must be >= {ge:g}, got {value!r}")
+            raise _Bad(f"must be >= {_fmt(ge)}, got {value!r}")
         if le is not None and not value <= le:
-            raise _Bad(f"must be <= {le:g}, got {value!r}")
+            raise _Bad(f"must be <= {_fmt(le)}, got {value!r}")
         return value if integer else float(value)
     return check
+
+
+def _fmt(bound: float) -> str:
+    """A bound as the user wrote it: ``0``, ``0.5``, ``4294967295`` (never ``4.29497e+09``)."""
+    return str(int(bound)) if float(bound).is_integer() else repr(float(bound))
 
 
 def _time(*, minimum: float = 0.0, inclusive: bool = False) -> Callable[[object], float]:
@@ -673,6 +678,7 @@ class _Reader:
     def regions_topology(self, m: dict[str, Any] | None, path: Path) -> TopologySpec | None:
         if m is None:
             return None
+        problems_before = len(self.problems)
         rpath = path + ("regions",)
         items = m.get("regions")
         if not isinstance(items, list) or not items:
@@ -699,7 +705,7 @@ class _Reader:
         links = self.links(m, path, {r.name for r in regions})
         if len(regions) != len(items) or links is None:
             return None
-        if not any(r.weight for r in regions):
+        if all(r.weight == 0 for r in regions):
             self.fail(rpath, "every region has weight 0; at least one must take hosts")
         names = [r.name for r in regions]
         adjacent = {n: set() for n in names}
@@ -715,6 +721,8 @@ class _Reader:
         if cut:
             self.fail(path + ("links",), f"regions {', '.join(cut)} cannot be reached from {names[0]}: "
                                          "add links so that the regions form one connected graph")
+        if len(self.problems) > problems_before:
+            return None
         places = tuple(Place(r.name, i, r.weight, False) for i, r in enumerate(regions))
         return TopologySpec("regions", topology.regions_gml(tuple(regions), tuple(links)), places,
                             "1 Gbit", "1 Gbit", True)
