@@ -32,8 +32,10 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: f
 
     Raises:
         OutputError: OUT is not empty (without ``force``), is not a folder, or cannot be written.
+        ValueError: the plan was built for another folder (a programming error).
     """
     out = os.path.abspath(out_dir)
+    _check_built_for(plan, out)
     _check_replaceable(out, force)
     parent = os.path.dirname(out)
     try:
@@ -51,6 +53,13 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: f
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _check_built_for(plan: Plan, out: str) -> None:
+    """The plan's processes name files in OUT; writing it elsewhere would point them at nothing."""
+    expected = os.path.join(out, defaults.HOSTS_DIR, f"{plan.hosts[0].name}.json")
+    if expected not in plan.hosts[0].processes[0].args:
+        raise ValueError(f"the plan was built for another folder than {out}")
 
 
 def _check_replaceable(out: str, force: bool) -> None:
