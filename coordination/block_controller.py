@@ -149,7 +149,7 @@ class BlockController(RoleActor):
             return
         first = body.pool_id not in self.registered
         self.registered[body.pool_id] = RegisteredPool(planned, body.address)
-        self.emit("pool_registered", pool_id=body.pool_id, host=env.src, hashrate_share=planned.hashrate_share,
+        self.emit("pool_registered", pool_id=body.pool_id, pool_host=env.src, hashrate_share=planned.hashrate_share,
                   again=not first)
         self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=True, reason=""))
         if self.phase == "registration" and len(self.registered) == len(self.expected):
@@ -205,7 +205,7 @@ class BlockController(RoleActor):
         self._schedule_next()  # the next block is due whatever happens to this one
         registered = self.registered.get(pool.pool_id)
         if registered is None:
-            self.emit("mine_skipped", pool_id=pool.pool_id, host=pool.host, reason="unregistered")
+            self.emit("mine_skipped", pool_id=pool.pool_id, pool_host=pool.host, reason="unregistered")
             return
         self.order_mining(registered, 1, registered.address, "schedule", lambda h: None, lambda r: None)
 
@@ -219,7 +219,7 @@ class BlockController(RoleActor):
         order = _Order(n, pool, count, phase, self.ctx.clock.now(), on_done, on_fail)
         self._orders[n] = order
         self.send(pool.share.host, MineBlocks(order=n, count=count, address=address, phase=phase))
-        self.emit("mine_ordered", order=n, pool_id=pool.share.pool_id, host=pool.share.host, count=count,
+        self.emit("mine_ordered", order=n, pool_id=pool.share.pool_id, pool_host=pool.share.host, count=count,
                   phase=phase)
         timeout = float(self.mine_timeout_s) * max(1.0, count / 10)
         order.timer = self.after(timeout, self._order_timeout, n)

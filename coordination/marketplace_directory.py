@@ -42,7 +42,7 @@ class MarketplaceDirectory(RoleActor):
             return
         self.registry[body.marketplace_id] = tuple(body.addresses)
         self.emit("vendors_registered", marketplace_id=body.marketplace_id, count=len(body.addresses),
-                  host=env.src)
+                  marketplace_host=env.src)
         self.send(env.src, VendorsRegistered(marketplace_id=body.marketplace_id, count=len(body.addresses)))
 
     def addresses(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from coordination.protocol import Envelope, Message
 from monerosim_actors.errors import RpcResponseError
 from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan, ServiceAddress)
 from monerosim_actors.runtime.context import HostContext
+from monerosim_actors.runtime.events import RESERVED
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
 from monerosim_actors.runtime.rpc import (STATUS_CODE, Balance, GeneratedBlocks, NewAddress, Refreshed,
                                           TransferEntry, TransferResult)
@@ -202,6 +203,8 @@ class Recorder:
         self._clock = clock
 
     def emit(self, actor: str, event: str, **fields: Any) -> None:
+        clash = [k for k in fields if k in RESERVED]
+        assert not clash, f"event {event}: reserved field(s) {clash}"
         self.lines.append((actor, event, fields))
         self.times.append(self._clock.now())
 
