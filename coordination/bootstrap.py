@@ -8,9 +8,10 @@ Monero's rules shape the steps: a coinbase output unlocks 60 blocks after its bl
    initial balance plus a fee reserve. The block reward is read from the faucet's balance as blocks
    arrive (the first order is one block), never hard-coded. One pool mines the whole bootstrap, so
    bursts of blocks never race between nodes and fork.
-2. ``unlock_coinbase``: the same pool mines 60 blocks to its own address, so the faucet's coinbase
-   unlocks (and the chain holds well over 16 outputs for rings); more blocks, 10 at a time, while the
-   faucet's unlocked balance is still short.
+2. ``unlock_coinbase``: the same pool mines 60 + 16 + 4 blocks to its own address: the faucet's
+   coinbase unlocks after 60, and a ring of 16 needs 16 UNLOCKED outputs on chain as decoys (with
+   only 60 blocks, the first transfer fails with "not enough outputs to use"); more blocks, 10 at a
+   time, while the faucet's unlocked balance is still short.
 3. ``await_users``: users send ``RequestFunds`` when their wallet is ready (they may have done so long
    before); the bootstrap waits for every expected user until ``registration_timeout_s`` after it
    began, then goes on with those present and logs the missing.
@@ -45,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 COINBASE_UNLOCK_BLOCKS = 60
 """CRYPTONOTE_MINED_MONEY_UNLOCK_WINDOW."""
+RING_SIZE = 16
+"""Members of every ring: a transfer needs at least this many UNLOCKED outputs on chain (decoys)."""
+RING_MARGIN_BLOCKS = 4
+"""Unlocked coinbase outputs beyond the ring size, so decoy selection never runs short."""
 SPENDABLE_AGE_BLOCKS = 10
 """CRYPTONOTE_DEFAULT_TX_SPENDABLE_AGE: blocks before a (non-coinbase) output can be spent."""
 MAX_DESTINATIONS = 15
@@ -193,7 +198,7 @@ class Bootstrap:
         balance, _ = self._p.faucet_balance()
         if balance >= self.needed:
             self._log("faucet_funded", balance=balance, needed=self.needed)
-            self._unlock_coinbase(COINBASE_UNLOCK_BLOCKS)
+            self._unlock_coinbase(COINBASE_UNLOCK_BLOCKS + RING_SIZE + RING_MARGIN_BLOCKS)
             return
         if first or mined == 0 or balance <= balance_before:
             count = 1  # learn the block reward from the first block

@@ -27,6 +27,8 @@ from monerosim_actors.runtime.rpc import (STATUS_CODE, Balance, GeneratedBlocks,
 XMR = 10**12
 REWARD = 17_592_186_044_415  # ~17.59 XMR, regtest's reward at low heights
 FEE = 30_000_000
+RING_SIZE = 16
+"""A transfer needs this many unlocked outputs on chain (its decoys), as monero does."""
 
 
 @dataclass
@@ -40,7 +42,8 @@ class Output:
 
 
 class Ledger:
-    """One chain shared by every fake node (propagation is instant)."""
+    """One chain shared by every fake node (propagation is instant). :meth:`warm_up` mines enough
+    blocks elsewhere for transfers to find decoys and for coinbase to unlock."""
 
     def __init__(self) -> None:
         self.height = 1  # the genesis block
@@ -63,6 +66,9 @@ class Ledger:
             new.append(f"block{h}")
         return GeneratedBlocks(self.height - 1, tuple(new))
 
+    def warm_up(self) -> None:
+        self.mine(60 + RING_SIZE, "elsewhere")
+
     def unlocked(self, o: Output) -> bool:
         if o.height is None:
             return False
@@ -73,6 +79,8 @@ class Ledger:
         return Balance(sum(o.amount for o in mine), sum(o.amount for o in mine if self.unlocked(o)), 0)
 
     def transfer(self, addresses: set[str], change: str, dests: list[tuple[str, int]]) -> TransferResult:
+        if sum(1 for o in self.outputs if self.unlocked(o)) < RING_SIZE:
+            raise RpcResponseError("transfer", -19, "not enough outputs to use")
         need = sum(a for _, a in dests) + FEE
         mine = [o for o in self.outputs if o.address in addresses and not o.spent]
         usable = [o for o in mine if self.unlocked(o)]

@@ -196,3 +196,26 @@ def test_a_bug_stops_the_actor_and_is_logged() -> None:
     ref.actor_stopped.wait(5)
     assert not ref.is_alive()
     assert net.events("b-0").named("actor_failed")[0]["error_type"] == "KeyError"
+
+
+def test_the_example_role_runs_with_its_scenario_params() -> None:
+    from actors.example_browser import Browser
+    from coordination.marketplace_directory import MarketplaceDirectory
+    from coordination.protocol import Pong
+    from tests.unit.role_fakes import deliver
+
+    net = FakeNet()
+    net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory", {"marketplaces": []}, node=False)
+    browser = net.add(Browser, "browser-0", "browser", {"wait_time": {"exponential": {"mean_s": 30}},
+                                                        "task_weights": {"browse": 3, "ping_controller": 1},
+                                                        "greeting": "hi"})
+    net.start()
+    net.run(until=3000)
+    browsed = net.events("browser-0").named("browsed")
+    pings = [e.body for e in net.sent if isinstance(e.body, Ping)]
+    assert browsed and pings and all(p.payload == "hi" for p in pings)
+    assert 1.5 < len(browsed) / len(pings) < 6
+    deliver(net, "block-controller", "browser-0", Pong(seq=pings[0].seq, payload="hi"))
+    net.run(until=1)
+    assert net.events("browser-0").named("controller_rtt")[0]["seq"] == pings[0].seq
+    assert browser.greeting == "hi"

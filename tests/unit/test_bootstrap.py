@@ -9,7 +9,7 @@ from actors.marketplace import Marketplace
 from actors.mining_pool import MiningPool
 from actors.regular_user import RegularUser
 from coordination.block_controller import BlockController
-from coordination.bootstrap import COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS
+from coordination.bootstrap import COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS, RING_MARGIN_BLOCKS, RING_SIZE
 from coordination.marketplace_directory import MarketplaceDirectory
 from coordination.protocol import BootstrapDone, FundsSent, MineBlocks, RequestFunds
 from monerosim_actors.errors import RpcResponseError
@@ -179,7 +179,7 @@ def test_a_failed_transfer_is_retried_after_mining() -> None:
     assert net.events("block-controller").named("bootstrap_done")[0]["users_funded"] == 2
 
 
-def test_unlock_waits_for_60_blocks_to_the_pool() -> None:
+def test_unlock_waits_for_60_blocks_and_ring_decoys() -> None:
     net = economy(1)
     net.start()
     net.run(stop=lambda: _done(net))
@@ -187,7 +187,7 @@ def test_unlock_waits_for_60_blocks_to_the_pool() -> None:
     faucet = net.hosts["block-controller"].wallet
     assert faucet is not None
     assert [(o.count, o.address == faucet.get_address()) for o in orders] == [
-        (1, True), (COINBASE_UNLOCK_BLOCKS, False), (10, False)]
+        (1, True), (COINBASE_UNLOCK_BLOCKS + RING_SIZE + RING_MARGIN_BLOCKS, False), (10, False)]
     assert Counter(o.phase for o in orders) == {"bootstrap": 3}
 
 

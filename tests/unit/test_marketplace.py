@@ -45,7 +45,8 @@ def test_reopened_wallet_keeps_its_vendors() -> None:
 
 
 def _pay(net: FakeNet, address: str, amount: int) -> str:
-    net.ledger.mine(61, "payer/0")
+    net.ledger.mine(1, "payer/0")
+    net.ledger.warm_up()
     return net.ledger.transfer({"payer/0"}, "payer/0", [(address, amount)]).txid
 
 
@@ -67,7 +68,8 @@ def test_payment_received_in_pool_then_confirmed_in_block() -> None:
 
 def test_a_payment_first_seen_in_a_block_is_received_then_confirmed() -> None:
     net, market = _net(2)
-    net.ledger.mine(61, "payer/0")
+    net.ledger.mine(1, "payer/0")
+    net.ledger.warm_up()
     net.run(until=1)
     txid = net.ledger.transfer({"payer/0"}, "payer/0", [("marketplace_0/1", XMR)]).txid
     net.ledger.mine(1, "miner/0")

@@ -63,7 +63,7 @@ def test_intent_is_logged_before_the_transfer_then_sent() -> None:
     wallet = net.hosts["user-0"].wallet
     assert wallet is not None
     net.ledger.mine(1, wallet.get_address())
-    net.ledger.mine(60, "elsewhere")
+    net.ledger.warm_up()
     seen: list[str] = []
     real = wallet.transfer
 
@@ -82,6 +82,7 @@ def test_intent_is_logged_before_the_transfer_then_sent() -> None:
 
 def test_insufficient_funds_are_retried_later_a_timeout_is_not() -> None:
     net, user = _user(payment_attempts=3, retry_after_s=60, transaction_frequency=0.001)
+    net.ledger.warm_up()
     _go(net)
     net.run(stop=lambda: len(net.events("user-0").named("payment_failed")) >= 3)
     failed = net.events("user-0").named("payment_failed")[:3]
@@ -118,7 +119,8 @@ def test_asks_for_funds_until_they_are_sent_and_waits_for_them_to_unlock() -> No
     asks = [e.body for e in net.sent if isinstance(e.body, RequestFunds)]
     assert len(asks) == 3 and asks[0] == RequestFunds(user_id="user_0", address="user_0/0", amount=XMR)
     faucet = "faucet/0"
-    net.ledger.mine(61, faucet)
+    net.ledger.mine(1, faucet)
+    net.ledger.warm_up()
     net.ledger.transfer({faucet}, faucet, [("user_0/0", XMR)])
     deliver(net, CTRL, "user-0", FundsSent(amount=XMR, txid="tx1", unlock_height=70))
     net.run(until=100)

@@ -1,0 +1,69 @@
+"""An example of a user-defined role, to copy: a shopper who browses the directory and pings the controller.
+
+It shows the whole declarative layer (see ``docs/roles.md``): defaults as class attributes that the
+scenario's ``config`` overrides, a wait-time distribution, weighted tasks, bus messages with their
+answers, a chain hook, and events. It needs neither a wallet nor funds, so it runs with
+``monerod: true, wallet: false`` (it follows the chain) or with no process at all.
+
+Use it from a scenario (``configs/custom_role.yaml``)::
+
+    network:
+      agents:
+        custom:
+          - name: browser
+            class: actors.example_browser:Browser   # or a name registered in monerosim_actors.roles
+            count: 2
+            monerod: true
+            wallet: false
+            config:
+              wait_time: {exponential: {mean_s: 30}}
+              task_weights: {browse: 3, ping_controller: 1}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coordination.protocol import Envelope, GetVendors, Message, Ping, Pong, VendorList
+from monerosim_actors.behaviour import RoleActor, exponential, task
+from monerosim_actors.runtime.messages import ChainAdvanced
+
+
+class Browser(RoleActor):
+    """Browses vendor lists (weight 3) and measures its round trip to the block controller (weight 1)."""
+
+    wait_time = exponential(mean_s=60)
+    start_after_s = 10.0
+    greeting = "hello"
+    """A free parameter: ``config: {greeting: ...}`` in the scenario replaces it."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.requests = 0
+        self.pings: dict[int, float] = {}
+
+    @task(3)
+    def browse(self) -> None:
+        """Ask the directory for the vendors; the answer arrives later in :meth:`on_message`."""
+        self.requests += 1
+        self.send(self.service_host("marketplace_directory"), GetVendors(request=self.requests))
+
+    @task(1)
+    def ping_controller(self) -> None:
+        """The controller's bus answers Ping itself; the round trip is logged on the Pong."""
+        seq = len(self.pings) + 1
+        self.pings[seq] = self.ctx.clock.now()
+        self.send(self.service_host("block_controller"), Ping(seq=seq, payload=self.greeting))
+
+    def on_message(self, body: Message, env: Envelope) -> None:
+        match body:
+            case VendorList(request=request, addresses=addresses):
+                self.emit("browsed", request=request, vendors=len(addresses))
+            case Pong(seq=seq) if seq in self.pings:
+                rtt_ms = (self.ctx.clock.now() - self.pings.pop(seq)) * 1000
+                self.emit("controller_rtt", seq=seq, rtt_ms=round(rtt_ms, 3))
+            case _:
+                self.reject(env, "unexpected_message")
+
+    def on_chain_advanced(self, msg: ChainAdvanced) -> None:
+        self.emit("tip_seen", height=msg.height)
