@@ -1,0 +1,166 @@
+"""Bus latency: the round trip actor -> bus -> tcp -> service actor -> back, against raw pyzmq.
+
+The client role actor sends ``RegisterVendors`` with ``k`` addresses; the service role actor answers
+``VendorList`` with the same addresses; the client actor times the round trip with
+``time.perf_counter`` and sends the next request from its handler. The baseline does the same
+exchange with a bare DEALER and ROUTER and the same msgpack envelopes (packed and unpacked on each
+end, as the bus does). Rounds alternate (bus, raw, bus, raw ...); the figures are p50 and p99 over all
+round trips of each side and the median of the per-round p50 ratios. Target: p50 ratio <= 2.0.
+
+Run alone: ``.venv/bin/python -m bench bus_latency [--rounds N] [--count N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import pykka
+import zmq
+
+from bench.buspair import ADDRESS, CLIENT, SERVICE, BusPair, RawPair, envelope_map
+from bench.common import percentile, row, us, write_result
+from coordination.protocol import RegisterVendors, VendorList
+from monerosim_actors.runtime.bus import Bus
+from monerosim_actors.runtime.messages import Delivered
+
+NET = 1
+PAYLOADS = {"small": 1, "10KB": 100}
+"""Payload name -> addresses per message (95 bytes each) in both directions."""
+TARGET_P50_RATIO = 2.0
+
+
+@dataclass(frozen=True)
+class Go:
+    """Tells the client actor to make ``count`` round trips with ``k`` addresses, then set ``done``."""
+
+    count: int
+    k: int
+    samples: list[float]
+    done: threading.Event
+
+
+class EchoService(pykka.ThreadingActor):
+    """Answers every ``RegisterVendors`` with a ``VendorList`` of the same addresses."""
+
+    def __init__(self, bus: Bus) -> None:
+        super().__init__()
+        self.bus = bus
+
+    def on_receive(self, message: Any) -> None:
+        if isinstance(message, Delivered) and isinstance(message.envelope.body, RegisterVendors):
+            self.bus.send(message.envelope.src, VendorList(request=0, addresses=message.envelope.body.addresses))
+
+
+class Pinger(pykka.ThreadingActor):
+    """Makes round trips one after another, timing each from send to the answer's arrival."""
+
+    def __init__(self, bus: Bus) -> None:
+        super().__init__()
+        self.bus = bus
+        self.go: Go | None = None
+        self.sent = 0.0
+
+    def on_receive(self, message: Any) -> None:
+        if isinstance(message, Go):
+            self.go = message
+            self._send()
+        elif isinstance(message, Delivered) and self.go is not None:
+            self.go.samples.append(time.perf_counter() - self.sent)
+            if len(self.go.samples) < self.go.count:
+                self._send()
+            else:
+                self.go.done.set()
+
+    def _send(self) -> None:
+        assert self.go is not None
+        self.sent = time.perf_counter()
+        self.bus.send(SERVICE, RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * self.go.k))
+
+
+def raw_echo(router: zmq.Socket, identity: bytes, frame: bytes) -> None:
+    request = msgpack.unpackb(frame, raw=False)
+    reply = {**request, "type": "vendor_list", "src": SERVICE, "dst": request["src"],
+             "sent_at": time.time(), "body": {"request": 0, "addresses": request["body"]["addresses"]}}
+    router.send_multipart([identity, msgpack.packb(reply, use_bin_type=True)])
+
+
+def bus_round(pair: BusPair, count: int, k: int) -> list[float]:
+    go = Go(count=count, k=k, samples=[], done=threading.Event())
+    pair.client.tell(go)
+    if not go.done.wait(120):
+        raise RuntimeError(f"bus round trips stalled after {len(go.samples)} of {count}")
+    return go.samples
+
+
+def raw_round(raw: RawPair, count: int, k: int) -> list[float]:
+    body = RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * k)
+    samples = []
+    for seq in range(count):
+        t0 = time.perf_counter()
+        raw.dealer.send(msgpack.packb(envelope_map(body, CLIENT, SERVICE, seq, time.time()), use_bin_type=True))
+        msgpack.unpackb(raw.dealer.recv(), raw=False)
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
+def envelope_bytes(k: int) -> int:
+    body = RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * k)
+    return len(msgpack.packb(envelope_map(body, CLIENT, SERVICE, 1, time.time()), use_bin_type=True))
+
+
+def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    pair = BusPair(NET, EchoService, Pinger)
+    raw = RawPair(NET, raw_echo)
+    data: dict[str, Any] = {"rounds": rounds, "round_trips_per_round": count, "payloads": {}}
+    rows = []
+    try:
+        for name, k in PAYLOADS.items():
+            bus_round(pair, 50, k)  # warm-up: connections, caches
+            raw_round(raw, 50, k)
+            bus_all: list[float] = []
+            raw_all: list[float] = []
+            ratios = []
+            for _ in range(rounds):
+                b = bus_round(pair, count, k)
+                r = raw_round(raw, count, k)
+                bus_all += b
+                raw_all += r
+                ratios.append(statistics.median(b) / statistics.median(r))
+            p = {"bytes": envelope_bytes(k),
+                 "bus_p50_s": percentile(bus_all, 50), "bus_p99_s": percentile(bus_all, 99),
+                 "raw_p50_s": percentile(raw_all, 50), "raw_p99_s": percentile(raw_all, 99),
+                 "p50_ratio_median_of_rounds": statistics.median(ratios), "p50_ratio_per_round": ratios}
+            p["p99_ratio"] = p["bus_p99_s"] / p["raw_p99_s"]
+            data["payloads"][name] = p
+            ratio = p["p50_ratio_median_of_rounds"]
+            rows.append(row(f"Bus round trip p50 ({name}, {p['bytes']} B)", baseline=f"raw pyzmq {us(p['raw_p50_s'])}",
+                            value=us(p["bus_p50_s"]), ratio=ratio, target=f"ratio <= {TARGET_P50_RATIO}",
+                            met=ratio <= TARGET_P50_RATIO))
+            rows.append(row(f"Bus round trip p99 ({name})", baseline=f"raw pyzmq {us(p['raw_p99_s'])}",
+                            value=us(p["bus_p99_s"]), ratio=p["p99_ratio"], target="(reported)", met=None))
+        data["msg_dropped"] = pair.dropped()
+        if data["msg_dropped"]:
+            raise RuntimeError(f"{data['msg_dropped']} messages dropped: the figure is invalid")
+    finally:
+        pair.close()
+        raw.close()
+    return rows, data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench bus_latency", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--count", type=int, default=400, help="round trips per round and side")
+    opts = parser.parse_args(argv)
+    rows, data = measure(opts.rounds, opts.count)
+    write_result("bus_latency", "round trip actor -> bus -> tcp -> service actor -> back vs raw pyzmq "
+                 "DEALER/ROUTER + msgpack, same payloads, interleaved rounds", rows, data)
+    for r in rows:
+        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (ratio {r['ratio']})")
+    return 0
