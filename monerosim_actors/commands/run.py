@@ -88,10 +88,10 @@ def _run_local(plan: Plan, out: str, time_scale: float) -> int:
     from monerosim_actors.defaults import EVENTS_FILE, host_data_dir
 
     need = resources.estimate(plan)
-    print(f"running {len(plan.hosts)} hosts locally, time scale {time_scale:g}: the scenario's "
-          f"{plan.duration_s:g} s take about {progress.format_duration(plan.duration_s / time_scale)} "
-          f"after the bootstrap; memory estimate {need.total_mb} MiB. Ctrl-C stops everything.",
-          file=sys.stderr)
+    print(f"running {len(plan.hosts)} hosts locally at time scale {time_scale:g}: the scenario's "
+          f"{plan.duration_s:g} s (start-up and bootstrap included) take "
+          f"{progress.format_duration(plan.duration_s / time_scale)}; memory estimate {need.total_mb} MiB. "
+          "Ctrl-C stops everything.", file=sys.stderr)
     tally = progress.Tally(expected_processes={
         h.name: int(h.monerod is not None) + int(h.wallet is not None) for h in plan.hosts})
     tail = EventTail({h.name: os.path.join(host_data_dir(out, h.name), EVENTS_FILE) for h in plan.hosts})
