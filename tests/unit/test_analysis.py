@@ -112,7 +112,7 @@ def test_a_run_that_was_never_run_says_so(tmp_path: Path) -> None:
 
 
 def test_damaged_lines_are_skipped_in_any_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "CHUNK_LINES", 3)
+    monkeypatch.setattr(load, "CHUNK_BYTES", 150)
     lines = [json.dumps({"t": float(i), "host": "h", "actor": "a", "event": "tick", "n": i})
              for i in range(10)]
     lines[4] = '{"t": 4.0, "host": "h", "ev'
