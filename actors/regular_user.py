@@ -48,7 +48,7 @@ def classify(error: RpcError) -> tuple[str, bool]:
         text = error.rpc_message.lower()
         if "unlocked" in text:
             return "locked_funds", True
-        if "not enough money" in text or "not enough" in text and "money" in text:
+        if "not enough money" in text:
             return "insufficient_funds", True
         if error.code in RETRIABLE_CODES:
             return RETRIABLE_CODES[error.code], True
@@ -156,6 +156,8 @@ class RegularUser(RoleActor):
                     self._request_timer.cancel()
                     self._request_timer = None
             case BootstrapDone() if env.src == controller:
+                assert self.ctx.wallet is not None
+                self.ctx.wallet.refresh()  # see the funds before the first payment
                 self._start_paying("bootstrap_done")
             case VendorList() if env.src == self.service_host("marketplace_directory"):
                 self._got_vendors(body)

@@ -13,6 +13,11 @@ It runs on its own host (monerod + the faucet wallet) behind a ROUTER socket. In
    ``mine_skipped``; one that does not answer within ``mine_timeout_s`` as ``mine_timeout``; the
    schedule goes on either way.
 
+Timeouts (``registration_timeout_s``, ``mine_timeout_s`` and the bootstrap's waits) wait on programs
+starting and mining, which a shortened scenario does not speed up, so they count real seconds and
+ignore the local backend's ``time_scale`` (under Shadow the two are the same). Block intervals are
+scenario time and are scaled.
+
 Authorization: ``RegisterPool`` is accepted only from the hosts the ``pools`` parameter lists (with
 their own pool id), ``RequestFunds`` only from the listed users, answers to a mine order only from the
 pool it went to; anything else is logged as ``msg_rejected`` and dropped.
@@ -102,7 +107,7 @@ class BlockController(RoleActor):
                                    notify_hosts=notify, users_timeout_s=float(self.registration_timeout_s),
                                    sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done,
                                    outputs_per_user=int(self.outputs_per_user))
-        self._deadline = self.after(float(self.registration_timeout_s), self._registration_deadline)
+        self._deadline = self.after(float(self.registration_timeout_s), self._registration_deadline, scaled=False)
         self._request_registrations()
 
     def teardown(self) -> None:
@@ -222,7 +227,7 @@ class BlockController(RoleActor):
         self.emit("mine_ordered", order=n, pool_id=pool.share.pool_id, pool_host=pool.share.host, count=count,
                   phase=phase)
         timeout = float(self.mine_timeout_s) * max(1.0, count / 10)
-        order.timer = self.after(timeout, self._order_timeout, n)
+        order.timer = self.after(timeout, self._order_timeout, n, scaled=False)
         return n
 
     def _on_answer(self, env: Envelope, n: int, handle: Callable[[_Order], None]) -> None:
@@ -295,5 +300,5 @@ class BlockController(RoleActor):
         def emit(self, event: str, **fields: Any) -> None:
             self._c.emit(event, **fields)
 
-        def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
-            return self._c.after(delay_s, fn, *args)
+        def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
+            return self._c.after(delay_s, fn, *args, scaled=scaled)

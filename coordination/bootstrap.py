@@ -100,8 +100,9 @@ class Ports(Protocol):
     def emit(self, event: str, **fields: Any) -> None:
         """Record an event."""
 
-    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
-        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer."""
+    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
+        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer.
+        ``scaled=False``: real seconds (see :meth:`monerosim_actors.behaviour.RoleActor.after`)."""
 
 
 class Bootstrap:
@@ -156,7 +157,7 @@ class Bootstrap:
     def start(self, pools: Sequence[RegisteredPool]) -> None:
         """Begin with the pools that registered (bootstrap miner: largest share first)."""
         self._pools = sorted(pools, key=lambda p: -p.share.hashrate_share)  # stable: plan order on ties
-        self._users_timer = self._p.after(self.users_timeout_s, self._users_deadline)
+        self._users_timer = self._p.after(self.users_timeout_s, self._users_deadline, scaled=False)
         self._log("start", pools=[p.share.pool_id for p in self._pools], users=len(self.users),
                   needed=self.needed)
         if self.needed == 0 or not any(u.amount > 0 for u in self.users.values()):
@@ -340,7 +341,7 @@ class Bootstrap:
                 self._log("sync_timeout", target=target, height=self._p.chain_height())
                 then()
 
-        self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout))
+        self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout, scaled=False))
 
     def _top_up(self) -> bool:
         """Count one more round of extra blocks; False (and the bootstrap fails) past the limit."""

@@ -171,12 +171,15 @@ class RoleActor(pykka.ThreadingActor):
         """Drop a message this role does not accept from its sender, and say so."""
         self.emit("msg_rejected", id=env.id, type=env.type, src=env.src, reason=reason)
 
-    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
         """Call ``fn(*args)`` in this actor's thread ``delay_s`` scenario seconds from now.
 
+        With ``scaled=False`` the delay is real seconds, not shortened by the run's ``time_scale``:
+        for timeouts that wait on programs (a wallet, ``generateblocks``), which a shorter
+        scenario does not make faster. Under Shadow both are the same (``time_scale`` is 1).
         Returns the scheduler's timer (``.cancel()`` it if the call is no longer wanted).
         """
-        return self.ctx.scheduler.call_later(max(0.0, delay_s), self.actor_ref, _Call(fn, args))
+        return self.ctx.scheduler.call_later(max(0.0, delay_s), self.actor_ref, _Call(fn, args), scaled=scaled)
 
     def start_tasks(self) -> None:
         """Begin running tasks: the first after ``start_after_s`` plus one drawn wait."""
