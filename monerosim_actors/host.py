@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import signal
 import sys
+import threading
 import time
 from types import FrameType
+from typing import Any
 
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.plan import HostConfig
@@ -57,44 +60,94 @@ def run_seconds(config: HostConfig) -> float:
     return max(0.0, (config.duration_s - config.host.start_time_s) / config.time_scale)
 
 
+class _Wakeup:
+    """A pipe the main thread sleeps on: signals (through ``signal.set_wakeup_fd``, whichever thread
+    the kernel delivered them to), the end of the start-up and a failing program all write to it.
+
+    Python runs signal handlers only in the main thread, and only once that thread wakes up; a main
+    thread asleep in a lock or an ``Event.wait`` would not wake for a signal that the kernel handed
+    to another thread, so it sleeps in ``select`` on this pipe instead.
+    """
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        for fd in (self.read_fd, self.write_fd):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
+
+    def wake(self) -> None:
+        try:
+            os.write(self.write_fd, b"w")
+        except BlockingIOError:
+            pass  # already awake-pending
+
+    def sleep(self, timeout: float) -> None:
+        select.select([self.read_fd], [], [], max(0.0, timeout))
+        try:
+            while os.read(self.read_fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     opts = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if opts.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not opts.verbose:  # pykka logs every exception an ask returns to its caller, with a traceback
+        logging.getLogger("pykka").setLevel(logging.WARNING)
     try:
         config = load_config(opts.config)
     except MonerosimError as e:
         print(f"monerosim host: {e}", file=sys.stderr)
         return EXIT_START
-    system = HostSystem(config, opts.data_dir)
+    name = config.host.name
+    wakeup = _Wakeup()
+    system = HostSystem(config, opts.data_dir, on_stop=wakeup.wake)
     reason = "end"
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal reason
         if not system.stopping.is_set():
             reason = "signal"
-            log.info("%s: %s, shutting down", config.host.name, signal.Signals(signum).name)
+            log.info("%s: %s, shutting down", name, signal.Signals(signum).name)
         system.stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    try:
-        if not system.start():
-            return EXIT_OK
-    except (MonerosimError, OSError) as e:
-        print(f"monerosim host {config.host.name}: start failed: {e}", file=sys.stderr)
+
+    # the start runs in its own thread so that the main thread stays free to take signals
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            outcome["running"] = system.start()
+        except BaseException as e:  # handed to the main thread
+            outcome["error"] = e
+        finally:
+            wakeup.wake()
+
+    starter = threading.Thread(target=start, name="start")
+    starter.start()
+    deadline = started + run_seconds(config)
+    while not system.stopping.is_set() and not ("error" in outcome or outcome.get("running") is False):
+        if time.monotonic() >= deadline:
+            break
+        wakeup.sleep(deadline - time.monotonic())
+    system.stopping.set()  # a start still in progress gives up
+    starter.join()
+    if "error" in outcome:
+        print(f"monerosim host {name}: start failed: {outcome['error']}", file=sys.stderr)
         return EXIT_START
-    remaining = run_seconds(config) - (time.monotonic() - started)
-    log.info("%s: running (pid %d, stops in %.0f s)", config.host.name, os.getpid(), remaining)
-    if not system.stopping.wait(max(0.0, remaining)):
-        reason = "end"
+    if not outcome.get("running"):
+        return EXIT_OK
     if system.failure is not None:
         reason = "process_failed"
-        log.error("%s: %s", config.host.name, system.failure)
+        log.error("%s: %s", name, system.failure)
     exit_code = EXIT_FAILED if system.failure is not None else EXIT_OK
     system.stop(reason, exit_code)
-    log.info("%s: stopped (%s)", config.host.name, reason)
+    log.info("%s: stopped (%s)", name, reason)
     return exit_code
 
 

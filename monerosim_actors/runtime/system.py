@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pykka
@@ -58,8 +59,15 @@ def load_role(role_class: str) -> type[pykka.ThreadingActor]:
 class HostSystem:
     """Everything running on one host; :meth:`start`, wait on :attr:`stopping`, then :meth:`stop`."""
 
-    def __init__(self, config: HostConfig, data_dir: str, *, ready_timeout_s: float = 120.0) -> None:
+    def __init__(self, config: HostConfig, data_dir: str, *, ready_timeout_s: float = 120.0,
+                 on_stop: Callable[[], None] | None = None) -> None:
+        """
+        Args:
+            on_stop: called (from any thread) when the system itself decides to stop (a program
+                that cannot be kept running), so that whoever waits for the end wakes up.
+        """
         self.config = config
+        self._on_stop = on_stop
         self.host = config.host.name
         self.data_dir = os.path.abspath(data_dir)
         self.ready_timeout_s = ready_timeout_s
@@ -169,6 +177,8 @@ class HostSystem:
     def _failed(self, name: str, reason: str) -> None:
         self.failure = f"{name}: {reason}"
         self.stopping.set()
+        if self._on_stop is not None:
+            self._on_stop()
 
     # --- stop -----------------------------------------------------------------------------------
 
