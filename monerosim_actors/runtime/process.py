@@ -163,6 +163,8 @@ class ProcessSupervisor(pykka.ThreadingActor):
         try:
             self._wait_ready(child)
         except ProcessError as e:
+            if self._stopping.is_set():
+                raise  # not a failure: the host shuts down, and Stop ends the child gracefully
             child.handled = True
             self._kill(child)
             self._events.emit(ACTOR, "process_failed", name=self.spec.name, reason=str(e).splitlines()[0])
@@ -293,9 +295,8 @@ class ProcessSupervisor(pykka.ThreadingActor):
         if child is None or child.exited.is_set():
             return
         child.handled = True
-        self._stop_rpc()
-        if not child.exited.wait(spec.stop_timeout_s):
-            log.warning("%s: %s ignored its stop RPC; SIGTERM", self.host, spec.name)
+        if not (self._stop_rpc() and child.exited.wait(spec.stop_timeout_s)):
+            log.warning("%s: %s did not stop over RPC; SIGTERM", self.host, spec.name)
             child.signal_group(signal.SIGTERM)
             if not child.exited.wait(spec.term_timeout_s):
                 log.warning("%s: %s ignored SIGTERM; SIGKILL", self.host, spec.name)
@@ -304,11 +305,14 @@ class ProcessSupervisor(pykka.ThreadingActor):
         self._events.emit(ACTOR, "process_exited", name=spec.name, returncode=child.returncode,
                           expected=True)
 
-    def _stop_rpc(self) -> None:
+    def _stop_rpc(self) -> bool:
+        """Ask the program to exit over RPC; False when it did not take the request."""
         try:
             self.spec.stop_rpc()
+            return True
         except RpcError as e:
             log.info("%s: stopping %s over RPC: %s", self.host, self.spec.name, e)
+            return False
 
     @staticmethod
     def _kill(child: _Child) -> None:
