@@ -151,3 +151,17 @@ def test_a_local_run_that_does_not_fit_in_memory_is_refused_before_anything_is_w
     err = capsys.readouterr().err
     assert "only 1000 MiB is available" in err and "--skip-memory-check" in err
     assert not out.exists()
+
+
+def test_the_readme_the_quickstart_script_and_the_e2e_test_use_one_time_scale() -> None:
+    import re
+
+    from tests.e2e.run_cli import QUICKSTART_TIME_SCALE
+
+    root = Path(__file__).resolve().parents[2]
+    script = (root / "scripts" / "quickstart.sh").read_text()
+    readme = (root / "README.md").read_text()
+    assert re.findall(r"--time-scale (\S+)", script) == [QUICKSTART_TIME_SCALE]
+    assert f"time scale {QUICKSTART_TIME_SCALE}" in script
+    assert f"--time-scale {QUICKSTART_TIME_SCALE}" in readme
+    assert readme.index("bash scripts/quickstart.sh") < readme.index("bash scripts/test.sh")
