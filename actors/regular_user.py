@@ -91,6 +91,7 @@ class RegularUser(RoleActor):
         self._vendor_wait = float(self.vendor_timeout_s)
         self._vendor_timer: Any = None
         self._request_timer: Any = None
+        self._bootstrap_done = False
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -99,6 +100,8 @@ class RegularUser(RoleActor):
         self._ask_vendors()
         if self._balance_covered():
             self._start_paying("balance")
+        elif self._bootstrap_done:  # it arrived while the wallet was still opening
+            self._start_paying("bootstrap_done")
         else:
             self._request_funds()
 
@@ -140,7 +143,7 @@ class RegularUser(RoleActor):
         self.start_tasks()
 
     def on_chain_advanced(self, msg: ChainAdvanced) -> None:
-        if self.funded is not None and not self.tasks_running and self._balance_covered():
+        if self.ready and self.funded is not None and not self.tasks_running and self._balance_covered():
             self._start_paying("balance")
 
     # --- messages -------------------------------------------------------------------------------
@@ -156,9 +159,11 @@ class RegularUser(RoleActor):
                     self._request_timer.cancel()
                     self._request_timer = None
             case BootstrapDone() if env.src == controller:
-                assert self.ctx.wallet is not None
-                self.ctx.wallet.refresh()  # see the funds before the first payment
-                self._start_paying("bootstrap_done")
+                self._bootstrap_done = True
+                if self.ready:
+                    assert self.ctx.wallet is not None
+                    self.ctx.wallet.refresh()  # see the funds before the first payment
+                    self._start_paying("bootstrap_done")
             case VendorList() if env.src == self.service_host("marketplace_directory"):
                 self._got_vendors(body)
             case _:

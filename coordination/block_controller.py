@@ -95,20 +95,23 @@ class BlockController(RoleActor):
         self.block_schedule = (BlockSchedule(self.expected, self.rng, schedule=self.schedule,  # type: ignore[arg-type]
                                              block_time_s=float(self.block_time_s))
                                if self.expected else None)
-        self.bootstrap: Bootstrap | None = None
+        notify = [p.host for p in self.expected] + [u.host for u in self.users] + self.marketplace_hosts
+        # it collects users' requests from the start; it runs once registration closes
+        self.bootstrap = Bootstrap(self._Ports(self), faucet_address="", users=self.users,
+                                   notify_hosts=notify, users_timeout_s=float(self.registration_timeout_s),
+                                   sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done,
+                                   outputs_per_user=int(self.outputs_per_user))
         self.faucet_address = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def setup(self) -> None:
         self._open_faucet()
-        notify = [p.host for p in self.expected] + [u.host for u in self.users] + self.marketplace_hosts
-        self.bootstrap = Bootstrap(self._Ports(self), faucet_address=self.faucet_address, users=self.users,
-                                   notify_hosts=notify, users_timeout_s=float(self.registration_timeout_s),
-                                   sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done,
-                                   outputs_per_user=int(self.outputs_per_user))
+        self.bootstrap.faucet_address = self.faucet_address
         self._deadline = self.after(float(self.registration_timeout_s), self._registration_deadline, scaled=False)
         self._request_registrations()
+        if len(self.registered) == len(self.expected):  # every pool registered while the faucet opened
+            self._close_registration()
 
     def teardown(self) -> None:
         for t in (self._deadline, self._rerequest, self._next_block):
@@ -143,7 +146,7 @@ class BlockController(RoleActor):
                 self.reject(env, "unexpected_type")
 
     def on_chain_advanced(self, msg: ChainAdvanced) -> None:
-        if self.bootstrap is not None and not self.bootstrap.finished:
+        if not self.bootstrap.finished:
             self.bootstrap.on_chain_advanced()
 
     def _on_register(self, body: RegisterPool, env: Envelope) -> None:
@@ -157,7 +160,7 @@ class BlockController(RoleActor):
         self.emit("pool_registered", pool_id=body.pool_id, pool_host=env.src, hashrate_share=planned.hashrate_share,
                   again=not first)
         self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=True, reason=""))
-        if self.phase == "registration" and len(self.registered) == len(self.expected):
+        if self.phase == "registration" and self.faucet_address and len(self.registered) == len(self.expected):
             self._close_registration()
 
     def _on_request_funds(self, body: RequestFunds, env: Envelope) -> None:
@@ -167,7 +170,6 @@ class BlockController(RoleActor):
             return
         if body.amount != user.amount:
             logger.info("%s asked for %d, the plan gives it %d", user.user_id, body.amount, user.amount)
-        assert self.bootstrap is not None
         self.bootstrap.on_funds_requested(user.user_id, body.address)
 
     # --- registration ---------------------------------------------------------------------------
@@ -191,7 +193,6 @@ class BlockController(RoleActor):
         missing = [p.pool_id for p in self.expected if p.pool_id not in self.registered]
         self.emit("registration_closed", registered=[p.pool_id for p in self.expected
                                                      if p.pool_id in self.registered], missing=missing)
-        assert self.bootstrap is not None
         self.bootstrap.start([self.registered[p.pool_id] for p in self.expected if p.pool_id in self.registered])
 
     # --- the schedule ---------------------------------------------------------------------------

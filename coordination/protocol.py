@@ -110,8 +110,11 @@ class BlocksMined(Message):
     kind: ClassVar[str] = "blocks_mined"
     order: int
     height: int
+    """Height of the newest block mined (``generateblocks``' answer; the genesis block is 0)."""
     hashes: tuple[str, ...]
+    """Oldest first."""
     elapsed_ms: float
+    """How long ``generateblocks`` took on the pool."""
 
 
 @_register
@@ -144,6 +147,7 @@ class FundsSent(Message):
     amount: int
     txid: str
     unlock_height: int
+    """Top block height from which the funds are spendable at the earliest (mined in the next block)."""
 
 
 @_register

@@ -117,7 +117,9 @@ class RoleActor(pykka.ThreadingActor):
     start_after_s: float = 0.0
     """Scenario seconds to wait after :meth:`start_tasks` before the first drawn wait begins."""
     autostart_tasks: bool = True
-    """Start the tasks as soon as the actor has started; False lets the role call start_tasks."""
+    """Start the tasks as soon as setup succeeded; False lets the role call start_tasks."""
+    setup_retry_s: float = 5.0
+    """Real seconds before :meth:`setup` is tried again after it failed with a project error."""
 
     def __init__(self, ctx: HostContext) -> None:
         super().__init__()
@@ -131,11 +133,15 @@ class RoleActor(pykka.ThreadingActor):
         self._tasks = self._collect_tasks()
         self._generation = 0
         self._task_timer: Any = None
+        self.ready = False
+        """True once :meth:`setup` succeeded; messages that arrive before may find the role half set up."""
 
     # --- hooks for subclasses (all run in the actor's thread) ------------------------------------
 
     def setup(self) -> None:
-        """Called once when the actor starts: open wallets, register with services."""
+        """Called when the actor starts: open wallets, register with services. If it raises a
+        :class:`~monerosim_actors.errors.MonerosimError` it is called again later, so make it safe
+        to repeat."""
 
     def teardown(self) -> None:
         """Called once when the actor stops (before the runtime stores the wallet and stops it)."""
@@ -202,7 +208,15 @@ class RoleActor(pykka.ThreadingActor):
     # --- pykka plumbing -------------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._guarded("setup", self.setup)
+        self._setup()
+
+    def _setup(self) -> None:
+        """Run :meth:`setup`; if it fails with a project error (a wallet RPC that timed out on a
+        loaded machine, say), try again after :attr:`setup_retry_s` real seconds."""
+        if not self._guarded("setup", self.setup):
+            self.after(self.setup_retry_s, self._setup, scaled=False)
+            return
+        self.ready = True
         if self.autostart_tasks:
             self.start_tasks()
 
@@ -234,12 +248,15 @@ class RoleActor(pykka.ThreadingActor):
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _guarded(self, where: str, fn: Callable[..., Any], *args: Any) -> None:
+    def _guarded(self, where: str, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run ``fn``; a project error is logged (``actor_error``) and gives False."""
         try:
             fn(*args)
         except MonerosimError as e:
             logger.warning("%s: %s failed: %s", self.host, where, e)
             self.emit("actor_error", where=where, error_type=type(e).__name__, error=str(e))
+            return False
+        return True
 
     def _schedule_task(self, extra_s: float = 0.0) -> None:
         assert self.wait_time is not None

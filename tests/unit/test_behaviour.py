@@ -219,3 +219,31 @@ def test_the_example_role_runs_with_its_scenario_params() -> None:
     net.run(until=1)
     assert net.events("browser-0").named("controller_rtt")[0]["seq"] == pings[0].seq
     assert browser.greeting == "hi"
+
+
+class SlowStart(RoleActor):
+    wait_time = constant(1)
+    attempts = 0
+    ran = 0
+
+    def setup(self) -> None:
+        self.attempts += 1
+        if self.attempts < 3:
+            raise RpcTimeout("create_wallet", "no answer")
+
+    @task
+    def work(self) -> None:
+        self.ran += 1
+
+
+def test_a_failed_setup_is_retried_and_tasks_wait_for_it() -> None:
+    net = FakeNet()
+    actor = net.add(SlowStart, "s-0", "slow", {}, node=False)
+    net.start()
+    net.run(until=2 * SlowStart.setup_retry_s - 0.5)
+    assert actor.attempts == 2 and actor.ran == 0 and not actor.ready
+    net.run(until=1.0)
+    assert actor.attempts == 3 and actor.ready
+    net.run(until=2.0)
+    assert actor.ran == 2
+    assert [e["where"] for e in net.events("s-0").named("actor_error")] == ["setup", "setup"]

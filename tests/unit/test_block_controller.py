@@ -221,3 +221,25 @@ def test_a_late_answer_is_recorded_as_late() -> None:
     ev = net.events("block-controller")
     assert ev.named("mine_timeout")[0]["order"] == order.body.order
     assert ev.named("mine_completed")[0]["late"] is True
+
+
+def test_pools_that_register_while_the_faucet_is_still_opening_are_kept() -> None:
+    from monerosim_actors.errors import RpcTimeout
+    net, controller = _net()
+    faucet = net.hosts["block-controller"].wallet
+    assert faucet is not None
+    real_open = faucet.open_wallet
+    calls = []
+
+    def slow_open(filename: str, password: str = "") -> None:
+        calls.append(filename)
+        if len(calls) == 1:
+            raise RpcTimeout("open_wallet", "no answer in 60 s")
+        real_open(filename, password)
+    faucet.open_wallet = slow_open  # type: ignore[method-assign]
+    net.start()
+    net.run(until=1)
+    assert len(controller.registered) == 3 and controller.phase == "registration"
+    net.run(until=controller.setup_retry_s)
+    assert controller.phase != "registration" and controller.bootstrap.faucet_address == "faucet/0"
+    assert net.events("block-controller").named("registration_closed")[0]["missing"] == []
