@@ -81,21 +81,25 @@ def _write_files(plan: Plan, out: str, tmp: str, time_scale: float) -> None:
     """Every file, with OUT's paths inside but written under ``tmp``.
 
     Host configs are most of the work for big scenarios (10,000 JSON files), so above
-    :data:`PARALLEL_MIN_HOSTS` hosts forked children write slices of them while this process writes
-    the rest and ``plan.json`` / ``shadow.yaml``. The files are the same either way.
+    :data:`PARALLEL_MIN_HOSTS` hosts forked children (one per core but one) write them while this
+    process writes ``plan.json`` and ``shadow.yaml``, which take about as long. The files are the
+    same either way.
     """
     hosts_dir = os.path.join(tmp, defaults.HOSTS_DIR)
     os.mkdir(hosts_dir)
     workers = _workers(len(plan.hosts))
-    slices = [plan.hosts[i::workers] for i in range(workers)]
-    children = [_fork(lambda part=part: _write_host_configs(plan, part, hosts_dir, time_scale))
-                for part in slices[1:]]
+    children = []
+    if workers > 1:
+        slices = [plan.hosts[i::workers - 1] for i in range(workers - 1)]
+        children = [_fork(lambda part=part: _write_host_configs(plan, part, hosts_dir, time_scale))
+                    for part in slices]
     try:
         _write(os.path.join(tmp, defaults.SHADOW_FILE), shadow_config.render(plan, out))
         _write(os.path.join(tmp, defaults.PLAN_FILE), plan.to_json())
         if plan.network.gml is not None:
             _write(os.path.join(tmp, defaults.GML_FILE), plan.network.gml)
-        _write_host_configs(plan, slices[0], hosts_dir, time_scale)
+        if not children:
+            _write_host_configs(plan, plan.hosts, hosts_dir, time_scale)
     finally:
         failed = [pid for pid in children if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
     if failed:
@@ -110,7 +114,7 @@ def _workers(hosts: int) -> int:
     no other threads (forking a threaded process is unsafe)."""
     if hosts < PARALLEL_MIN_HOSTS or threading.active_count() > 1:
         return 1
-    return max(1, min(os.cpu_count() or 1, 4))
+    return max(1, min(os.cpu_count() or 1, 5))
 
 
 def _fork(job: Callable[[], None]) -> int:

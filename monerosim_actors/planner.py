@@ -8,7 +8,6 @@ marketplace directory, the mining pools, the marketplaces, the regular users, th
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import ipaddress
 import os
@@ -86,7 +85,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
     hosts = []
     for i, agent in enumerate(agents):
         name, ip, place = names[i], ips[i], places[i]
-        host = HostPlan(
+        fields: dict[str, Any] = dict(
             name=name, agent_id=agent.agent_id, role=agent.role, role_class=agent.role_class, ip=ip,
             network_node_id=place.node_id, start_time_s=starts[i], seed=host_seed(seed, name),
             params=agent.params,
@@ -100,10 +99,12 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                               extra_args=scenario.monero.wallet_args) if agent.wallet else None,
             bus_port=defaults.BUS_PORT if agent.role in (SERVICE_BLOCK_CONTROLLER,
                                                          SERVICE_MARKETPLACE_DIRECTORY) else None,
-            processes=(),
             bandwidth_down=scenario.topology.host_bandwidth_down if place.needs_host_bandwidth else None,
             bandwidth_up=scenario.topology.host_bandwidth_up if place.needs_host_bandwidth else None)
-        hosts.append(dataclasses.replace(host, processes=_processes(host, scenario, out_dir)))
+        processes = [_runtime_process(name, starts[i], scenario.python, out_dir)]
+        if scenario.monero.launch == "shadow":
+            processes += _monero_processes(HostPlan(**fields, processes=()), scenario, out_dir)
+        hosts.append(HostPlan(**fields, processes=tuple(processes)))
 
     by_role = {h.role: h for h in hosts[:2]}
     services = {role: ServiceAddress(by_role[role].name, by_role[role].ip, defaults.BUS_PORT)
@@ -258,17 +259,21 @@ def _priority_peers(n: int, count: int, rng: random.Random) -> list[list[int]]:
     return [sorted(p) for p in peers]
 
 
-def _processes(host: HostPlan, scenario: Scenario, out_dir: str) -> tuple[ProcessPlan, ...]:
-    """The runtime always; with ``launch: shadow`` also monerod and (a little later) the wallet."""
-    config = os.path.join(out_dir, defaults.HOSTS_DIR, f"{host.name}.json")
-    procs = [ProcessPlan("runtime", scenario.python, ("-m", "monerosim_actors.host", "--config", config),
-                         host.start_time_s, dict(RUNTIME_ENV))]
-    if scenario.monero.launch == "shadow":
-        data_dir = defaults.host_data_dir(out_dir, host.name)
-        if host.monerod is not None:
-            argv = monero_args.monerod_argv(scenario.monero.monerod, host, data_dir)
-            procs.append(ProcessPlan("monerod", argv[0], tuple(argv[1:]), host.start_time_s))
-        if host.wallet is not None:
-            argv = monero_args.wallet_argv(scenario.monero.wallet_rpc, host, data_dir)
-            procs.append(ProcessPlan("wallet", argv[0], tuple(argv[1:]), host.start_time_s + WALLET_DELAY_S))
-    return tuple(procs)
+def _runtime_process(host: str, start_s: float, python: str, out_dir: str) -> ProcessPlan:
+    """The host runtime, which every host runs: ``PYTHON -m monerosim_actors.host --config ...``."""
+    config = os.path.join(out_dir, defaults.HOSTS_DIR, f"{host}.json")
+    return ProcessPlan("runtime", python, ("-m", "monerosim_actors.host", "--config", config), start_s,
+                       dict(RUNTIME_ENV))
+
+
+def _monero_processes(host: HostPlan, scenario: Scenario, out_dir: str) -> list[ProcessPlan]:
+    """With ``launch: shadow``: the host's monerod at its start, the wallet a little later."""
+    data_dir = defaults.host_data_dir(out_dir, host.name)
+    procs = []
+    if host.monerod is not None:
+        argv = monero_args.monerod_argv(scenario.monero.monerod, host, data_dir)
+        procs.append(ProcessPlan("monerod", argv[0], tuple(argv[1:]), host.start_time_s))
+    if host.wallet is not None:
+        argv = monero_args.wallet_argv(scenario.monero.wallet_rpc, host, data_dir)
+        procs.append(ProcessPlan("wallet", argv[0], tuple(argv[1:]), host.start_time_s + WALLET_DELAY_S))
+    return procs
