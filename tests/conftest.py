@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,25 @@ def no_process_left() -> Iterator[list[str]]:
     yield needles
     for needle in needles:
         assert_no_process_left(needle)
+
+
+class RecordingEvents:
+    """An event sink (``emit(actor, event, **fields)``) that keeps events in memory and can be waited on."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+
+    def emit(self, actor: str, event: str, **fields: Any) -> None:
+        with self._cond:
+            self.items.append({"actor": actor, "event": event, **fields})
+            self._cond.notify_all()
+
+    def wait_for(self, event: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[dict[str, Any]]:
+        def found() -> list[dict[str, Any]]:
+            return [e for e in self.items if e["event"] == event
+                    and all(e.get(k) == v for k, v in match.items())]
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(found()) >= count, timeout), \
+                f"no {count} x {event} {match}; got {self.items}"
+            return found()

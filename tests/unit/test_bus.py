@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,31 +16,10 @@ from coordination.protocol import MAX_FRAME_BYTES, Envelope, GetVendors, Ping, P
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.inbox import RoleInbox
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
+from tests.conftest import RecordingEvents
 from tests.e2e.plans import host_config, host_plan, service
 
 pytestmark = pytest.mark.e2e  # real sockets
-
-
-class Events:
-    """An EventSink that tests can wait on."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        self._cond = threading.Condition()
-
-    def emit(self, actor: str, event: str, **fields: Any) -> None:
-        with self._cond:
-            self.items.append({"actor": actor, "event": event, **fields})
-            self._cond.notify_all()
-
-    def wait_for(self, event: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[dict[str, Any]]:
-        def found() -> list[dict[str, Any]]:
-            return [e for e in self.items if e["event"] == event
-                    and all(e.get(k) == v for k, v in match.items())]
-        with self._cond:
-            assert self._cond.wait_for(lambda: len(found()) >= count, timeout), \
-                f"no {count} x {event} {match}; got {self.items}"
-            return found()
 
 
 class Mailbox:
@@ -53,13 +31,13 @@ class Mailbox:
 
 
 @pytest.fixture
-def pair() -> Iterator[tuple[Bus, Events, Mailbox, Bus, Events, Mailbox]]:
+def pair() -> Iterator[tuple[Bus, RecordingEvents, Mailbox, Bus, RecordingEvents, Mailbox]]:
     svc_plan = host_plan("svc", "127.30.1.1", monerod=False, wallet=False, bus_port=5555)
     cli_plan = host_plan("cli", "127.30.1.2", monerod=False, wallet=False)
     services = {"svc": service(svc_plan)}
     made = []
     for plan in (svc_plan, cli_plan):
-        events, box, inbox = Events(), Mailbox(), RoleInbox()
+        events, box, inbox = RecordingEvents(), Mailbox(), RoleInbox()
         inbox.attach(box)
         bus = Bus(host_config(plan, services=services), events, inbox)
         bus.start()
@@ -141,7 +119,7 @@ def test_malformed_frames_are_dropped_and_the_host_keeps_answering(pair, frames,
 def test_monerod_notifications() -> None:
     """A PUB socket where monerod's would be stands in for monerod."""
     plan = host_plan("node", "127.30.1.3", wallet=False)
-    events, box, inbox = Events(), Mailbox(), RoleInbox()
+    events, box, inbox = RecordingEvents(), Mailbox(), RoleInbox()
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
     pub.setsockopt(zmq.LINGER, 0)
@@ -189,10 +167,10 @@ def test_role_messages_wait_for_the_role() -> None:
 
 def test_bind_failure_raises_at_start() -> None:
     plan = host_plan("svc2", "127.30.1.4", monerod=False, wallet=False, bus_port=5555)
-    first = Bus(host_config(plan), Events(), RoleInbox())
+    first = Bus(host_config(plan), RecordingEvents(), RoleInbox())
     first.start()
     try:
         with pytest.raises(zmq.ZMQError):
-            Bus(host_config(plan), Events(), RoleInbox()).start()
+            Bus(host_config(plan), RecordingEvents(), RoleInbox()).start()
     finally:
         first.stop()
