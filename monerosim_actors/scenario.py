@@ -235,12 +235,11 @@ def _type_name(value: object) -> str:
 def _number(*, gt: float | None = None, ge: float | None = None, le: float | None = None,
             integer: bool = False) -> Callable[[object], Any]:
     def check(value: object) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                integer and not isinstance(value, int)):
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not numeric or (integer and not isinstance(value, int)):
             kind = "a whole number" if integer else "a number"
-            raise _Bad(f"must be {kind}, got {_type_name(value)} {value!r}"
-                       if not isinstance(value, (int, float)) or isinstance(value, bool)
-                       else f"must be {kind}, got {value!r}")
+            got = repr(value) if numeric else f"{_type_name(value)} {value!r}"
+            raise _Bad(f"must be {kind}, got {got}")
         if value != value or value in (float("inf"), float("-inf")):
             raise _Bad(f"must be a finite number, got {value!r}")
         if gt is not None and not value > gt:
@@ -458,7 +457,7 @@ class _Reader:
         self.host_names(users, markets, pools, custom)
 
         if self.problems:
-            raise ScenarioError(self.problems)
+            raise ScenarioError(sorted(self.problems, key=lambda p: (p.line is None, p.line or 0)))
         return Scenario(
             path=os.path.abspath(self.file), duration_s=duration, seed=seed, grace_period_s=grace,
             users=users, marketplaces=markets, pools=tuple(pools), custom=tuple(custom),
