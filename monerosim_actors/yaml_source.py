@@ -3,8 +3,8 @@
 PyYAML's ``safe_load`` forgets where things were, and a user needs ``file:line`` to act on a
 problem. So the file is *composed* (parsed into nodes, each with a start mark) with the safe loader,
 and the node tree is turned into plain Python values here, recording the line of each key path on
-the way. Only the safe loader's tags are constructed; duplicate keys, which PyYAML silently lets the
-last one win, are reported.
+the way. Only the safe loader's tags are constructed (anchors, aliases and ``<<`` merges work);
+duplicate keys, where PyYAML silently lets the last one win, are reported.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def load_text(text: str) -> Source:
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _build(node: yaml.Node, path: Path, src: Source, ctor: yaml.constructor.SafeConstructor) -> Any:
@@ -93,7 +94,12 @@ def _build(node: yaml.Node, path: Path, src: Source, ctor: yaml.constructor.Safe
                                                 node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
+        merged: list[Any] = []
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                value = _build(value_node, path, src, ctor)
+                merged += value if isinstance(value, list) else [value]
+                continue
             if isinstance(key_node, yaml.ScalarNode):
                 raw = ctor.construct_object(key_node)
                 key = raw if isinstance(raw, str) else str(raw)
@@ -104,6 +110,12 @@ def _build(node: yaml.Node, path: Path, src: Source, ctor: yaml.constructor.Safe
                 src.duplicates.append((child, key_node.start_mark.line + 1))
             src.lines[child] = key_node.start_mark.line + 1
             out[key] = _build(value_node, child, src, ctor)
+        for base in merged:
+            if not isinstance(base, dict):
+                raise yaml.constructor.ConstructorError(None, None, "'<<' merges only mappings",
+                                                        node.start_mark)
+            for key, value in base.items():
+                out.setdefault(key, value)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []

@@ -328,3 +328,25 @@ def test_non_executable_binary(tmp_path: Path) -> None:
     doc["monero"]["wallet_rpc"] = "./monerod"
     found = problems_of(write_doc(tmp_path, doc))
     assert any(p.path == "monero.wallet_rpc" and f"{fake} is not an executable file" in p.message for p in found)
+
+
+def test_anchors_aliases_and_merge_keys(tmp_path: Path) -> None:
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "simulation: {duration: 600}\n"
+        "network:\n"
+        "  agents:\n"
+        "    regular_users: {count: 2, config: &cfg {transaction_frequency: 0.3, amount_max: 1}}\n"
+        "    marketplaces: {count: 1}\n"
+        "    mining_pools:\n"
+        "      - &pool {id: pool_a, hashrate_share: 0.5}\n"
+        "      - {<<: *pool, id: pool_b}\n"
+        "    custom:\n"
+        "      - {name: x, class: 'json:loads', count: 1, config: *cfg}\n"
+        f"monero: {{monerod: {EXE}, wallet_rpc: {EXE}}}\n")
+    s = load_scenario(path)
+    assert [(p.id, p.hashrate_share) for p in s.pools] == [("pool_a", 0.5), ("pool_b", 0.5)]
+    assert s.custom[0].config == {"transaction_frequency": 0.3, "amount_max": 1}
+    path.write_text(path.read_text().replace("{<<: *pool, id: pool_b}", "{<<: [1], id: pool_b}"))
+    (problem,) = problems_of(path)
+    assert "'<<' merges only mappings" in problem.message and problem.line == 8
