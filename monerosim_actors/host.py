@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any
 
 from monerosim_actors.errors import MonerosimError
-from monerosim_actors.plan import HostConfig
+from monerosim_actors.plan import PLAN_VERSION, HostConfig
 from monerosim_actors.runtime.system import HostSystem
 
 log = logging.getLogger("monerosim_actors.host")
@@ -50,9 +50,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_config(path: str) -> HostConfig:
     try:
         with open(path, encoding="utf-8") as f:
-            return HostConfig.from_json(f.read())
+            config = HostConfig.from_json(f.read())
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise MonerosimError(f"cannot read host config {path}: {type(e).__name__}: {e}") from e
+    if config.version != PLAN_VERSION:
+        raise MonerosimError(f"host config {path} has version {config.version}, this runtime reads "
+                             f"{PLAN_VERSION}: generate it again")
+    return config
 
 
 def run_seconds(config: HostConfig) -> float:
@@ -151,5 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     return exit_code
 
 
+def exit_now(code: int) -> None:
+    """Exit with ``code`` even if a role left a non-daemon thread running (a stuck actor).
+
+    The runtime's own threads are daemons, but pykka actor threads are not by default: a role
+    that does not stop in time would otherwise keep the process alive past its end.
+    """
+    stuck = [t.name for t in threading.enumerate()
+             if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if not stuck:
+        sys.exit(code)
+    log.warning("threads still running at exit: %s; exiting anyway", ", ".join(stuck))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "runtime"
 PROBE_TIMEOUT_S = 5.0
-ROLE_STOP_TIMEOUT_S = 10.0
+ROLE_STOP_TIMEOUT_S = 5.0
 
 
 def load_role(role_class: str) -> type[pykka.ThreadingActor]:
@@ -83,6 +83,7 @@ class HostSystem:
         self.wallet: WalletRpc | None = None
         self.supervisors: dict[str, pykka.ActorRef[Any]] = {}
         self.role: pykka.ActorRef[Any] | None = None
+        self._stopped = False
 
     # --- start ----------------------------------------------------------------------------------
 
@@ -183,7 +184,11 @@ class HostSystem:
     # --- stop -----------------------------------------------------------------------------------
 
     def stop(self, reason: str, exit_code: int) -> None:
-        """Stop everything that was started, in reverse order; safe after a partial start."""
+        """Stop everything that was started, in reverse order; safe after a partial start, and
+        only the first call does anything."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.stopping.set()
         self.inbox.detach()
         if self.role is not None:

@@ -6,6 +6,7 @@ host's ``events.jsonl`` to see what reached the role.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pykka
@@ -49,3 +50,14 @@ class EchoClient(IdleRole):
         service = self.ctx.params["service"]
         self.ctx.bus.send(service, Ping(seq=1, payload="hello"))
         self.ctx.bus.send(service, GetVendors(request=1))
+
+
+class StuckRole(IdleRole):
+    """Never finishes its first message: the host must still exit at the end."""
+
+    def on_start(self) -> None:
+        self.actor_ref.tell("block")
+
+    def on_receive(self, message: Any) -> None:
+        if message == "block":
+            threading.Event().wait()

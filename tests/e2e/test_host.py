@@ -125,6 +125,15 @@ def test_host_stops_itself_at_the_scenario_end(spawn_host: Callable[..., HostPro
     assert (last["event"], last["reason"], last["exit_code"]) == ("host_stopped", "end", 0)
 
 
+def test_a_stuck_role_does_not_keep_the_host_alive(spawn_host: Callable[..., HostProcess]) -> None:
+    plan = host_plan("stuck", "127.30.3.7", role_class="tests.e2e.roles_for_tests:StuckRole",
+                     monerod=False, wallet=False)
+    host = spawn_host(host_config(plan, duration_s=1.0))
+    assert host.popen.wait(60) == 0, host.stderr()
+    assert "did not stop" in host.stderr()
+    assert host.events()[-1]["event"] == "host_stopped"
+
+
 @pytest.mark.parametrize(("plan_kwargs", "expect"), [
     ({"role_class": "actors.not_written_yet:Nobody"}, "role class 'actors.not_written_yet:Nobody' cannot be loaded"),
     ({"bus_port": 5555}, "the bus cannot start"),
