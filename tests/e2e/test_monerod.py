@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from monerosim_actors.errors import OutputError, ProcessError
+from monerosim_actors.errors import OutputError, ProcessError, RpcResponseError
 from monerosim_actors.monero_args import monerod_argv
 from monerosim_actors.runtime.events import read_events
+from monerosim_actors.runtime.rpc import STATUS_BUSY
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left
 from tests.e2e.conftest import wait_for_event
@@ -142,3 +143,24 @@ def test_shadow_launch_mode_attaches_and_stops_over_rpc(tmp_path: Path, monero_b
         if monerod.poll() is None:
             os.killpg(monerod.pid, signal.SIGKILL)
             monerod.wait()
+
+
+def test_peered_nodes_see_each_others_blocks(start_host: Callable[..., HostSystem]) -> None:
+    """Without --offline a regtest node mines only once synchronised with a peer (BUSY before);
+    the peer's runtime then logs block_seen for the blocks it received."""
+    a = start_host(host_plan("peer-a", "127.30.2.7", wallet=False, offline=False,
+                             peers=("127.30.2.8:18080",)))
+    b = start_host(host_plan("peer-b", "127.30.2.8", wallet=False, offline=False,
+                             peers=("127.30.2.7:18080",)))
+    assert a.daemon is not None and b.daemon is not None
+    address = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+    deadline = time.monotonic() + 60
+    while True:  # BUSY until the nodes have connected and synchronised
+        try:
+            height, hashes = a.daemon.generateblocks(2, address)
+            break
+        except RpcResponseError as e:
+            assert e.rpc_message == STATUS_BUSY and time.monotonic() < deadline, e
+            time.sleep(0.5)
+    seen = wait_for_event(os.path.join(b.data_dir, "events.jsonl"), "block_seen", count=2, timeout=30)
+    assert [e["hash"] for e in seen] == list(hashes) and seen[-1]["height"] == height
