@@ -67,7 +67,9 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame) -> pd.D
     cols = {"id": "object", "type": "object", "src": "object", "dst": "object", "sent_at": "float64"}
     sent = select(events, "msg_sent", cols).drop_duplicates("id")
     recv = select(events, "msg_received", cols | {"recv_at": "float64"}).drop_duplicates("id")
-    m = sent.merge(recv, on="id", how="outer", suffixes=("", "_r"), indicator=True, sort=False)
+    # An outer merge orders rows by id, so a stable sort by time gives (time, id) order without
+    # sorting the ids again (the costliest step of a large run).
+    m = sent.merge(recv, on="id", how="outer", suffixes=("", "_r"), indicator=True)
     for col in ("type", "src", "dst", "sent_at"):
         m[col] = m[col].where(m["_merge"] != "right_only", m[f"{col}_r"])
     m["latency_ms"] = ((m["recv_at"] - m["sent_at"]) * 1000).round(3)
@@ -76,7 +78,7 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame) -> pd.D
     group = dict(zip(hosts["host"], hosts["role"]))
     m["src_group"] = m["src"].map(group).fillna(UNKNOWN_GROUP)
     m["dst_group"] = m["dst"].map(group).fillna(UNKNOWN_GROUP)
-    m = m.sort_values(["sent_at", "id"], kind="stable", ignore_index=True)
+    m = m.sort_values("sent_at", kind="stable", ignore_index=True)
     return m[["id", "type", "src", "dst", "sent_at", "recv_at", "latency_ms", "status",
               "src_group", "dst_group"]]
 
@@ -95,13 +97,16 @@ def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
     """One row per mined block, from the pools' ``block_mined`` or, when a pool's log lacks it,
     from the controller's ``mine_completed`` (``source`` says which).
 
-    ``mined_at`` is the pool's ``block_mined`` time, else the block's earliest sighting; ``height``
-    is the pool's, else the one the nodes saw.
+    ``mined_at`` is when the miner's own node saw the block, else when the pool logged
+    ``block_mined`` (``reported_at``), else the block's earliest sighting. The miner's sighting
+    comes first because a pool logs ``block_mined`` only after its whole ``generateblocks`` call
+    returns, and the first blocks of a long order reach other nodes before that. ``height`` is
+    the pool's, else the one the nodes saw.
     """
     mined = select(events, "block_mined", {"hash": "object", "height": "Int64", "pool_id": "object",
                                            "host": "object", "phase": "object", "order": "Int64",
                                            "t": "float64"})
-    mined = mined.rename(columns={"host": "miner", "t": "mined_at"}).drop_duplicates("hash")
+    mined = mined.rename(columns={"host": "miner", "t": "reported_at"}).drop_duplicates("hash")
     mined["source"] = "pool"
     done = select(events, "mine_completed", {"hashes": "object", "pool_id": "object",
                                              "phase": "object", "order": "Int64"})
@@ -110,19 +115,22 @@ def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
     pool_host = dict(zip(hosts["pool_id"].dropna(), hosts.loc[hosts["pool_id"].notna(), "host"]))
     done = done.assign(miner=done["pool_id"].map(pool_host), source="controller",
                        height=pd.array([pd.NA] * len(done), dtype="Int64"),
-                       mined_at=np.full(len(done), np.nan))
+                       reported_at=np.full(len(done), np.nan))
     blocks = pd.concat([mined, done[mined.columns]], ignore_index=True) if len(done) else mined
     per_block = sightings.groupby("block").agg(first_seen_at=("seen_at", "min"),
                                                seen_by=("node", "nunique"),
                                                seen_height=("height", "min"))
     blocks = blocks.merge(per_block, left_on="hash", right_index=True, how="left")
+    own = sightings.rename(columns={"block": "hash", "node": "miner", "seen_at": "mined_at"})
+    blocks = blocks.merge(own[["hash", "miner", "mined_at"]], on=["hash", "miner"], how="left")
     blocks["height"] = blocks["height"].fillna(blocks["seen_height"]).astype("Int64")
-    blocks["mined_at"] = blocks["mined_at"].fillna(blocks["first_seen_at"])
+    blocks["mined_at"] = blocks["mined_at"].fillna(blocks["reported_at"]).fillna(
+        blocks["first_seen_at"])
     blocks["seen_by"] = blocks["seen_by"].fillna(0).astype("int64")
     blocks = blocks.sort_values(["height", "mined_at", "hash"], kind="stable", na_position="last",
                                 ignore_index=True)
     return blocks[["hash", "height", "pool_id", "miner", "phase", "order", "mined_at",
-                   "first_seen_at", "seen_by", "source"]]
+                   "reported_at", "first_seen_at", "seen_by", "source"]]
 
 
 def block_seen_table(sightings: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:

@@ -138,3 +138,14 @@ def test_statistics_of_one_value() -> None:
     from monerosim_actors.analysis.summary import stats
     assert stats(pd.Series([7.0, math.nan]), (50, 99), "ms") == {"p50_ms": 7.0, "p99_ms": 7.0,
                                                                  "max_ms": 7.0}
+
+
+def test_messages_sent_at_the_same_time_are_ordered_by_id() -> None:
+    from monerosim_actors.analysis import tables
+    sent = pd.DataFrame({"t": [5.0, 5.0, 1.0], "id": ["h:10", "h:2", "h:9"], "type": "ping",
+                         "src": "h", "dst": "g", "sent_at": [5.0, 5.0, 1.0]})
+    received = sent.assign(recv_at=sent["sent_at"] + 0.5).iloc[[1]]
+    hosts = pd.DataFrame({"host": ["h", "g"], "role": ["a", "b"]})
+    m = tables.messages_table({"msg_sent": sent, "msg_received": received}, hosts)
+    assert m["id"].tolist() == ["h:9", "h:10", "h:2"]
+    assert m["status"].tolist() == ["lost", "lost", "delivered"]
