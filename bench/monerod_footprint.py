@@ -1,10 +1,11 @@
 """Measure what one regtest monerod and one monero-wallet-rpc cost, to justify the local backend's
 memory estimate (``monerosim_actors/backends/resources.py``).
 
-Starts a regtest monerod and a wallet-rpc on a loopback address of their own (127.60.250.1, with the
-project's usual flags from ``monero_args``, plus ``--offline``: a regtest node without peers is
-never "synchronised" and answers ``generateblocks`` with BUSY), and records: start-up time to an answering RPC, resident
-memory (RSS) when idle, and after mining 100 blocks to the wallet and letting it refresh. Also the RSS
+Starts two regtest monerods peered with each other (a miner and a follower, on loopback addresses
+of their own, 127.60.250.1 and .2, with the project's flags from ``monero_args``) and a wallet-rpc on
+the miner, and records: start-up time to an answering RPC, resident memory (RSS) when idle, and after
+mining 100 blocks to the wallet: on the miner, on the follower once it has them (verifying a block
+needs RandomX too, with a smaller footprint than mining), and of the wallet after a refresh. Also the RSS
 of a bare Python interpreter that imports the runtime's libraries (pykka, zmq, msgpack, requests,
 yaml), the floor of a host runtime. Writes ``bench/results/monerod_footprint.json``.
 
@@ -36,10 +37,12 @@ sys.path.insert(0, str(ROOT))
 from monerosim_actors.monero_args import monerod_argv, wallet_argv  # noqa: E402
 from monerosim_actors.plan import HostPlan, MonerodPlan, WalletPlan  # noqa: E402
 
-IP = "127.60.250.1"
+MINER_IP = "127.60.250.1"
+FOLLOWER_IP = "127.60.250.2"
 RESULT = ROOT / "bench" / "results" / "monerod_footprint.json"
 IDLE_SETTLE_S = 10.0
 """How long a freshly started program is left alone before its idle RSS is read."""
+BLOCKS = 100
 
 
 def rss_mb(pid: int) -> float:
@@ -50,8 +53,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def rpc(port: int, method: str, params: dict | None = None, path: str = "json_rpc") -> dict:
-    reply = requests.post(f"http://{IP}:{port}/{path}",
+class Busy(RuntimeError):
+    """monerod answered BUSY (not synchronised yet)."""
+
+
+def rpc(ip: str, port: int, method: str, params: dict | None = None) -> dict:
+    reply = requests.post(f"http://{ip}:{port}/json_rpc",
                           json={"jsonrpc": "2.0", "id": "0", "method": method, "params": params or {}},
                           timeout=120)
     reply.raise_for_status()
@@ -59,21 +66,22 @@ def rpc(port: int, method: str, params: dict | None = None, path: str = "json_rp
     if "error" in body:
         raise RuntimeError(f"{method}: {body['error']}")
     status = body["result"].get("status", "OK")
+    if status == "BUSY":
+        raise Busy(method)
     if status != "OK":
         raise RuntimeError(f"{method}: status {status}")
     return body["result"]
 
 
-def wait_ready(port: int, method: str, proc: subprocess.Popen, deadline_s: float = 120.0) -> float:
-    """Seconds until the RPC answers ``method`` (bounded exponential back-off)."""
+def retry(call, proc: subprocess.Popen, deadline_s: float = 120.0):  # type: ignore[no-untyped-def]
+    """``call()`` until it succeeds, with a bounded exponential back-off; returns (result, seconds)."""
     start = time.monotonic()
     delay = 0.05
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before its RPC answered")
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
         try:
-            rpc(port, method)
-            return time.monotonic() - start
+            return call(), time.monotonic() - start
         except (requests.RequestException, RuntimeError):
             if time.monotonic() - start > deadline_s:
                 raise
@@ -95,45 +103,65 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def one_sample(workdir: Path) -> dict:
-    host = HostPlan(
-        name="bench", agent_id="bench", role="bench", role_class="", ip=IP, network_node_id=0,
+def node(name: str, ip: str, peer: str) -> HostPlan:
+    return HostPlan(
+        name=name, agent_id=name, role="bench", role_class="", ip=ip, network_node_id=0,
         start_time_s=0, seed=0, params={},
         monerod=MonerodPlan(p2p_port=18080, rpc_port=18081, zmq_rpc_port=18082, zmq_pub_port=18083,
-                            difficulty=1, priority_peers=(), extra_args=("--offline",)),
-        wallet=WalletPlan(rpc_port=18088, daemon_address=f"{IP}:18081"),
+                            difficulty=1, priority_peers=(f"{peer}:18080",)),
+        wallet=WalletPlan(rpc_port=18088, daemon_address=f"{ip}:18081"),
         bus_port=None, processes=())
-    out = {}
-    log = open(workdir / "monerod.stdout", "wb")
-    t0 = time.monotonic()
-    daemon = subprocess.Popen(monerod_argv(shutil.which("monerod") or "monerod", host, str(workdir)),
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    wallet = None
+
+
+def spawn(argv: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def one_sample(workdir: Path) -> dict:
+    """A miner and a follower node peered with each other, a wallet on the miner; mine, measure."""
+    miner, follower = node("miner", MINER_IP, FOLLOWER_IP), node("follower", FOLLOWER_IP, MINER_IP)
+    monerod = shutil.which("monerod") or "monerod"
+    procs: list[subprocess.Popen] = []
+    out: dict[str, float] = {}
     try:
-        out["monerod_ready_s"] = wait_ready(18081, "get_info", daemon)
+        for host in (miner, follower):
+            (workdir / host.name).mkdir()
+            procs.append(spawn(monerod_argv(monerod, host, str(workdir / host.name)),
+                               workdir / host.name / "monerod.stdout"))
+        daemon, peer = procs
+        _, out["monerod_ready_s"] = retry(lambda: rpc(MINER_IP, 18081, "get_info"), daemon)
+        retry(lambda: rpc(FOLLOWER_IP, 18081, "get_info"), peer)
         settle(IDLE_SETTLE_S)
         out["monerod_idle_rss_mb"] = rss_mb(daemon.pid)
-        wlog = open(workdir / "wallet.stdout", "wb")
-        wallet = subprocess.Popen(wallet_argv(shutil.which("monero-wallet-rpc") or "monero-wallet-rpc",
-                                              host, str(workdir)),
-                                  stdout=wlog, stderr=subprocess.STDOUT, start_new_session=True)
-        out["wallet_ready_s"] = wait_ready(18088, "get_version", wallet)
-        rpc(18088, "create_wallet", {"filename": "w", "language": "English"})
+        wallet = spawn(wallet_argv(shutil.which("monero-wallet-rpc") or "monero-wallet-rpc", miner,
+                                   str(workdir / "miner")), workdir / "wallet.stdout")
+        procs.append(wallet)
+        _, out["wallet_ready_s"] = retry(lambda: rpc(MINER_IP, 18088, "get_version"), wallet)
+        rpc(MINER_IP, 18088, "create_wallet", {"filename": "w", "language": "English"})
         settle(IDLE_SETTLE_S)
         out["wallet_idle_rss_mb"] = rss_mb(wallet.pid)
-        address = rpc(18088, "get_address")["address"]
+        address = rpc(MINER_IP, 18088, "get_address")["address"]
+        # The first call may be BUSY until the two nodes have synchronised with each other.
+        retry(lambda: rpc(MINER_IP, 18081, "generateblocks", {"amount_of_blocks": 1, "wallet_address": address}),
+              daemon)
         t_mine = time.monotonic()
-        rpc(18081, "generateblocks", {"amount_of_blocks": 100, "wallet_address": address})
+        rpc(MINER_IP, 18081, "generateblocks", {"amount_of_blocks": BLOCKS - 1, "wallet_address": address})
         out["mine_100_blocks_s"] = time.monotonic() - t_mine
-        rpc(18088, "refresh")
+
+        def follower_has_them() -> None:
+            if rpc(FOLLOWER_IP, 18081, "get_info")["height"] < BLOCKS + 1:
+                raise RuntimeError("follower behind")
+
+        retry(follower_has_them, peer)
+        rpc(MINER_IP, 18088, "refresh")
         settle(IDLE_SETTLE_S)
         out["monerod_after_100_blocks_rss_mb"] = rss_mb(daemon.pid)
+        out["monerod_follower_after_100_blocks_rss_mb"] = rss_mb(peer.pid)
         out["wallet_after_100_blocks_rss_mb"] = rss_mb(wallet.pid)
-        out["total_s"] = time.monotonic() - t0
     finally:
-        if wallet is not None:
-            stop(wallet)
-        stop(daemon)
+        for proc in reversed(procs):
+            stop(proc)
     return out
 
 
@@ -165,7 +193,7 @@ def main() -> int:
     medians["python_runtime_floor_rss_mb"] = round(python_floor_mb(), 2)
     version = subprocess.run(["monerod", "--version"], capture_output=True, text=True).stdout.strip()
     result = {
-        "what": "one regtest monerod and one monero-wallet-rpc on loopback, medians of the samples",
+        "what": "two peered regtest monerods (a miner, a follower) and a wallet-rpc on loopback, medians of the samples",
         "monerod_version": version,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "kernel": platform.release()},

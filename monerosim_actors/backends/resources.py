@@ -1,10 +1,11 @@
 """Will a local run fit in this machine's memory? An estimate from measured figures, checked first.
 
 The figures come from ``bench/monerod_footprint.py`` (results in
-``bench/results/monerod_footprint.json``), measured on a regtest node here: a monerod is small when
-idle (~30 MB) but holds a RandomX cache once it has mined or verified blocks (~600 MB after 100
-blocks), which is what bounds a local run; a wallet-rpc stays near 35 MB; a host runtime (an
-interpreter with pykka, zmq, msgpack, requests) starts at ~31 MB and grows with its actors and logs.
+``bench/results/monerod_footprint.json``), measured on regtest nodes here: a monerod is small when
+idle (~35 MB) but holds RandomX state once blocks arrive: up to ~615 MB on a node that mined 100 blocks,
+up to ~340 MB on a node that only verified them. That is what bounds a local run. A wallet-rpc stays near
+35 MB; a host runtime (an interpreter with pykka, zmq, msgpack, requests) starts at ~31 MB and grows
+with its actors and logs.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from dataclasses import dataclass
 
 from monerosim_actors.plan import Plan
 
-MONEROD_MB = 620
-"""RSS of a regtest monerod after mining 100 blocks (bench: 613 MB, median of 3; 29 MB when idle before mining)."""
+MINER_MB = 620
+"""RSS of a regtest monerod after mining 100 blocks (bench: 568 MB median, 616 MB max; ~35 MB idle)."""
+NODE_MB = 340
+"""RSS of a regtest monerod that verified 100 blocks mined by a peer (bench: 318 MB median, 337 MB max)."""
+MINER_ROLE = "mining_pool"
+"""Hosts of this role mine (generateblocks); every other monerod only verifies."""
 WALLET_MB = 40
 """RSS of a monero-wallet-rpc with one wallet, after 100 blocks (bench: 34 MB)."""
 RUNTIME_MB = 60
@@ -29,7 +34,9 @@ class Estimate:
     """The memory a local run needs, by part, in MiB."""
 
     hosts: int
-    monerods: int
+    miners: int
+    nodes: int
+    """monerods that do not mine."""
     wallets: int
 
     @property
@@ -38,7 +45,7 @@ class Estimate:
 
     @property
     def monerod_mb(self) -> int:
-        return self.monerods * MONEROD_MB
+        return self.miners * MINER_MB + self.nodes * NODE_MB
 
     @property
     def wallet_mb(self) -> int:
@@ -50,13 +57,15 @@ class Estimate:
 
     def describe(self) -> str:
         return (f"{self.total_mb} MiB: {self.hosts} host runtimes x {RUNTIME_MB} MiB, "
-                f"{self.monerods} monerod x {MONEROD_MB} MiB, {self.wallets} wallet-rpc x {WALLET_MB} MiB")
+                f"{self.miners} mining monerod x {MINER_MB} MiB, {self.nodes} other monerod x {NODE_MB} MiB, "
+                f"{self.wallets} wallet-rpc x {WALLET_MB} MiB")
 
 
 def estimate(plan: Plan) -> Estimate:
     """What running ``plan`` locally needs: a runtime per host, plus each host's monerod and wallet."""
-    return Estimate(hosts=len(plan.hosts),
-                    monerods=sum(1 for h in plan.hosts if h.monerod is not None),
+    nodes = [h for h in plan.hosts if h.monerod is not None]
+    miners = sum(1 for h in nodes if h.role == MINER_ROLE)
+    return Estimate(hosts=len(plan.hosts), miners=miners, nodes=len(nodes) - miners,
                     wallets=sum(1 for h in plan.hosts if h.wallet is not None))
 
 

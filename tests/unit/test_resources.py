@@ -11,20 +11,24 @@ from monerosim_actors.plan import MonerodPlan, WalletPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
 
 
-def plan_with(nodes: int, wallets: int, bare: int):  # type: ignore[no-untyped-def]
+def plan_with(nodes: int, wallets: int, bare: int, miners: int = 0):  # type: ignore[no-untyped-def]
+    """``nodes`` hosts with a monerod (the first ``miners`` of them pools), ``wallets`` of them with a
+    wallet, and ``bare`` hosts with neither."""
     plan = fake_plan([FakeHost(f"h{i}") for i in range(nodes + bare)])
     hosts = []
     for i, h in enumerate(plan.hosts):
         node = MonerodPlan(18080, 18081, 18082, 18083, 1, ()) if i < nodes else None
         wallet = WalletPlan(18088, f"{h.ip}:18081") if i < wallets else None
-        hosts.append(h.__class__(**{**h.__dict__, "monerod": node, "wallet": wallet}))
+        role = "mining_pool" if i < miners else "regular_user"
+        hosts.append(h.__class__(**{**h.__dict__, "monerod": node, "wallet": wallet, "role": role}))
     return plan.__class__(**{**plan.__dict__, "hosts": tuple(hosts)})
 
 
 def test_the_estimate_counts_a_runtime_per_host_and_each_monerod_and_wallet() -> None:
-    need = resources.estimate(plan_with(nodes=6, wallets=4, bare=2))
-    assert (need.hosts, need.monerods, need.wallets) == (8, 6, 4)
-    assert need.total_mb == 8 * resources.RUNTIME_MB + 6 * resources.MONEROD_MB + 4 * resources.WALLET_MB
+    need = resources.estimate(plan_with(nodes=6, wallets=4, bare=2, miners=2))
+    assert (need.hosts, need.miners, need.nodes, need.wallets) == (8, 2, 4, 4)
+    assert need.total_mb == (8 * resources.RUNTIME_MB + 2 * resources.MINER_MB + 4 * resources.NODE_MB
+                             + 4 * resources.WALLET_MB)
     assert need.describe().startswith(f"{need.total_mb} MiB: 8 host runtimes")
 
 
@@ -32,7 +36,8 @@ def test_the_constants_are_not_below_the_measured_footprint() -> None:
     import json
     measured = json.loads((Path(__file__).parents[2] / "bench/results/monerod_footprint.json").read_text())
     median = measured["median"]
-    assert resources.MONEROD_MB >= median["monerod_after_100_blocks_rss_mb"]
+    assert resources.MINER_MB >= median["monerod_after_100_blocks_rss_mb"]
+    assert resources.NODE_MB >= median["monerod_follower_after_100_blocks_rss_mb"]
     assert resources.WALLET_MB >= median["wallet_after_100_blocks_rss_mb"]
     assert resources.RUNTIME_MB >= median["python_runtime_floor_rss_mb"]
 
@@ -44,12 +49,12 @@ def test_a_run_that_fits_is_not_refused() -> None:
 
 
 def test_a_run_that_does_not_fit_is_refused_with_numbers_and_what_to_do() -> None:
-    plan = plan_with(nodes=2, wallets=2, bare=1)
+    plan = plan_with(nodes=2, wallets=2, bare=1, miners=1)
     need = resources.estimate(plan).total_mb + resources.RESERVE_MB
     message = resources.shortage(plan, need - 1)
     assert message is not None
     assert f"only {need - 1} MiB is available" in message
-    assert f"2 monerod x {resources.MONEROD_MB} MiB" in message
+    assert f"1 mining monerod x {resources.MINER_MB} MiB, 1 other monerod x {resources.NODE_MB} MiB" in message
     for hint in ("fewer regular_users", "--backend shadow", "--skip-memory-check"):
         assert hint in message
 
