@@ -162,7 +162,12 @@ def main() -> int:
                                    check=True, capture_output=True, text=True)
             row = {"message_events": size, "events": total, "log_mb": round(size_bytes / 2**20, 1),
                    **json.loads(probe.stdout)}
-            row["us_per_event"] = round(row["seconds"] / total * 1e6, 2)
+            if results:
+                # CPU time per event between this size and the previous one: the fixed cost
+                # (imports, drawing) cancels out, so this is what grows with the events.
+                prev = results[-1]
+                row["marginal_cpu_us_per_event"] = round(
+                    (row["cpu_seconds"] - prev["cpu_seconds"]) / (total - prev["events"]) * 1e6, 2)
             print(json.dumps(row), flush=True)
             results.append(row)
     import matplotlib

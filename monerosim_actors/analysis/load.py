@@ -83,7 +83,8 @@ def read_host_log(path: Path, host: str) -> tuple[dict[str, list[pd.DataFrame]],
         truncated = truncated or cut
         by_name: dict[str, list[dict]] = defaultdict(list)
         for event in _decode(chunk):
-            if type(event) is dict and type(name := event.get("event")) is str and "t" in event:
+            if (type(event) is dict and type(name := event.get("event")) is str
+                    and type(event.get("t")) in (float, int)):
                 for key in SHARED_VALUES:
                     value = event.get(key)
                     if type(value) is str:

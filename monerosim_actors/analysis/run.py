@@ -10,6 +10,7 @@ For notebooks::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -42,13 +43,13 @@ class Run:
     """One row per payment: the user's send (or failure), the marketplace's receipt and
     confirmation, and the delays between them."""
 
-    @property
+    @cached_property
     def start(self) -> float | None:
         """The earliest event time of the run (the origin of the plots' time axes), or None."""
         times = [df["t"].min() for df in self.events.values() if len(df)]
         return float(min(times)) if times else None
 
-    @property
+    @cached_property
     def end(self) -> float | None:
         """The latest event time of the run, or None."""
         times = [df["t"].max() for df in self.events.values() if len(df)]

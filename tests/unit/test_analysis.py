@@ -116,13 +116,14 @@ def test_damaged_lines_are_skipped_in_any_chunk(tmp_path: Path, monkeypatch: pyt
     lines = [json.dumps({"t": float(i), "host": "h", "actor": "a", "event": "tick", "n": i})
              for i in range(10)]
     lines[4] = '{"t": 4.0, "host": "h", "ev'
-    lines[7] = '[1, 2]'
+    lines[7] = '{"t": "7", "host": "h", "actor": "a", "event": "tick"}'
+    lines[2] = '[1, 2]'
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
     frames, host_log = load.read_host_log(path, "h")
     ticks = pd.concat(frames["tick"], ignore_index=True)
-    assert ticks["n"].tolist() == [0, 1, 2, 3, 5, 6, 8, 9]
-    assert host_log == load.HostLog("h", "ok", 8, 2)
+    assert ticks["n"].tolist() == [0, 1, 3, 5, 6, 8, 9]
+    assert host_log == load.HostLog("h", "ok", 7, 3)
 
 
 def test_a_log_cut_after_a_whole_event_keeps_it_and_is_reported(tmp_path: Path) -> None:
