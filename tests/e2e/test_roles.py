@@ -2,13 +2,13 @@
 monerod and wallet, built from a scenario by the planner, exactly as the local backend runs it.
 
 One network serves every test of this module (it takes about a minute to bootstrap): a block
-controller, a marketplace directory, two pools, one marketplace and two users on 127.50.0.x. Time
+controller, a marketplace directory, two pools, one marketplace and two users on 127.50.x.y. Time
 runs :data:`TIME_SCALE` times faster than the scenario says.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +25,12 @@ from tests.e2e.conftest import HostProcess, wait_for_event
 pytestmark = pytest.mark.e2e
 
 TIME_SCALE = 4.0
-PLANNER_RANGE, OUR_RANGE = "127.10.0.", "127.50.0."
+ATTEMPTS = 3
+"""Scheduled blocks tried before concluding that blocks do not reach every node."""
+PLANNER_RANGE = "127.10.0."
+OUR_RANGE = f"127.50.{os.getpid() % 250 + 1}."
+"""This module's addresses: 127.50.x.y with x from the process id, so two test sessions running at
+the same time on one machine (several engineers run the whole suite) never share a monerod port."""
 
 SCENARIO = """
 simulation:
@@ -50,7 +55,7 @@ network:
       - id: pool_beta
         hashrate_share: 0.4
   consensus:
-    block_time: 20
+    block_time: 40
     difficulty: 1
   peers:
     count: 2
@@ -143,18 +148,33 @@ def test_bootstrap_funds_both_users(network: Network) -> None:
 
 
 def test_a_pool_mines_on_order_and_every_node_sees_the_block(network: Network) -> None:
+    """The first scheduled block that stays on the main chain reaches all six nodes.
+
+    A block can be orphaned: when a pool gets its order before the previous block has reached its
+    node (on a loaded machine propagation sometimes takes seconds), it mines on a stale tip, as a
+    real pool would, and one of the two blocks loses. So up to :data:`ATTEMPTS` scheduled blocks are
+    tried in order; each one that is tried is checked completely.
+    """
     controller = network.one("block_controller")
     network.wait(controller, "bootstrap_done", timeout=240)
-    done = network.wait(controller, "mine_completed", timeout=120, phase="schedule")
-    (block_hash,) = done["hashes"]
-    pool = next(network.hosts[h.name] for h in network.plan.hosts if h.params.get("pool_id") == done["pool_id"])
-    mined = network.wait(pool, "block_mined", timeout=10, hash=block_hash)
-    assert mined["height"] == done["height"] and mined["order"] == done["order"]
     nodes = [network.hosts[h.name] for h in network.plan.hosts if h.monerod is not None]
     assert len(nodes) == 6
-    for node in nodes:
-        seen = network.wait(node, "block_seen", timeout=30, hash=block_hash)
-        assert seen["height"] == done["height"]
+    misses = []
+    for attempt in range(1, ATTEMPTS + 1):
+        done = wait_for_event(controller.events_path, "mine_completed", 120, count=attempt, phase="schedule")[-1]
+        (block_hash,) = done["hashes"]
+        pool = next(network.hosts[h.name] for h in network.plan.hosts
+                    if h.params.get("pool_id") == done["pool_id"])
+        mined = network.wait(pool, "block_mined", timeout=10, hash=block_hash)
+        assert mined["height"] == done["height"] and mined["order"] == done["order"]
+        try:
+            seen = [network.wait(node, "block_seen", timeout=30, hash=block_hash) for node in nodes]
+        except AssertionError as e:
+            misses.append(str(e)[:200])
+            continue
+        assert {s["height"] for s in seen} == {done["height"]}
+        return
+    pytest.fail(f"none of the first {ATTEMPTS} scheduled blocks reached every node: {misses}")
 
 
 def test_a_payment_reaches_a_vendor_and_is_confirmed(network: Network) -> None:
