@@ -6,7 +6,8 @@ per vendor (thousands of processes in a large run) or switching wallets for ever
 are what real shops use to tell payers apart, and a single ``get_transfers`` sees every vendor. The
 vendor number in events is the subaddress index.
 
-The marketplace registers the addresses with the directory and re-sends until it is acknowledged. It
+The marketplace registers the addresses with the directory and re-sends until it is acknowledged,
+and again when the directory asks (``VendorsRequested``, after a restart of the directory). It
 watches its payments on events, without a polling loop:
 
 - ``TxpoolAdded`` (its node saw new transactions): ``get_transfers(pool)``; each new incoming txid is
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordination.protocol import BootstrapDone, Envelope, Message, RegisterVendors, VendorsRegistered
+from coordination.protocol import (BootstrapDone, Envelope, Message, RegisterVendors, VendorsRegistered,
+                                   VendorsRequested)
 from monerosim_actors.behaviour import RoleActor
 from monerosim_actors.role_wallet import open_or_create, subaddresses
 from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted, TxpoolAdded
@@ -90,6 +92,11 @@ class Marketplace(RoleActor):
                     self._retry.cancel()
                     self._retry = None
                 self.emit("vendors_registered", marketplace_id=self.marketplace_id, count=count)
+            case VendorsRequested() if env.src == self.service_host("marketplace_directory"):
+                self.registered = False
+                if self._retry is not None:
+                    self._retry.cancel()
+                self._register()
             case BootstrapDone() if env.src == self.service_host("block_controller"):
                 pass
             case _:

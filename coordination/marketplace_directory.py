@@ -5,14 +5,17 @@ marketplace's old entry) and get ``VendorsRegistered``; anyone may ask ``GetVend
 ``VendorList`` with every current address, marketplaces in plan order and each marketplace's addresses
 in the order it gave them, so the same registrations always give the same list. Only hosts the plan
 names as marketplaces (under their own marketplace id) may register; anything else is logged as
-``msg_rejected`` and dropped.
+``msg_rejected`` and dropped. When it starts it sends ``VendorsRequested`` to every planned
+marketplace, so a restarted directory fills its registry again (at the very first start most
+marketplaces are not up yet: those sends are dropped by the bus, and they register on their own).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from coordination.protocol import Envelope, GetVendors, Message, RegisterVendors, VendorList, VendorsRegistered
+from coordination.protocol import (Envelope, GetVendors, Message, RegisterVendors, VendorList, VendorsRegistered,
+                                   VendorsRequested)
 from monerosim_actors.behaviour import RoleActor
 
 
@@ -26,6 +29,10 @@ class MarketplaceDirectory(RoleActor):
         self._order = [mid for mid, _ in planned]
         self._id_by_host = {host: mid for mid, host in planned}
         self.registry: dict[str, tuple[str, ...]] = {}
+
+    def setup(self) -> None:
+        for host in self._id_by_host:
+            self.send(host, VendorsRequested())
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:

@@ -182,6 +182,14 @@ class VendorsRegistered(Message):
 
 @_register
 @dataclass(frozen=True, slots=True)
+class VendorsRequested(Message):
+    """The directory (restarted, with an empty registry) asks a marketplace to register again."""
+
+    kind: ClassVar[str] = "vendors_requested"
+
+
+@_register
+@dataclass(frozen=True, slots=True)
 class GetVendors(Message):
     """A user asks for the current vendor addresses."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coordination.marketplace_directory import MarketplaceDirectory
-from coordination.protocol import GetVendors, RegisterVendors, VendorList, VendorsRegistered
+from coordination.protocol import GetVendors, RegisterVendors, VendorList, VendorsRegistered, VendorsRequested
 from tests.unit.role_fakes import FakeNet, deliver
 
 MARKETS = [{"marketplace_id": "market_b", "host": "market-b"}, {"marketplace_id": "market_a", "host": "market-a"}]
@@ -18,7 +18,7 @@ def _net() -> FakeNet:
 
 
 def _answers(net: FakeNet, host: str) -> list[object]:
-    return [e.body for e in net.sent if e.dst == host]
+    return [e.body for e in net.sent if e.dst == host and not isinstance(e.body, VendorsRequested)]
 
 
 def test_register_then_list_in_plan_order() -> None:
@@ -61,3 +61,17 @@ def test_only_planned_marketplaces_register_under_their_own_id() -> None:
                                                            ("market-b", "not_a_planned_marketplace"),
                                                            ("market-a", "unexpected_type")]
     assert _answers(net, "user-0") == [VendorList(request=2, addresses=())]
+
+
+def test_a_restarted_directory_asks_the_marketplaces_to_register_again() -> None:
+    from actors.marketplace import Marketplace
+    net = FakeNet()
+    net.add(Marketplace, "market-a", "marketplace", {"wallet_count": 2}, agent_id="market_a")
+    net.start()
+    net.run(until=1)
+    directory = net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory",
+                        {"marketplaces": MARKETS, "users": []}, node=False)
+    directory.on_start()
+    net.run(until=1)
+    assert [e.dst for e in net.sent if isinstance(e.body, VendorsRequested)] == ["market-b", "market-a"]
+    assert directory.addresses() == ("market_a/1", "market_a/2")
