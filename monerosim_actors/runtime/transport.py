@@ -85,6 +85,8 @@ class Transport:
         self._ctx = zmq.Context()
         self._outbox: deque[tuple[str, bytes, str]] = deque()
         self._wake_lock = threading.Lock()
+        self._wake_pending = False
+        """A wake-up is in the PAIR and not yet read (guarded by ``_wake_lock``): one is enough."""
         self._wake_addr = f"inproc://bus-wake-{next(_instances)}"
         self._wake_tx: zmq.Socket | None = None
         self._stopping = False
@@ -150,8 +152,15 @@ class Transport:
             self._wake()
 
     def _wake(self) -> None:
+        """Wake the transport thread unless a wake-up is already pending.
+
+        One pending wake-up covers every frame queued before the thread reads it (it clears the flag
+        before it sends the outbox), so a burst of sends costs one inproc message, and the PAIR's
+        high-water mark (2000 unread) can never make ``send`` raise ``zmq.Again`` in a role's thread.
+        """
         with self._wake_lock:
-            if self._wake_tx is not None:
+            if self._wake_tx is not None and not self._wake_pending:
+                self._wake_pending = True
                 self._wake_tx.send(b"", zmq.NOBLOCK)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -186,6 +195,8 @@ class Transport:
                 ready = dict(poller.poll())
                 if self._wake_rx in ready:
                     self._drain(self._wake_rx)
+                    with self._wake_lock:
+                        self._wake_pending = False
                 for sock, (source, peer) in readers.items():
                     if sock in ready:
                         self._read(sock, source, peer)
