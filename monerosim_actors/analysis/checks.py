@@ -7,13 +7,15 @@ Each check states a law a correct run obeys; a broken one names what is off, so 
 from __future__ import annotations
 
 from .run import Run
+from .summary import mined_heights
 
 
 def check_consistency(run: Run) -> list[str]:
     """What is inconsistent in a run's numbers (empty when nothing is).
 
-    - the blocks mined equal the chain height the nodes gained (highest minus lowest height seen,
-      plus one), when any node saw a block;
+    - the heights at which blocks were mined equal the chain height the nodes gained (highest
+      minus lowest height seen, plus one), when any node saw a block; a height mined twice (two
+      pools racing, one block orphaned) counts once;
     - payments confirmed are at most those sent;
     - every received message has a logged send, unless its sender's log is missing or cut.
     """
@@ -21,8 +23,9 @@ def check_consistency(run: Run) -> list[str]:
     heights = run.block_seen["height"].dropna()
     if len(heights):
         gained = int(heights.max()) - int(heights.min()) + 1
-        if len(run.blocks) != gained:
-            problems.append(f"blocks: {len(run.blocks)} mined, but the chain grew by {gained} "
+        mined = mined_heights(run.blocks)
+        if mined != gained:
+            problems.append(f"blocks: mined at {mined} heights, but the chain grew by {gained} "
                             f"(heights {int(heights.min())}..{int(heights.max())})")
     sent = int((run.payments["status"] == "sent").sum())
     confirmed = int(run.payments["confirmed_at"].notna().sum())

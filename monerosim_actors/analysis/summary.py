@@ -107,6 +107,8 @@ def expected_shares(hosts: pd.DataFrame) -> dict[str, float]:
 def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
     """Blocks mined, per pool against the expected share, with a chi-square goodness of fit.
 
+    ``orphaned`` counts the blocks beyond one per height (pools that raced at the same height).
+
     ``chi2_p`` is None when fewer than two pools are planned or no block was mined in the schedule.
     """
     from scipy import stats as sps
@@ -133,7 +135,14 @@ def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
         chi2_p = _round(sps.chisquare(observed, [expected[p] * n for p in pools]).pvalue, 6)
     return {"total": len(blocks), "schedule": n,
             "bootstrap": int((blocks["phase"] == "bootstrap").sum()),
+            "orphaned": len(blocks) - mined_heights(blocks),
             "by_pool": by_pool, "chi2_p": chi2_p}
+
+
+def mined_heights(blocks: pd.DataFrame) -> int:
+    """How many heights blocks were mined at: a block whose height another block also has lost a
+    race (it is orphaned) and adds no height; a block of unknown height counts as one."""
+    return int(blocks["height"].nunique() + blocks["height"].isna().sum())
 
 
 def orders_summary(run: Run) -> dict[str, int]:

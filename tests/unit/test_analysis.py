@@ -70,14 +70,14 @@ def test_golden_run_is_consistent(run: Run) -> None:
 
 
 def test_consistency_names_what_is_off(run: Run) -> None:
-    extra_block = run.blocks.iloc[:1].assign(hash="cc06")
+    extra_block = run.blocks.iloc[:1].assign(hash="cc06", height=6)
     confirmed = run.payments.assign(confirmed_at=1.0, status="failed")
     orphan = run.messages.assign(status="receipt_only")
     broken = dataclasses.replace(run, blocks=pd.concat([run.blocks, extra_block]),
                                  payments=confirmed, messages=orphan)
     problems = check_consistency(broken)
     assert len(problems) == 3
-    assert problems[0].startswith("blocks: 6 mined, but the chain grew by 5")
+    assert problems[0] == "blocks: mined at 6 heights, but the chain grew by 5 (heights 1..5)"
     assert problems[1] == "payments: 3 confirmed, but only 0 sent"
     assert problems[2].startswith("messages: 15 received with no send logged")
 
@@ -150,3 +150,13 @@ def test_messages_sent_at_the_same_time_are_ordered_by_id() -> None:
     m = tables.messages_table({"msg_sent": sent, "msg_received": received}, hosts)
     assert m["id"].tolist() == ["h:9", "h:10", "h:2"]
     assert m["status"].tolist() == ["lost", "lost", "delivered"]
+
+
+def test_a_block_that_lost_a_race_is_orphaned_not_inconsistent(run: Run) -> None:
+    rival = run.blocks[run.blocks["hash"] == "aa04"].assign(hash="bb04", pool_id="pool_beta",
+                                                             miner="pool-beta")
+    raced = dataclasses.replace(run, blocks=pd.concat([run.blocks, rival], ignore_index=True))
+    assert check_consistency(raced) == []
+    blocks = summarize(raced)["blocks"]
+    assert (blocks["total"], blocks["orphaned"]) == (6, 1)
+    assert blocks["by_pool"]["pool_beta"]["blocks"] == 2
