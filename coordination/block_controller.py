@@ -295,6 +295,13 @@ class BlockController(RoleActor):
             r = self._c.ctx.wallet.transfer(list(destinations))
             return r.txid, r.fee
 
+        def tx_height(self, txid: str) -> int | None:
+            wallet = self._c.ctx.wallet
+            assert wallet is not None
+            wallet.refresh()
+            height = wallet.get_transfer_by_txid(txid).height
+            return height if height > 0 else None
+
         def send(self, host: str, body: Message) -> Any:
             return self._c.send(host, body)
 

@@ -19,7 +19,9 @@ Monero's rules shape the steps: a coinbase output unlocks 60 blocks after its bl
    order. Each user's balance is split over ``outputs_per_user`` outputs: a wallet with one output
    can pay only once per 10 blocks (its change is locked meanwhile), one with four outputs four times. When the faucet's unlocked balance does not cover a batch (its change is locked for 10
    blocks), the pool mines 10 blocks first. Each user gets ``FundsSent``.
-5. ``unlock_payments``: 10 more blocks, so that the users' outputs unlock.
+5. ``unlock_payments``: blocks until every funding transfer is in a block (one at a time, a moment
+   apart: monerod's Dandelion++ relay may hold a transfer back for seconds, and blocks mined without
+   it do not count), then until its outputs are 10 blocks deep, so they are unlocked.
 6. ``done``: ``BootstrapDone`` to every pool, user and marketplace; ``bootstrap_done`` is logged and the
    controller starts the schedule.
 
@@ -60,6 +62,10 @@ MAX_MINE_FAILURES = 6
 """Failed or timed-out bootstrap orders in a row (over all pools) before the bootstrap gives up."""
 MAX_TOP_UPS = 10
 """Extra 10-block rounds per step when unlocked funds still fall short."""
+CONFIRM_WAIT_S = 2.0
+"""Real seconds between single blocks while funding transfers are not in a block yet."""
+MAX_CONFIRM_ROUNDS = 60
+"""Single blocks mined waiting for the funding transfers before the bootstrap gives up."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,9 @@ class Ports(Protocol):
 
     def faucet_transfer(self, destinations: Sequence[tuple[str, int]]) -> tuple[str, int]:
         """Pay ``(address, amount)`` pairs in one transaction; returns (txid, fee)."""
+
+    def tx_height(self, txid: str) -> int | None:
+        """Height of the block holding the faucet's transfer ``txid``, None while it is not in one."""
 
     def send(self, host: str, body: Message) -> Any:
         """Send a bus message."""
@@ -142,6 +151,8 @@ class Bootstrap:
         self._users_timed_out = False
         self._waiting_height: tuple[int, Callable[[], None], Any] | None = None
         self._queue: list[UserFunding] = []
+        self._txids: list[str] = []
+        self._confirm_rounds = 0
         self.finished = False
         self.height = 0
 
@@ -281,14 +292,36 @@ class Bootstrap:
             self.paid[u.user_id] = msg
             self._p.emit("user_funded", user_id=u.user_id, amount=u.amount, txid=txid)
             self._p.send(u.host, msg)
+        self._txids.append(txid)
 
     def _unlock_payments(self) -> None:
+        """Mine until every funding transfer is in a block, then until its outputs unlock.
+
+        A transfer reaches the mining pool's node only after monerod relayed it (Dandelion++ stems
+        delay it by seconds at random), so blocks mined right after the transfer may not hold it:
+        the step mines one block at a time, :data:`CONFIRM_WAIT_S` apart, until the faucet's wallet
+        sees every transfer confirmed, then as many blocks as the youngest one needs to unlock.
+        """
         self.step = "unlock_payments"
-        if not self.paid:
+        if not self._txids:
             self._finish()
             return
-        self._log("unlock_payments", count=SPENDABLE_AGE_BLOCKS)
-        self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._finish)
+        heights = {txid: self._p.tx_height(txid) for txid in self._txids}
+        unconfirmed = sorted(t for t, h in heights.items() if h is None)
+        if unconfirmed:
+            self._confirm_rounds += 1
+            if self._confirm_rounds > MAX_CONFIRM_ROUNDS:
+                self._fail("payments_not_mined")
+                return
+            self._log("confirm_payments", unconfirmed=unconfirmed)
+            self._p.after(CONFIRM_WAIT_S, self._mine, 1, self._pool().address, self._unlock_payments, scaled=False)
+            return
+        count = max(h for h in heights.values() if h is not None) + SPENDABLE_AGE_BLOCKS - self._p.chain_height()
+        if count <= 0:
+            self._finish()
+            return
+        self._log("unlock_payments", count=count)
+        self._mine(count, self._pool().address, self._finish)
 
     def _finish(self) -> None:
         self.step = "done"

@@ -51,15 +51,20 @@ class Ledger:
         self.pool: list[str] = []
         self.hashes: list[str] = ["genesis"]
         self._ids = itertools.count(1)
+        self.hold_back = 0
+        """Blocks still to be mined without the pool's transactions (a relay delay)."""
 
     def mine(self, count: int, address: str) -> GeneratedBlocks:
         new = []
         for _ in range(count):
             h = self.height
-            for o in self.outputs:
-                if o.height is None:
-                    o.height = h
-            self.pool.clear()
+            if self.hold_back:
+                self.hold_back -= 1  # the miner's node has not received the pool's transactions yet
+            else:
+                for o in self.outputs:
+                    if o.height is None:
+                        o.height = h
+                self.pool.clear()
             self.outputs.append(Output(address, REWARD, h, True, f"cb{h}"))
             self.height += 1
             self.hashes.append(f"block{h}")
@@ -167,6 +172,13 @@ class FakeWallet:
         if self.fail_transfers:
             raise self.fail_transfers.pop(0)
         return self.ledger.transfer(set(self._addresses()), self._addresses()[0], list(destinations))
+
+    def get_transfer_by_txid(self, txid: str, account_index: int = 0) -> TransferEntry:
+        outputs = [o for o in self.ledger.outputs if o.txid == txid]
+        if not outputs:
+            raise RpcResponseError("get_transfer_by_txid", -8, "Transaction not found.")
+        height = outputs[0].height
+        return TransferEntry(txid, "out" if height else "pending", 0, FEE, height or 0, 0, 0, "", 0, False)
 
     def get_transfers(self, *, in_: bool = True, out: bool = True, pending: bool = True, pool: bool = True,
                       failed: bool = False, account_index: int = 0,

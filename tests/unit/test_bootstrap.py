@@ -62,7 +62,7 @@ def test_bootstrap_funds_every_user_unlocked_before_the_schedule() -> None:
         assert balance.balance == balance.unlocked_balance == 5 * XMR
     steps = [s["step"] for s in ev.named("bootstrap_step")]
     assert steps == ["start", "fund_faucet", "faucet_funded", "unlock_coinbase", "faucet_unlocked",
-                     "batch_paid", "unlock_payments"]
+                     "batch_paid", "confirm_payments", "unlock_payments"]
     # nothing of the schedule before the bootstrap is over
     assert all(e["phase"] == "bootstrap" for e in ev.named("mine_ordered"))
     # one pool mined the whole bootstrap: the one with the largest share
@@ -187,8 +187,23 @@ def test_unlock_waits_for_60_blocks_and_ring_decoys() -> None:
     faucet = net.hosts["block-controller"].wallet
     assert faucet is not None
     assert [(o.count, o.address == faucet.get_address()) for o in orders] == [
-        (1, True), (COINBASE_UNLOCK_BLOCKS + RING_SIZE + RING_MARGIN_BLOCKS, False), (10, False)]
-    assert Counter(o.phase for o in orders) == {"bootstrap": 3}
+        (1, True), (COINBASE_UNLOCK_BLOCKS + RING_SIZE + RING_MARGIN_BLOCKS, False), (1, False), (9, False)]
+    assert Counter(o.phase for o in orders) == {"bootstrap": 4}
+
+
+def test_blocks_are_mined_one_by_one_until_the_funding_is_in_one() -> None:
+    """The funding transfer reaches the miner's node late: the blocks without it do not count."""
+    net = economy(2)
+    net.start()
+    net.run(stop=lambda: any(s["step"] == "batch_paid" for s in net.events("block-controller").named("bootstrap_step")))
+    net.ledger.hold_back = 3
+    net.run(stop=lambda: _done(net))
+    steps = [s for s in net.events("block-controller").named("bootstrap_step")]
+    assert [s["step"] for s in steps].count("confirm_payments") == 4
+    assert steps[-1] == {"step": "unlock_payments", "count": 9}
+    for i in range(2):
+        wallet = net.hosts[f"user-{i}"].wallet
+        assert wallet is not None and wallet.get_balance().unlocked_balance == 5 * XMR
 
 
 def test_bootstrap_is_deterministic() -> None:
