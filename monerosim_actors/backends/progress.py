@@ -35,6 +35,9 @@ class Tally:
     users_funded: int = 0
     payments_sent: int = 0
     payments_failed: int = 0
+    """Payments given up (``payment_failed`` without ``will_retry``)."""
+    payments_retried: int = 0
+    """Attempts that failed and will be tried again (locked funds, mostly: change unlocks 10 blocks on)."""
     payments_confirmed: int = 0
     messages: int = 0
     actor_failures: list[tuple[str, str]] = field(default_factory=list)
@@ -57,6 +60,8 @@ class Tally:
             self.users_funded += 1
         elif kind == "payment_sent":
             self.payments_sent += 1
+        elif kind == "payment_failed" and event.get("will_retry") is True:
+            self.payments_retried += 1
         elif kind == "payment_failed":
             self.payments_failed += 1
         elif kind == "payment_confirmed":
@@ -90,6 +95,7 @@ class Tally:
                 f" | funded {self.users_funded}"
                 f" | payments {self.payments_sent} sent, {self.payments_confirmed} confirmed"
                 + (f", {self.payments_failed} failed" if self.payments_failed else "")
+                + (f", {self.payments_retried} retries" if self.payments_retried else "")
                 + f" | bus msgs {self.messages}"
                 + (f" | {len(self.actor_failures)} actor(s) FAILED" if self.actor_failures else ""))
 
@@ -170,7 +176,9 @@ def summary(tally: Tally, *, duration_s: float, exit_codes: dict[str, int | None
         f"  hosts: {ok}/{len(exit_codes)} exited 0, {cleanly} logged a clean stop",
         f"  chain height {tally.height}, blocks mined {tally.blocks}",
         f"  users funded {tally.users_funded}; payments {tally.payments_sent} sent, "
-        f"{tally.payments_confirmed} confirmed, {tally.payments_failed} failed",
+        f"{tally.payments_confirmed} confirmed, {tally.payments_failed} failed"
+        + (f" ({tally.payments_retried} attempts retried later, e.g. while funds were locked)"
+           if tally.payments_retried else ""),
         f"  messages on the bus: {tally.messages}",
     ]
     if failures:

@@ -46,6 +46,7 @@ def test_tally_counts_what_the_display_shows() -> None:
         ("block-controller", {"event": "user_funded", "user_id": "user_0"}),
         ("user-0", {"event": "payment_sent"}), ("user-0", {"event": "payment_sent"}),
         ("user-0", {"event": "payment_failed"}), ("m", {"event": "payment_confirmed"}),
+        ("user-0", {"event": "payment_failed", "reason": "locked_funds", "will_retry": True}),
         ("user-0", {"event": "msg_sent"}), ("user-0", {"event": "something_new", "x": [1]}),
         ("user-0", {"no_event": True}), ("user-0", {"event": "host_stopped", "exit_code": 0}),
     ]
@@ -57,7 +58,7 @@ def test_tally_counts_what_the_display_shows() -> None:
             tally.messages) == (1, 2, 1, 1, 1)
     assert tally.stopped == {"user-0": 0}
     assert tally.line() == ("hosts ready 2/3 | height 7 | blocks 3 (pool_a:2 pool_b:1) | funded 1"
-                            " | payments 2 sent, 1 confirmed, 1 failed | bus msgs 1")
+                            " | payments 2 sent, 1 confirmed, 1 failed, 1 retries | bus msgs 1")
 
 
 class Clock:
@@ -101,12 +102,14 @@ def test_display_writes_a_plain_line_every_ten_seconds_otherwise(tmp_path: Path)
 def test_summary_says_what_happened_where_the_output_is_and_what_next() -> None:
     tally = Tally({"a": 0, "b": 0})
     tally.feed_all([("a", {"event": "host_stopped", "exit_code": 0}),
-                    ("a", {"event": "block_mined", "pool_id": "p"})])
+                    ("a", {"event": "block_mined", "pool_id": "p"}),
+                    ("a", {"event": "payment_failed", "will_retry": True})])
     text = summary(tally, duration_s=75, exit_codes={"a": 0, "b": 1}, out_dir="/o",
                    failures=["host b: runtime exited with code 1"], interrupted=None)
     assert text.splitlines()[0] == "run FAILED after 1m15s"
     assert "hosts: 1/2 exited 0, 1 logged a clean stop" in text
     assert "blocks mined 1 (p:1)" in text
+    assert "0 failed (1 attempts retried later, e.g. while funds were locked)" in text
     assert "  host b: runtime exited with code 1" in text
     assert text.endswith("output: /o\nnext:   monerosim-actors analyze /o")
     interrupted = summary(tally, duration_s=5, exit_codes={}, out_dir="/o", failures=[], interrupted="SIGINT")
