@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TABLES: list[tuple[str, str]] = [
     ("messages", "one row per bus message: send joined with receipt by id, latency, status"),
+    ("links", "one row per (src, dst) host pair: messages, delivered, lost, latency percentiles"),
     ("blocks", "one row per mined block: pool, phase, when mined and first seen, by how many nodes"),
     ("block_seen", "one row per (block, node): when the node first saw it, delay since mined"),
     ("payments", "one row per payment: send or failure, receipt and confirmation, delays"),

@@ -44,6 +44,11 @@ class Run:
     confirmation, and the delays between them."""
 
     @cached_property
+    def links(self) -> pd.DataFrame:
+        """One row per (src, dst) host pair: message counts and latency percentiles."""
+        return tables.links_table(self.messages)
+
+    @cached_property
     def start(self) -> float | None:
         """The earliest event time of the run (the origin of the plots' time axes), or None."""
         times = [df["t"].min() for df in self.events.values() if len(df)]

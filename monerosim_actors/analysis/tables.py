@@ -83,6 +83,25 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame) -> pd.D
               "src_group", "dst_group"]]
 
 
+def links_table(messages: pd.DataFrame) -> pd.DataFrame:
+    """One row per (src, dst) host pair: messages, delivered, lost, and latency percentiles (ms)
+    of the delivered ones (empty when none was)."""
+    columns = ["src", "dst", "src_group", "dst_group", "count", "delivered", "lost", "p50_ms",
+               "p90_ms", "p99_ms", "max_ms"]
+    if not len(messages):
+        return pd.DataFrame(columns=columns)
+    by_link = messages.groupby(["src", "dst"], sort=True)
+    out = by_link.agg(src_group=("src_group", "first"), dst_group=("dst_group", "first"),
+                      count=("id", "size"), delivered=("recv_at", "count"),
+                      max_ms=("latency_ms", "max"))
+    out["lost"] = out["count"] - out["delivered"]
+    quantiles = by_link["latency_ms"].quantile([0.5, 0.9, 0.99]).unstack()
+    out["p50_ms"], out["p90_ms"], out["p99_ms"] = (quantiles[q] for q in (0.5, 0.9, 0.99))
+    for col in ("p50_ms", "p90_ms", "p99_ms", "max_ms"):
+        out[col] = out[col].astype("float64").round(3)
+    return out.reset_index()[columns]
+
+
 def first_sightings(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The first ``block_seen`` of each (block, node): block, height, node, seen_at."""
     seen = select(events, "block_seen", {"hash": "object", "height": "Int64", "host": "object",

@@ -46,7 +46,7 @@ def several(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_one_run_writes_summary_tables_pictures_and_report(single: Path) -> None:
     summary = json.loads((single / "summary.json").read_text())
     assert summary["messages"]["count"] == 18
-    for name in ("messages", "blocks", "block_seen", "payments", "hosts"):
+    for name in ("messages", "links", "blocks", "block_seen", "payments", "hosts"):
         assert (single / f"{name}.csv").read_text() == \
             (GOLDEN / "expected" / f"{name}.csv").read_text()
     for name in PICTURES:
