@@ -154,7 +154,8 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
                if b["by_pool"] else "No mining pool in the plan.\n")
     out.append(f"{heading} Payments\n")
     cd, pd_ = p["confirmation_delay_s"], p["pool_delay_s"]
-    out.append(f"{p['sent']} sent, {p['failed']} failed, {p['received']} seen by a marketplace, "
+    out.append(f"{p['sent']} sent, {p['failed']} failed (after {p['failed_attempts']} failed "
+               f"attempts in all), {p['received']} seen by a marketplace, "
                f"{p['confirmed']} confirmed. Delay from send to confirmation: p50 {_fmt(cd['p50'])} s, "
                f"p90 {_fmt(cd['p90'])} s, max {_fmt(cd['max'])} s; to the marketplace's pool: p50 "
                f"{_fmt(pd_['p50'])} s.\n")

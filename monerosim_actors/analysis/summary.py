@@ -158,10 +158,16 @@ def orders_summary(run: Run) -> dict[str, int]:
 
 
 def payments_summary(payments: pd.DataFrame) -> dict[str, Any]:
-    """Payments sent, failed, seen in a marketplace's pool, confirmed, and the delays from send."""
+    """Payments sent, failed, seen in a marketplace's pool, confirmed, and the delays from send.
+
+    ``failed`` counts payments that were never sent; ``failed_attempts`` every failed try,
+    including those of payments a retry then sent.
+    """
+    sent = int((payments["status"] == "sent").sum())
     return {
-        "sent": int((payments["status"] == "sent").sum()),
+        "sent": sent,
         "failed": int((payments["status"] == "failed").sum()),
+        "failed_attempts": int(payments["attempts"].sum()) - sent,
         "received": int(payments["received_at"].notna().sum()),
         "confirmed": int(payments["confirmed_at"].notna().sum()),
         "receipt_only": int((payments["status"] == "receipt_only").sum()),
