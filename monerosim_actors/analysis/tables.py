@@ -30,12 +30,18 @@ def select(events: dict[str, pd.DataFrame], name: str, columns: dict[str, str]) 
 
     Args:
         columns: column name -> dtype (``float64``, ``Int64``, or ``object`` to keep as logged).
+            A value that is not a number where one is expected becomes empty.
     """
     df = events.get(name, pd.DataFrame())
     out = {}
     for col, dtype in columns.items():
         series = df[col] if col in df else pd.Series([None] * len(df), index=df.index, dtype=object)
-        out[col] = series if dtype == "object" else series.astype(dtype)
+        if dtype != "object":
+            series = pd.to_numeric(series, errors="coerce")
+            if dtype == "Int64":
+                series = series.where(series == series.round())
+            series = series.astype(dtype)
+        out[col] = series
     return pd.DataFrame(out, index=df.index)
 
 

@@ -160,3 +160,11 @@ def test_a_block_that_lost_a_race_is_orphaned_not_inconsistent(run: Run) -> None
     blocks = summarize(raced)["blocks"]
     assert (blocks["total"], blocks["orphaned"]) == (6, 1)
     assert blocks["by_pool"]["pool_beta"]["blocks"] == 2
+
+
+def test_fields_of_the_wrong_type_become_empty_cells() -> None:
+    from monerosim_actors.analysis import tables
+    seen = pd.DataFrame({"t": [1.0, 2.0, 3.0], "host": "n", "actor": "runtime", "event": "block_seen",
+                         "height": [1, "x", 2.5], "hash": ["a", "b", "c"]})
+    first = tables.first_sightings({"block_seen": seen})
+    assert first["height"].tolist() == [1, pd.NA, pd.NA]
