@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
-QUICKSTART_TIME_SCALE = "4"
+QUICKSTART_TIME_SCALE = "6"
 """The README's time scale for the quickstart (scripts/quickstart.sh uses the same; a unit test checks)."""
 
 _WRAPPER = ("import sys, monerosim_actors.planner as p; p.FIRST_ADDRESS['loopback'] = sys.argv.pop(1); "

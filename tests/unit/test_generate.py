@@ -151,7 +151,7 @@ def test_gen_then_again_needs_force_and_seed_overrides(tmp_path: Path, capsys: p
     assert "pass --force" in capsys.readouterr().err
     assert main(["gen", str(QUICKSTART), "-o", str(out), "--seed", "5", "--force"]) == 0
     assert Plan.from_json((out / defaults.PLAN_FILE).read_text()).seed == 5
-    assert "general:\n  stop_time: 660\n  seed: 5\n" in (out / defaults.SHADOW_FILE).read_text()
+    assert "general:\n  stop_time: 1560\n  seed: 5\n" in (out / defaults.SHADOW_FILE).read_text()
 
 
 def test_gen_rejects_a_seed_shadow_cannot_take(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
