@@ -24,7 +24,7 @@ from coordination.protocol import Envelope, Message, Ping, Pong, decode, encode
 from monerosim_actors.errors import ProtocolError
 from monerosim_actors.plan import HostConfig
 from monerosim_actors.runtime.clock import Clock, SystemClock
-from monerosim_actors.runtime.context import EventSink
+from monerosim_actors.runtime.context import DeferredEventSink, EventSink
 from monerosim_actors.runtime.inbox import RoleInbox
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
 from monerosim_actors.runtime.transport import Inbound, Transport
@@ -44,6 +44,9 @@ class Bus:
         host = config.host
         self.host = host.name
         self._events = events
+        self._deferred = events if isinstance(events, DeferredEventSink) else None
+        self._emit_message = self._deferred.emit_deferred if self._deferred is not None else events.emit
+        """msg_sent/msg_received: flushed once per batch by the transport thread (``_after_batch``)."""
         self._inbox = inbox
         self._clock = clock or SystemClock()
         self._counter = itertools.count(1)
@@ -52,6 +55,7 @@ class Bus:
         node = host.monerod
         self._transport = Transport(
             identity=host.name, on_inbound=self._on_inbound, on_drop=self._on_send_drop,
+            after_batch=self._after_batch,
             bind=f"tcp://{host.ip}:{host.bus_port}" if host.bus_port else None,
             services=self.services,
             subscribe=f"tcp://{host.ip}:{node.zmq_pub_port}" if node else None,
@@ -72,12 +76,21 @@ class Bus:
         env = Envelope(id=f"{self.host}:{next(self._counter)}", src=self.host, dst=dst_host,
                        sent_at=self._clock.now(), body=body)
         frame = encode(env)
-        self._events.emit(ACTOR, "msg_sent", id=env.id, type=env.type, src=env.src, dst=env.dst,
-                          sent_at=env.sent_at)
+        self._emit_message(ACTOR, "msg_sent", id=env.id, type=env.type, src=env.src, dst=env.dst,
+                           sent_at=env.sent_at)
         self._transport.send(dst_host, frame, env.id)
         return env.id
 
     # --- on the transport thread ----------------------------------------------------------------
+
+    def _after_batch(self) -> None:
+        """The transport thread is about to sleep: write out the deferred message lines.
+
+        A ``msg_sent`` is written before its frame is queued, so it is flushed at the latest right
+        after the transport thread sent that frame.
+        """
+        if self._deferred is not None:
+            self._deferred.flush()
 
     def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
         self._dropped(reason, detail, peer, size)
@@ -106,8 +119,8 @@ class Bus:
         if env.src != msg.peer:
             self._dropped("src_mismatch", f"{env.id} claims src {env.src!r}", msg.peer, size)
             return
-        self._events.emit(ACTOR, "msg_received", id=env.id, type=env.type, src=env.src, dst=env.dst,
-                          sent_at=env.sent_at, recv_at=recv_at)
+        self._emit_message(ACTOR, "msg_received", id=env.id, type=env.type, src=env.src, dst=env.dst,
+                           sent_at=env.sent_at, recv_at=recv_at)
         if isinstance(env.body, Ping):
             self.send(env.src, Pong(seq=env.body.seq, payload=env.body.payload))
             return

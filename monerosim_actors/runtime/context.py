@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from coordination.protocol import Message
 from monerosim_actors.plan import HostConfig
@@ -20,6 +20,15 @@ from monerosim_actors.runtime.scheduler import Tellable, Timer
 
 class EventSink(Protocol):
     def emit(self, actor: str, event: str, **fields: Any) -> None: ...
+
+
+@runtime_checkable
+class DeferredEventSink(EventSink, Protocol):
+    """An event sink that can buffer lines until :meth:`flush` (the bus's per-message lines)."""
+
+    def emit_deferred(self, actor: str, event: str, **fields: Any) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class BusSender(Protocol):

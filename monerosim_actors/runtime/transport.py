@@ -65,7 +65,8 @@ class Transport:
 
     def __init__(self, *, identity: str, on_inbound: InboundHandler, on_drop: DropHandler,
                  bind: str | None = None, services: dict[str, str] | None = None,
-                 subscribe: str | None = None, topics: tuple[bytes, ...] = ()) -> None:
+                 subscribe: str | None = None, topics: tuple[bytes, ...] = (),
+                 after_batch: Callable[[], None] | None = None) -> None:
         """
         Args:
             identity: this host's name, the DEALER identity.
@@ -74,6 +75,8 @@ class Transport:
             bind: ROUTER endpoint (``tcp://IP:PORT``) when the host offers a service.
             services: service host name -> ROUTER endpoint to connect a DEALER to.
             subscribe: a PUB endpoint to read ``topics`` from (the host's monerod).
+            after_batch: called on the transport thread after each round of reading and sending,
+                before it sleeps again (the bus flushes its event lines there).
         """
         self.identity = identity
         self._on_inbound = on_inbound
@@ -82,6 +85,7 @@ class Transport:
         self._services = dict(services or {})
         self._subscribe = subscribe
         self._topics = topics
+        self._after_batch = after_batch
         self._ctx = zmq.Context()
         self._outbox: deque[tuple[str, bytes, str]] = deque()
         self._wake_lock = threading.Lock()
@@ -201,6 +205,8 @@ class Transport:
                     if sock in ready:
                         self._read(sock, source, peer)
                 self._flush()
+                if self._after_batch is not None:
+                    self._after_batch()
                 if self._stopping:
                     return
         except Exception:  # a bug here must not leave the host deaf without a trace
