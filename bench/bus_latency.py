@@ -6,6 +6,9 @@ The client role actor sends ``RegisterVendors`` with ``k`` addresses; the servic
 exchange with a bare DEALER and ROUTER and the same msgpack envelopes (packed and unpacked on each
 end, as the bus does). Rounds alternate (bus, raw, bus, raw ...); the figures are p50 and p99 over all
 round trips of each side and the median of the per-round p50 ratios. Target: p50 ratio <= 2.0.
+Two diagnostics go with it: the same round trip without the service's actor (``Ping``, which the
+service's bus answers itself: two thread hand-offs fewer), and the process's CPU time per round trip
+(all threads), which depends less than wall-clock latency on how busy other processes keep the CPUs.
 
 Run alone: ``.venv/bin/python -m bench bus_latency [--rounds N] [--count N]``.
 """
@@ -25,7 +28,7 @@ import zmq
 
 from bench.buspair import ADDRESS, CLIENT, SERVICE, BusPair, RawPair, envelope_map
 from bench.common import percentile, row, us, write_result
-from coordination.protocol import RegisterVendors, VendorList
+from coordination.protocol import Ping, RegisterVendors, VendorList
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.messages import Delivered
 
@@ -43,6 +46,8 @@ class Go:
     k: int
     samples: list[float]
     done: threading.Event
+    ping: bool = False
+    """Send ``Ping`` instead, which the service's bus answers itself (no service actor)."""
 
 
 class EchoService(pykka.ThreadingActor):
@@ -80,7 +85,10 @@ class Pinger(pykka.ThreadingActor):
     def _send(self) -> None:
         assert self.go is not None
         self.sent = time.perf_counter()
-        self.bus.send(SERVICE, RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * self.go.k))
+        if self.go.ping:
+            self.bus.send(SERVICE, Ping(seq=len(self.go.samples), payload=ADDRESS * self.go.k))
+        else:
+            self.bus.send(SERVICE, RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * self.go.k))
 
 
 def raw_echo(router: zmq.Socket, identity: bytes, frame: bytes) -> None:
@@ -90,8 +98,8 @@ def raw_echo(router: zmq.Socket, identity: bytes, frame: bytes) -> None:
     router.send_multipart([identity, msgpack.packb(reply, use_bin_type=True)])
 
 
-def bus_round(pair: BusPair, count: int, k: int) -> list[float]:
-    go = Go(count=count, k=k, samples=[], done=threading.Event())
+def bus_round(pair: BusPair, count: int, k: int, ping: bool = False) -> list[float]:
+    go = Go(count=count, k=k, samples=[], done=threading.Event(), ping=ping)
     pair.client.tell(go)
     if not go.done.wait(120):
         raise RuntimeError(f"bus round trips stalled after {len(go.samples)} of {count}")
@@ -126,9 +134,16 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
             bus_all: list[float] = []
             raw_all: list[float] = []
             ratios = []
+            cpu: dict[str, list[float]] = {"bus": [], "raw": []}
+            ping_all: list[float] = []
             for _ in range(rounds):
+                c0 = time.process_time()
                 b = bus_round(pair, count, k)
+                c1 = time.process_time()
                 r = raw_round(raw, count, k)
+                cpu["bus"].append((c1 - c0) / count)
+                cpu["raw"].append((time.process_time() - c1) / count)
+                ping_all += bus_round(pair, count // 2, k, ping=True)
                 bus_all += b
                 raw_all += r
                 ratios.append(statistics.median(b) / statistics.median(r))
@@ -137,6 +152,9 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
                  "raw_p50_s": percentile(raw_all, 50), "raw_p99_s": percentile(raw_all, 99),
                  "p50_ratio_median_of_rounds": statistics.median(ratios), "p50_ratio_per_round": ratios}
             p["p99_ratio"] = p["bus_p99_s"] / p["raw_p99_s"]
+            p["bus_ping_p50_s"] = percentile(ping_all, 50)
+            p["bus_cpu_per_round_trip_s"] = statistics.median(cpu["bus"])
+            p["raw_cpu_per_round_trip_s"] = statistics.median(cpu["raw"])
             data["payloads"][name] = p
             ratio = p["p50_ratio_median_of_rounds"]
             rows.append(row(f"Bus round trip p50 ({name}, {p['bytes']} B)", baseline=f"raw pyzmq {us(p['raw_p50_s'])}",
@@ -144,6 +162,14 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
                             met=ratio <= TARGET_P50_RATIO))
             rows.append(row(f"Bus round trip p99 ({name})", baseline=f"raw pyzmq {us(p['raw_p99_s'])}",
                             value=us(p["bus_p99_s"]), ratio=p["p99_ratio"], target="(reported)", met=None))
+            rows.append(row(f"Bus round trip p50 without the service actor ({name}, Ping answered by its bus)",
+                            baseline=f"raw pyzmq {us(p['raw_p50_s'])}", value=us(p["bus_ping_p50_s"]),
+                            ratio=p["bus_ping_p50_s"] / p["raw_p50_s"], target="(diagnostic)", met=None))
+            rows.append(row(f"Bus round trip CPU time, all threads ({name})",
+                            baseline=f"raw pyzmq {us(p['raw_cpu_per_round_trip_s'])}",
+                            value=us(p["bus_cpu_per_round_trip_s"]),
+                            ratio=p["bus_cpu_per_round_trip_s"] / p["raw_cpu_per_round_trip_s"],
+                            target="(reported)", met=None))
         data["msg_dropped"] = pair.dropped()
         if data["msg_dropped"]:
             raise RuntimeError(f"{data['msg_dropped']} messages dropped: the figure is invalid")
