@@ -457,7 +457,8 @@ class _Reader:
         self.host_names(users, markets, pools, custom)
 
         if self.problems:
-            raise ScenarioError(sorted(self.problems, key=lambda p: (p.line is None, p.line or 0)))
+            unique = list(dict.fromkeys(self.problems))
+            raise ScenarioError(sorted(unique, key=lambda p: (p.line is None, p.line or 0)))
         return Scenario(
             path=os.path.abspath(self.file), duration_s=duration, seed=seed, grace_period_s=grace,
             users=users, marketplaces=markets, pools=tuple(pools), custom=tuple(custom),

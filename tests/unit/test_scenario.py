@@ -24,7 +24,7 @@ CONFIGS = REPO / "configs"
 
 
 def test_seed_example_is_the_seeds_config_verbatim_and_loads() -> None:
-    seed_doc = (Path("/work/shared/seed/monerosim-architecture-v2.md"))
+    seed_doc = REPO.parent / "shared" / "seed" / "monerosim-architecture-v2.md"
     if seed_doc.exists():
         text = seed_doc.read_text()
         block = text.split("### User Configuration (config.yaml)\n```yaml\n", 1)[1].split("```", 1)[0]
@@ -156,6 +156,7 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("negative share", _set(f"{POOLS}[1].hashrate_share", -0.3), f"{POOLS}[1].hashrate_share",
      "must be > 0, got -0.3"),
     ("missing share", _set(f"{POOLS}[0].hashrate_share", _DELETE), f"{POOLS}[0]", "'hashrate_share' is required"),
+    ("missing gml file key", _set("network.topology", {"type": "gml"}), "network.topology", "'file' is required"),
     ("duplicate pool ids", _set(f"{POOLS}[1].id", "pool_a"), f"{POOLS}[1].id", "duplicate pool id 'pool_a'"),
     ("slash in id", _set(f"{POOLS}[0].id", "../etc"), f"{POOLS}[0].id", "is not usable as a host name"),
     ("space in id", _set(f"{POOLS}[0].id", "pool a"), f"{POOLS}[0].id", "is not usable as a host name"),
@@ -234,6 +235,7 @@ def test_invalid_scenario_is_reported_with_path_and_message(tmp_path: Path, chan
     found = problems_of(write_doc(tmp_path, doc))
     matching = [p for p in found if p.path == path and message in p.message]
     assert matching, f"expected {path}: ...{message}... among:\n" + "\n".join(map(str, found))
+    assert len(found) == len(set(found)), "a problem is reported once"
     assert all(p.line is not None for p in matching if p.path != "")
 
 
