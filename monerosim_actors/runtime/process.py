@@ -173,6 +173,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
 
     def _launch(self) -> _Child:
         spec = self.spec
+        self._check_address_free()
         outputs: list[tuple[str, int]] = []
         files: list[IO[bytes]] = []
         try:
@@ -198,6 +199,18 @@ class ProcessSupervisor(pykka.ThreadingActor):
         threading.Thread(target=_wait_for_exit, args=(child, ref), name=f"wait-{spec.name}-{popen.pid}",
                          daemon=True).start()
         return child
+
+    def _check_address_free(self) -> None:
+        """Refuse to start when something already answers the program's RPC: readiness would
+        otherwise be judged on another process (a leftover of an earlier run, another run on the
+        same addresses) while ours fails to bind."""
+        try:
+            self.spec.probe()
+        except RpcError:
+            return
+        raise ProcessError(f"{self.spec.name}: its RPC address already answers before it was started; "
+                           f"another {self.spec.name} is running on this host's address",
+                           host=self.host, argv=list(self.spec.argv))
 
     def _wait_ready(self, child: _Child | None) -> None:
         """Poll the probe with back-off until it answers; the child's exit or shutdown ends it at once."""
@@ -271,6 +284,8 @@ class ProcessSupervisor(pykka.ThreadingActor):
         try:
             self._wait_ready(child)
         except ProcessError as e:
+            if self._stopping.is_set():
+                return  # the host shuts down: Stop ends the child gracefully
             # its exit (now, or after this kill) arrives as _Exited and drives the next attempt
             log.warning("%s", e)
             child.signal_group(signal.SIGKILL)

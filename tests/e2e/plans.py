@@ -7,6 +7,7 @@ each test module picks addresses from its own range.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import sys
 from pathlib import Path
@@ -17,6 +18,19 @@ from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostCo
                                    LaunchMode, MonerodPlan, ServiceAddress, WalletPlan)
 
 IDLE_ROLE = "tests.e2e.roles_for_tests:IdleRole"
+
+HOSTS_PER_SLOT = 8
+SESSION_SLOT = random.SystemRandom().randrange(254 // HOSTS_PER_SLOT)
+"""Drawn once per test session, so that two sessions running at once (several engineers, one
+machine) do not bind the same addresses."""
+
+
+def loopback(group: int, n: int) -> str:
+    """The ``n``-th address (0-7) of a test module's ``group`` in the runtime's range 127.30.x.y,
+    shifted by this session's slot."""
+    if not 0 <= n < HOSTS_PER_SLOT:
+        raise ValueError(f"n must be in 0..{HOSTS_PER_SLOT - 1}")
+    return f"127.30.{group}.{1 + SESSION_SLOT * HOSTS_PER_SLOT + n}"
 
 
 def binaries() -> Binaries:

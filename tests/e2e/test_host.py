@@ -18,7 +18,7 @@ import zmq
 
 from coordination.protocol import MAX_FRAME_BYTES, Envelope, Ping, decode, encode
 from tests.e2e.conftest import REPO, HostProcess
-from tests.e2e.plans import host_config, host_plan, service, write_config
+from tests.e2e.plans import host_config, host_plan, loopback, service, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -27,10 +27,10 @@ CLIENT_ROLE = "tests.e2e.roles_for_tests:EchoClient"
 
 
 def test_two_hosts_exchange_messages_and_stop_on_sigterm(spawn_host: Callable[..., HostProcess]) -> None:
-    svc_plan = host_plan("echo-svc", "127.30.3.1", role_class=SERVICE_ROLE, monerod=False,
+    svc_plan = host_plan("echo-svc", loopback(3, 0), role_class=SERVICE_ROLE, monerod=False,
                          wallet=False, bus_port=5555)
     services = {"echo": service(svc_plan)}
-    cli_plan = host_plan("echo-cli", "127.30.3.2", role_class=CLIENT_ROLE, monerod=False, wallet=False,
+    cli_plan = host_plan("echo-cli", loopback(3, 1), role_class=CLIENT_ROLE, monerod=False, wallet=False,
                          params={"service": "echo-svc"})
     # the client starts first: its messages wait in its DEALER until the service is up
     cli = spawn_host(host_config(cli_plan, services=services))
@@ -91,14 +91,14 @@ MALFORMED = [
 
 def test_malformed_frames_are_dropped_and_the_host_keeps_answering(
         spawn_host: Callable[..., HostProcess]) -> None:
-    plan = host_plan("target", "127.30.3.3", monerod=False, wallet=False, bus_port=5555)
+    plan = host_plan("target", loopback(3, 2), monerod=False, wallet=False, bus_port=5555)
     host = spawn_host(host_config(plan))
     host.wait_for("role_started", timeout=30)
     ctx = zmq.Context()
     raw = ctx.socket(zmq.DEALER)
     raw.setsockopt(zmq.IDENTITY, b"raw")
     raw.setsockopt(zmq.LINGER, 0)
-    raw.connect("tcp://127.30.3.3:5555")
+    raw.connect(f"tcp://{loopback(3, 2)}:5555")
     try:
         for frame, reason in MALFORMED:
             raw.send(frame)
@@ -116,7 +116,7 @@ def test_malformed_frames_are_dropped_and_the_host_keeps_answering(
 
 
 def test_host_stops_itself_at_the_scenario_end(spawn_host: Callable[..., HostProcess]) -> None:
-    plan = host_plan("short", "127.30.3.4", monerod=False, wallet=False, start_time_s=10.0)
+    plan = host_plan("short", loopback(3, 3), monerod=False, wallet=False, start_time_s=10.0)
     host = spawn_host(host_config(plan, duration_s=40.0, time_scale=10.0))  # (40 - 10) / 10 = 3 s
     started = time.monotonic()
     assert host.popen.wait(30) == 0, host.stderr()
@@ -126,7 +126,7 @@ def test_host_stops_itself_at_the_scenario_end(spawn_host: Callable[..., HostPro
 
 
 def test_a_stuck_role_does_not_keep_the_host_alive(spawn_host: Callable[..., HostProcess]) -> None:
-    plan = host_plan("stuck", "127.30.3.7", role_class="tests.e2e.roles_for_tests:StuckRole",
+    plan = host_plan("stuck", loopback(3, 6), role_class="tests.e2e.roles_for_tests:StuckRole",
                      monerod=False, wallet=False)
     host = spawn_host(host_config(plan, duration_s=1.0))
     assert host.popen.wait(60) == 0, host.stderr()
@@ -142,9 +142,9 @@ def test_failed_start_exits_non_zero_with_a_clear_message(tmp_path, plan_kwargs,
     blocker_ctx = zmq.Context()
     blocker = blocker_ctx.socket(zmq.ROUTER)
     blocker.setsockopt(zmq.LINGER, 0)
-    blocker.bind("tcp://127.30.3.5:5555")
+    blocker.bind(f"tcp://{loopback(3, 4)}:5555")
     try:
-        plan = host_plan("broken", "127.30.3.5", monerod=False, wallet=False, **plan_kwargs)
+        plan = host_plan("broken", loopback(3, 4), monerod=False, wallet=False, **plan_kwargs)
         path = write_config(host_config(plan), tmp_path)
         proc = subprocess.run([sys.executable, "-m", "monerosim_actors.host", "--config", str(path),
                                "--data-dir", str(tmp_path / "data")],
@@ -166,7 +166,7 @@ def test_unreadable_config_exits_2(tmp_path) -> None:
 
 def test_sigterm_while_starting_exits_0(spawn_host: Callable[..., HostProcess], monero_binaries) -> None:
     """SIGTERM during monerod's start-up: the host stops what it started and exits 0."""
-    plan = host_plan("early-stop", "127.30.3.6", wallet=False)
+    plan = host_plan("early-stop", loopback(3, 5), wallet=False)
     host = spawn_host(host_config(plan))
     host.wait_for("process_started", timeout=30)
     host.popen.send_signal(signal.SIGTERM)

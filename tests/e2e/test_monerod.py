@@ -19,7 +19,7 @@ from monerosim_actors.runtime.rpc import STATUS_BUSY
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left
 from tests.e2e.conftest import wait_for_event
-from tests.e2e.plans import binaries, host_config, host_plan
+from tests.e2e.plans import binaries, host_config, host_plan, loopback
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def events_of(system: HostSystem, name: str) -> list[dict]:
 
 
 def test_mine_to_wallet_kill9_restart_and_graceful_stop(start_host: Callable[..., HostSystem]) -> None:
-    system = start_host(host_plan("miner", "127.30.2.1"))
+    system = start_host(host_plan("miner", loopback(2, 0)))
     assert system.daemon is not None and system.wallet is not None
     ready = {e["name"] for e in events_of(system, "process_ready")}
     assert ready == {"monerod", "wallet"}
@@ -72,9 +72,9 @@ def test_mine_to_wallet_kill9_restart_and_graceful_stop(start_host: Callable[...
 def test_program_exiting_during_start_fails_at_once(tmp_path: Path, monero_binaries: None) -> None:
     """Port taken: monerod exits at once; the error names the program, its code and its log tail."""
     blocker = socket.socket()
-    blocker.bind(("127.30.2.2", 18081))
+    blocker.bind((loopback(2, 1), 18081))
     blocker.listen()
-    system = HostSystem(host_config(host_plan("blocked", "127.30.2.2", wallet=False)),
+    system = HostSystem(host_config(host_plan("blocked", loopback(2, 1), wallet=False)),
                         str(tmp_path / "blocked"), ready_timeout_s=60)
     started = time.monotonic()
     try:
@@ -91,7 +91,7 @@ def test_program_exiting_during_start_fails_at_once(tmp_path: Path, monero_binar
 
 
 def test_missing_binary_and_unwritable_dir(tmp_path: Path) -> None:
-    plan = host_plan("nobin", "127.30.2.3", wallet=False)
+    plan = host_plan("nobin", loopback(2, 2), wallet=False)
     config = host_config(plan)
     config = type(config)(**{**config.__dict__,
                              "binaries": type(config.binaries)(python="python3", monerod="/nonexistent/monerod",
@@ -105,7 +105,7 @@ def test_missing_binary_and_unwritable_dir(tmp_path: Path) -> None:
         (tmp_path / "file").write_text("")
         target = tmp_path / "file" / "host"
     with pytest.raises(OutputError, match="not writable"):
-        HostSystem(host_config(host_plan("ro", "127.30.2.4", monerod=False, wallet=False)),
+        HostSystem(host_config(host_plan("ro", loopback(2, 3), monerod=False, wallet=False)),
                    str(target)).start()
 
 
@@ -114,7 +114,7 @@ def test_readiness_timeout_names_the_program(tmp_path: Path) -> None:
     mute = tmp_path / "mute.sh"
     mute.write_text("#!/bin/sh\nexec sleep 600\n")
     mute.chmod(0o755)
-    plan = host_plan("mute", "127.30.2.5", wallet=False)
+    plan = host_plan("mute", loopback(2, 4), wallet=False)
     config = host_config(plan)
     config = type(config)(**{**config.__dict__,
                              "binaries": type(config.binaries)(python="python3", monerod=str(mute),
@@ -126,7 +126,7 @@ def test_readiness_timeout_names_the_program(tmp_path: Path) -> None:
 
 
 def test_shadow_launch_mode_attaches_and_stops_over_rpc(tmp_path: Path, monero_binaries: None) -> None:
-    plan = host_plan("attached", "127.30.2.6", wallet=False)
+    plan = host_plan("attached", loopback(2, 5), wallet=False)
     data_dir = tmp_path / "attached"
     data_dir.mkdir()
     monerod = subprocess.Popen(monerod_argv(binaries().monerod, plan, str(data_dir)),
@@ -148,10 +148,10 @@ def test_shadow_launch_mode_attaches_and_stops_over_rpc(tmp_path: Path, monero_b
 def test_peered_nodes_see_each_others_blocks(start_host: Callable[..., HostSystem]) -> None:
     """Without --offline a regtest node mines only once synchronised with a peer (BUSY before);
     the peer's runtime then logs block_seen for the blocks it received."""
-    a = start_host(host_plan("peer-a", "127.30.2.7", wallet=False, offline=False,
-                             peers=("127.30.2.8:18080",)))
-    b = start_host(host_plan("peer-b", "127.30.2.8", wallet=False, offline=False,
-                             peers=("127.30.2.7:18080",)))
+    a = start_host(host_plan("peer-a", loopback(2, 6), wallet=False, offline=False,
+                             peers=(f"{loopback(2, 7)}:18080",)))
+    b = start_host(host_plan("peer-b", loopback(2, 7), wallet=False, offline=False,
+                             peers=(f"{loopback(2, 6)}:18080",)))
     assert a.daemon is not None and b.daemon is not None
     address = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
     deadline = time.monotonic() + 60

@@ -17,7 +17,7 @@ from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.inbox import RoleInbox
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
 from tests.conftest import RecordingEvents
-from tests.e2e.plans import host_config, host_plan, service
+from tests.e2e.plans import host_config, host_plan, loopback, service
 
 pytestmark = pytest.mark.e2e  # real sockets
 
@@ -32,8 +32,8 @@ class Mailbox:
 
 @pytest.fixture
 def pair() -> Iterator[tuple[Bus, RecordingEvents, Mailbox, Bus, RecordingEvents, Mailbox]]:
-    svc_plan = host_plan("svc", "127.30.1.1", monerod=False, wallet=False, bus_port=5555)
-    cli_plan = host_plan("cli", "127.30.1.2", monerod=False, wallet=False)
+    svc_plan = host_plan("svc", loopback(1, 0), monerod=False, wallet=False, bus_port=5555)
+    cli_plan = host_plan("cli", loopback(1, 1), monerod=False, wallet=False)
     services = {"svc": service(svc_plan)}
     made = []
     for plan in (svc_plan, cli_plan):
@@ -101,7 +101,7 @@ def test_malformed_frames_are_dropped_and_the_host_keeps_answering(pair, frames,
     raw = ctx.socket(zmq.DEALER)
     raw.setsockopt(zmq.IDENTITY, b"raw")
     raw.setsockopt(zmq.LINGER, 0)
-    raw.connect("tcp://127.30.1.1:5555")
+    raw.connect(f"tcp://{loopback(1, 0)}:5555")
     try:
         raw.send_multipart(frames)
         dropped = svc_ev.wait_for("msg_dropped", reason=reason)[0]
@@ -118,12 +118,12 @@ def test_malformed_frames_are_dropped_and_the_host_keeps_answering(pair, frames,
 
 def test_monerod_notifications() -> None:
     """A PUB socket where monerod's would be stands in for monerod."""
-    plan = host_plan("node", "127.30.1.3", wallet=False)
+    plan = host_plan("node", loopback(1, 2), wallet=False)
     events, box, inbox = RecordingEvents(), Mailbox(), RoleInbox()
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
     pub.setsockopt(zmq.LINGER, 0)
-    pub.bind("tcp://127.30.1.3:18083")
+    pub.bind(f"tcp://{loopback(1, 2)}:18083")
     bus = Bus(host_config(plan), events, inbox)
     bus.start()
     try:
@@ -166,7 +166,7 @@ def test_role_messages_wait_for_the_role() -> None:
 
 
 def test_bind_failure_raises_at_start() -> None:
-    plan = host_plan("svc2", "127.30.1.4", monerod=False, wallet=False, bus_port=5555)
+    plan = host_plan("svc2", loopback(1, 3), monerod=False, wallet=False, bus_port=5555)
     first = Bus(host_config(plan), RecordingEvents(), RoleInbox())
     first.start()
     try:

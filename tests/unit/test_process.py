@@ -27,9 +27,14 @@ class Harness:
         self.failed: queue.Queue[tuple[str, str]] = queue.Queue()
         self.refs: list[Any] = []
 
+    def probe_up(self) -> None:
+        """Ready while the program's ``up`` file exists (scripts touch it, and remove it before exiting)."""
+        if not (self.tmp_path / "up").exists():
+            raise RpcTimeout("probe", "not up")
+
     def supervise(self, script: str, **spec: Any) -> Any:
-        """A supervisor of ``sh -c SCRIPT`` (the marker in argv finds leftovers)."""
-        fields: dict[str, Any] = dict(probe=lambda: None, stop_rpc=lambda: None, stable_s=60.0)
+        """A supervisor of ``sh -c SCRIPT`` run in ``tmp_path`` (the marker in argv finds leftovers)."""
+        fields: dict[str, Any] = dict(probe=self.probe_up, stop_rpc=lambda: None, stable_s=60.0)
         fields.update(spec)
         ref = ProcessSupervisor.start(
             ProcessSpec(name="prog", argv=("sh", "-c", script, str(self.tmp_path)),
@@ -56,7 +61,7 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 
 
 def test_crashing_program_is_restarted_then_given_up(harness: Harness) -> None:
-    ref = harness.supervise("sleep 0.2; exit 3", max_restarts=2)
+    ref = harness.supervise("touch up; sleep 0.2; rm up; exit 3", max_restarts=2)
     assert ref.ask(Start()) > 0
     assert harness.restarted.get(timeout=10) == "prog"
     assert harness.restarted.get(timeout=10) == "prog"
@@ -68,7 +73,7 @@ def test_crashing_program_is_restarted_then_given_up(harness: Harness) -> None:
 
 
 def test_output_files_keep_every_run(harness: Harness) -> None:
-    ref = harness.supervise("echo run; sleep 0.1; exit 1", max_restarts=1)
+    ref = harness.supervise("echo run; touch up; sleep 0.1; rm up; exit 1", max_restarts=1)
     ref.ask(Start())
     harness.failed.get(timeout=10)
     assert (harness.tmp_path / "prog.stdout").read_text() == "run\nrun\n"
@@ -78,7 +83,7 @@ def test_stop_ladder_rpc_then_sigterm_then_sigkill(harness: Harness) -> None:
     def refuse() -> None:
         raise RpcTimeout("stop", "no answer")
 
-    ref = harness.supervise("trap '' TERM; while :; do sleep 0.05; done", stop_rpc=refuse,
+    ref = harness.supervise("trap '' TERM; touch up; while :; do sleep 0.05; done", stop_rpc=refuse,
                             term_timeout_s=0.5)
     ref.ask(Start())
     started = time.monotonic()
@@ -91,7 +96,7 @@ def test_stop_ladder_rpc_then_sigterm_then_sigkill(harness: Harness) -> None:
 
 def test_graceful_stop_rpc(harness: Harness, tmp_path: Path) -> None:
     flag = tmp_path / "stop-requested"
-    ref = harness.supervise(f"while [ ! -e {flag} ]; do sleep 0.05; done; exit 0",
+    ref = harness.supervise(f"touch up; while [ ! -e {flag} ]; do sleep 0.05; done; exit 0",
                             stop_rpc=flag.touch)
     ref.ask(Start())
     ref.ask(Stop(), timeout=30)
@@ -109,3 +114,11 @@ def test_not_ready_in_time_is_a_process_error_with_the_tail(harness: Harness) ->
     assert "prog did not answer its RPC within 0.5 s" in str(e.value)
     assert "starting up" in e.value.log_tail and "oops" in e.value.log_tail
     harness.events.wait_for("process_failed")
+
+
+def test_an_address_already_answering_is_refused(harness: Harness) -> None:
+    """Something else answers the probe before the program is even started."""
+    ref = harness.supervise("sleep 30", probe=lambda: None)
+    with pytest.raises(ProcessError, match="already answers before it was started"):
+        ref.ask(Start())
+    assert not harness.events.items  # nothing was started
