@@ -42,6 +42,11 @@ class Tally:
     messages: int = 0
     actor_failures: list[tuple[str, str]] = field(default_factory=list)
     """(host, what) of every ``actor_failed`` event: a role that crashed fails the run."""
+    actor_errors: Counter[str] = field(default_factory=Counter)
+    """Host -> how many ``actor_error`` events (the role went on) it logged."""
+    warnings: dict[str, str] = field(default_factory=dict)
+    """What the summary should point out, by topic: the first actor error of each host, a failed
+    bootstrap. Not failures: the hosts went on."""
 
     def feed(self, host: str, event: dict[str, Any]) -> None:
         """Count one event of ``host``."""
@@ -68,6 +73,12 @@ class Tally:
             self.payments_confirmed += 1
         elif kind == "msg_sent":
             self.messages += 1
+        elif kind == "actor_error":
+            self.actor_errors[host] += 1
+            self.warnings.setdefault(f"error:{host}", f"host {host}: {event.get('where', '?')}: "
+                                     f"{event.get('error_type', '')}: {str(event.get('error', ''))[:300]}")
+        elif kind == "bootstrap_step" and event.get("step") == "failed":
+            self.warnings["bootstrap"] = f"the bootstrap failed ({event.get('reason', '?')}): no user was funded"
         elif kind == "actor_failed":
             self.actor_failures.append((host, f"actor {event.get('actor')} failed: "
                                               f"{event.get('error_type', '')}: {event.get('error', '')}"))
@@ -184,6 +195,11 @@ def summary(tally: Tally, *, duration_s: float, exit_codes: dict[str, int | None
     if failures:
         lines.append("failures:")
         lines += [f"  {f}" for f in failures]
+    if tally.warnings:
+        errors = sum(tally.actor_errors.values())
+        lines.append(f"warnings ({errors} actor_error events in all; the first of each host):" if errors
+                     else "warnings:")
+        lines += [f"  {w}" for w in tally.warnings.values()]
     lines.append(f"output: {out_dir}")
     lines.append(f"next:   monerosim-actors analyze {out_dir}")
     return "\n".join(lines)

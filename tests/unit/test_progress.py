@@ -128,3 +128,19 @@ def test_a_failed_actor_is_shown_and_fails_the_summary() -> None:
     text = summary(tally, duration_s=1, exit_codes={"c": 0}, out_dir="/o", failures=[], interrupted=None)
     assert text.startswith("run FAILED")
     assert "  host c: actor block_controller failed: ValueError: bad" in text
+
+
+def test_actor_errors_and_a_failed_bootstrap_are_pointed_out_without_failing_the_run() -> None:
+    tally = Tally({"p": 0, "c": 0})
+    tally.feed_all([
+        ("p", {"event": "actor_error", "where": "setup", "error_type": "RpcTimeout", "error": "open_wallet"}),
+        ("p", {"event": "actor_error", "where": "task", "error_type": "RpcTimeout", "error": "later"}),
+        ("c", {"event": "bootstrap_step", "step": "failed", "reason": "no_pools"}),
+        ("c", {"event": "bootstrap_step", "step": "start"}),
+    ])
+    text = summary(tally, duration_s=1, exit_codes={"p": 0, "c": 0}, out_dir="/o", failures=[],
+                   interrupted=None)
+    assert text.startswith("run finished")
+    assert "warnings (2 actor_error events in all; the first of each host):" in text
+    assert "  host p: setup: RpcTimeout: open_wallet" in text and "later" not in text
+    assert "  the bootstrap failed (no_pools): no user was funded" in text
