@@ -17,6 +17,7 @@ import lzma
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -406,6 +407,24 @@ class _Reader:
             return None
         return full
 
+    def interpreter(self, root: dict[str, Any]) -> str | None:
+        """The hosts' Python: this one by default; another one must be able to import the runtime."""
+        own = os.path.abspath(sys.executable)
+        python = self.executable(self.get(root, (), "python", _string, own), ("python",))
+        if python is None or python == own:
+            return python
+        try:
+            result = subprocess.run([python, "-c", "import monerosim_actors.host"], capture_output=True,
+                                    stdin=subprocess.DEVNULL, timeout=60, check=False)
+            failed = result.returncode != 0
+        except (OSError, subprocess.TimeoutExpired):
+            failed = True
+        if failed:
+            self.fail(("python",), f"{python} cannot import monerosim_actors.host; install monerosim-actors "
+                                   f"into that environment, or leave 'python' out to use {own}")
+            return None
+        return python
+
     # --- the document ---
 
     def scenario(self) -> Scenario:
@@ -452,8 +471,7 @@ class _Reader:
             mine_timeout_s=self.get(coord_m, ("coordination",), "mine_timeout", _time(), 60.0),
             region=self.region(coord_m, ("coordination",), places, topo))
         general, experimental = self.shadow(root)
-        python = self.executable(self.get(root, (), "python", _string, os.path.abspath(sys.executable)),
-                                 ("python",))
+        python = self.interpreter(root)
         self.host_names(users, markets, pools, custom)
 
         if self.problems:
@@ -549,7 +567,7 @@ class _Reader:
             cfg = self.section(m, p, "config", ("pool_id", "hashrate_share"), extras=True)
             for owned in ("pool_id", "hashrate_share"):
                 if cfg and owned in cfg:
-                    self.fail(p + ("config", owned), f"is set from the pool entry itself; remove it here")
+                    self.fail(p + ("config", owned), "is set from the pool entry itself; remove it here")
             pools.append(PoolSpec(pool_id, share, dict(cfg or {}), self.region(m, p, places, topo)))  # type: ignore[arg-type]
         shares = [s.hashrate_share for s in pools if s.hashrate_share is not None]
         if len(shares) == len(items) and abs(sum(shares) - 1.0) > _SHARE_TOLERANCE:

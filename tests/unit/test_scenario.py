@@ -352,3 +352,18 @@ def test_anchors_aliases_and_merge_keys(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("{<<: *pool, id: pool_b}", "{<<: [1], id: pool_b}"))
     (problem,) = problems_of(path)
     assert "'<<' merges only mappings" in problem.message and problem.line == 8
+
+
+def test_another_python_must_import_the_runtime(tmp_path: Path) -> None:
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    doc = base_doc()
+    doc["python"] = str(fake)
+    (problem,) = problems_of(write_doc(tmp_path, doc))
+    assert problem.path == "python" and "cannot import monerosim_actors.host" in problem.message
+    wrapper = tmp_path / "venv-python"
+    wrapper.write_text(f'#!/bin/sh\nexec {EXE} "$@"\n')
+    wrapper.chmod(0o755)
+    doc["python"] = str(wrapper)
+    assert load_doc(tmp_path, doc).python == str(wrapper)
