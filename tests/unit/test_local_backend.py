@@ -4,6 +4,7 @@ the end of the run, SIGTERM then SIGKILL, strays left by a dead runtime, and not
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import signal
 import sys
@@ -69,10 +70,8 @@ def test_a_failing_host_fails_the_run_and_the_message_names_it_with_its_log(tmp_
 
 def test_a_host_that_cannot_be_started_is_a_failure_naming_it(tmp_path: Path) -> None:
     plan = fake_plan([FakeHost("h0")])
-    broken = plan.hosts[0].processes[0]
-    host = plan.hosts[0].__class__(**{**plan.hosts[0].__dict__, "processes": (
-        ProcessPlan("runtime", "/nonexistent/python", broken.args, 0.0),)})
-    plan = plan.__class__(**{**plan.__dict__, "hosts": (host,)})
+    broken = ProcessPlan("runtime", "/nonexistent/python", plan.hosts[0].processes[0].args, 0.0)
+    plan = replace(plan, hosts=(replace(plan.hosts[0], processes=(broken,)),))
     result = run(plan, tmp_path)
     assert result.exit_code == 1
     assert "host h0: cannot start runtime (/nonexistent/python)" in str(result.failures[0])

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monerosim_actors.backends import resources
-from monerosim_actors.plan import MonerodPlan, WalletPlan
+from monerosim_actors.plan import MonerodPlan, Plan, WalletPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
 
 
-def plan_with(nodes: int, wallets: int, bare: int, miners: int = 0):  # type: ignore[no-untyped-def]
+def plan_with(nodes: int, wallets: int, bare: int, miners: int = 0) -> Plan:
     """``nodes`` hosts with a monerod (the first ``miners`` of them pools), ``wallets`` of them with a
     wallet, and ``bare`` hosts with neither."""
     plan = fake_plan([FakeHost(f"h{i}") for i in range(nodes + bare)])
@@ -20,8 +22,8 @@ def plan_with(nodes: int, wallets: int, bare: int, miners: int = 0):  # type: ig
         node = MonerodPlan(18080, 18081, 18082, 18083, 1, ()) if i < nodes else None
         wallet = WalletPlan(18088, f"{h.ip}:18081") if i < wallets else None
         role = "mining_pool" if i < miners else "regular_user"
-        hosts.append(h.__class__(**{**h.__dict__, "monerod": node, "wallet": wallet, "role": role}))
-    return plan.__class__(**{**plan.__dict__, "hosts": tuple(hosts)})
+        hosts.append(replace(h, monerod=node, wallet=wallet, role=role))
+    return replace(plan, hosts=tuple(hosts))
 
 
 def test_the_estimate_counts_a_runtime_per_host_and_each_monerod_and_wallet() -> None:
@@ -33,7 +35,6 @@ def test_the_estimate_counts_a_runtime_per_host_and_each_monerod_and_wallet() ->
 
 
 def test_the_constants_are_not_below_the_measured_footprint() -> None:
-    import json
     measured = json.loads((Path(__file__).parents[2] / "bench/results/monerod_footprint.json").read_text())
     median = measured["median"]
     assert resources.MINER_MB >= median["monerod_after_100_blocks_rss_mb"]
