@@ -440,13 +440,15 @@ class _Reader:
                                        "python"), required=("simulation", "network"))
         if root is None:
             raise ScenarioError(self.problems)
-        sim = self.section(root, (), "simulation", ("duration", "seed", "grace_period"))
+        # A missing required section is one problem, not one more per key it would have held.
+        sim = self.section(root if "simulation" in root else None, (), "simulation",
+                           ("duration", "seed", "grace_period"))
         duration = self.get(sim, ("simulation",), "duration", _time())
         seed = self.get(sim, ("simulation",), "seed", _number(ge=0, le=MAX_SEED, integer=True), 1)
         grace = self.get(sim, ("simulation",), "grace_period", _time(minimum=10, inclusive=True), 120.0)
 
-        net = self.section(root, (), "network", ("agents", "consensus", "topology", "peers"),
-                           required=("agents",))
+        net = self.section(root if "network" in root else None, (), "network",
+                           ("agents", "consensus", "topology", "peers"), required=("agents",))
         topo = self.topology(net)
         places = {p.name for p in topo.places} if topo else set()
         agents = self.section(net, ("network",), "agents",

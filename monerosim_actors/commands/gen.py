@@ -10,7 +10,8 @@ import argparse
 import logging
 import os
 
-from monerosim_actors.commands.validate import seed_arg, summary
+from monerosim_actors.commands.validate import report_problems, seed_arg, summary
+from monerosim_actors.errors import ScenarioError
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,13 @@ def run(opts: argparse.Namespace) -> int:
     from monerosim_actors.scenario import load_scenario
 
     out = os.path.abspath(opts.out)
-    scenario = load_scenario(opts.config)
+    try:
+        scenario = load_scenario(opts.config)
+        plan = build_plan(scenario, seed=opts.seed, addressing="shadow", out_dir=out)
+    except ScenarioError as e:
+        return report_problems("gen", opts.config, e)
     for note in scenario.notes:
         log.warning("%s: %s", opts.config, note)
-    plan = build_plan(scenario, seed=opts.seed, addressing="shadow", out_dir=out)
     write_output(plan, out, force=opts.force)
     print(f"wrote {out}: {summary(plan)}")
     print(f"  {os.path.join(out, defaults.SHADOW_FILE)}  (run: shadow {os.path.join(out, defaults.SHADOW_FILE)})")

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections import Counter
 
+from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan import Plan
 
 log = logging.getLogger(__name__)
 
 SUMMARY_OUT = "/monerosim-validate"
 """A stand-in output folder: validate lays the plan out fully (no I/O) to find every problem."""
+EXIT_BAD_SCENARIO = 2
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer."""
 
@@ -40,12 +43,24 @@ def run(opts: argparse.Namespace) -> int:
     from monerosim_actors.planner import build_plan
     from monerosim_actors.scenario import load_scenario
 
-    scenario = load_scenario(opts.config)
-    plan = build_plan(scenario, seed=opts.seed, out_dir=SUMMARY_OUT)
+    try:
+        scenario = load_scenario(opts.config)
+        plan = build_plan(scenario, seed=opts.seed, out_dir=SUMMARY_OUT)
+    except ScenarioError as e:
+        return report_problems("validate", opts.config, e)
     for note in scenario.notes:
         log.warning("%s: %s", opts.config, note)
     print(f"OK {opts.config}: {summary(plan)}")
     return 0
+
+
+def report_problems(stage: str, config: str, error: ScenarioError) -> int:
+    """Every problem on stderr under one header line (each line ``FILE:LINE: key.path: message``); 2."""
+    count = len(error.problems)
+    print(f"monerosim-actors {stage}: {config}: {count} problem{'s' if count != 1 else ''}:", file=sys.stderr)
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    return EXIT_BAD_SCENARIO
 
 
 def summary(plan: Plan) -> str:

@@ -128,6 +128,7 @@ def test_validate_reports_every_problem_and_exits_2(tmp_path: Path, capsys: pyte
     path = write_doc(tmp_path, doc)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
+    assert err.startswith(f"monerosim-actors validate: {path}: 2 problems:\n")
     assert f"{path}:2: simulation.duration: 'soon' is not a time" in err
     assert "network.agents.mining_pools[1].hashrate_share: must be > 0, got -0.3" in err
     assert "Traceback" not in err

@@ -367,3 +367,10 @@ def test_another_python_must_import_the_runtime(tmp_path: Path) -> None:
     wrapper.chmod(0o755)
     doc["python"] = str(wrapper)
     assert load_doc(tmp_path, doc).python == str(wrapper)
+
+
+def test_a_missing_section_is_one_problem(tmp_path: Path) -> None:
+    doc = base_doc()
+    del doc["simulation"]
+    (problem,) = problems_of(write_doc(tmp_path, doc))
+    assert (problem.path, problem.message) == ("", "'simulation' is required")
