@@ -292,26 +292,37 @@ def decode(frame: bytes) -> Envelope:
 def _body(cls: type[Message], raw: Any) -> Message:
     if not isinstance(raw, dict):
         raise ProtocolError("bad_body", f"{cls.kind}: body is not a map")
-    hints = _field_types(cls)
-    if raw.keys() != hints.keys():
-        raise ProtocolError("bad_body", f"{cls.kind}: fields {sorted(map(str, raw))}, want {sorted(hints)}")
-    return cls(**{name: _check(cls.kind, name, tp, raw[name]) for name, tp in hints.items()})
+    fields = _field_types(cls)
+    if raw.keys() != fields.keys():
+        raise ProtocolError("bad_body", f"{cls.kind}: fields {sorted(map(str, raw))}, want {sorted(fields)}")
+    kind = cls.kind
+    values = {}
+    for name, (tp, item) in fields.items():
+        value = raw[name]
+        if item is None:
+            values[name] = _check(kind, name, tp, value)
+        elif isinstance(value, list):
+            values[name] = tuple(_check(kind, name, item, v) for v in value)
+        else:
+            raise ProtocolError("bad_body", f"{kind}.{name}: expected a list")
+    return cls(**values)
 
 
 @functools.cache
-def _field_types(cls: type[Message]) -> dict[str, Any]:
-    """Field name -> declared type, resolved once per class (``get_type_hints`` evaluates the string
-    annotations again on every call, which made decoding cost a millisecond per frame)."""
+def _field_types(cls: type[Message]) -> dict[str, tuple[Any, Any]]:
+    """Field name -> (declared type, item type of a ``tuple[X, ...]`` field or None), resolved once
+    per class: ``get_type_hints`` evaluates the string annotations again on every call, which made
+    decoding cost a millisecond per frame (``bench/bus_throughput.py``)."""
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    fields = {}
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        fields[f.name] = (tp, typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else None)
+    return fields
 
 
 def _check(kind: str, name: str, tp: Any, value: Any) -> Any:
-    if typing.get_origin(tp) is tuple:
-        (inner, _) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise ProtocolError("bad_body", f"{kind}.{name}: expected a list")
-        return tuple(_check(kind, name, inner, v) for v in value)
+    """A scalar field's value, checked against its declared type."""
     if tp is float and type(value) in (int, float) and math.isfinite(value):
         return float(value)
     if tp is int and type(value) is int:
