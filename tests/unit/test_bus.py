@@ -174,3 +174,33 @@ def test_bind_failure_raises_at_start() -> None:
             Bus(host_config(plan), RecordingEvents(), RoleInbox()).start()
     finally:
         first.stop()
+
+
+def test_a_lost_service_is_reconnected() -> None:
+    """The service goes away and comes back on the same address: the client's DEALER reconnects,
+    and what was sent while it was away is delivered once it is back."""
+    svc_plan = host_plan("svc3", loopback(1, 4), monerod=False, wallet=False, bus_port=5555)
+    cli_plan = host_plan("cli3", loopback(1, 5), monerod=False, wallet=False)
+    services = {"svc": service(svc_plan)}
+
+    def start(plan):
+        events, box, inbox = RecordingEvents(), Mailbox(), RoleInbox()
+        inbox.attach(box)
+        bus = Bus(host_config(plan, services=services), events, inbox)
+        bus.start()
+        return bus, box
+
+    cli, cli_box = start(cli_plan)
+    svc, svc_box = start(svc_plan)
+    try:
+        cli.send("svc3", GetVendors(request=1))
+        assert svc_box.q.get(timeout=5).envelope.body == GetVendors(1)
+        svc.stop()
+        cli.send("svc3", GetVendors(request=2))  # queued in the DEALER while the service is away
+        svc, svc_box = start(svc_plan)
+        assert svc_box.q.get(timeout=10).envelope.body == GetVendors(2)
+        svc.send("cli3", Ping(seq=1, payload=""))  # the new ROUTER routes to the client, which answers
+        assert svc_box.q.get(timeout=5).envelope.body == Pong(seq=1, payload="")
+    finally:
+        cli.stop()
+        svc.stop()
