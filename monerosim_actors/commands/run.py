@@ -21,6 +21,8 @@ from monerosim_actors.plan import Plan
 log = logging.getLogger(__name__)
 
 RUNS_DIR = "runs"
+SHORT_RUN_S = 120.0
+"""Below this many real seconds, a local run is mostly start-up and bootstrap: say so."""
 
 
 def time_scale_arg(text: str) -> float:
@@ -92,6 +94,11 @@ def _run_local(plan: Plan, out: str, time_scale: float) -> int:
           f"{plan.duration_s:g} s (start-up and bootstrap included) take "
           f"{progress.format_duration(plan.duration_s / time_scale)}; memory estimate {need.total_mb} MiB. "
           "Ctrl-C stops everything.", file=sys.stderr)
+    if plan.duration_s / time_scale < SHORT_RUN_S:
+        log.warning("the scenario lasts only %s at this time scale, but starting the hosts and the bootstrap "
+                    "take a minute or two of real time: little or nothing may happen after them (use a "
+                    "smaller --time-scale or a longer simulation.duration)",
+                    progress.format_duration(plan.duration_s / time_scale))
     tally = progress.Tally(expected_processes={
         h.name: int(h.monerod is not None) + int(h.wallet is not None) for h in plan.hosts})
     tail = EventTail({h.name: os.path.join(host_data_dir(out, h.name), EVENTS_FILE) for h in plan.hosts})

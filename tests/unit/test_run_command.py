@@ -165,3 +165,21 @@ def test_the_readme_the_quickstart_script_and_the_e2e_test_use_one_time_scale() 
     assert f"time scale {QUICKSTART_TIME_SCALE}" in script
     assert f"--time-scale {QUICKSTART_TIME_SCALE}" in readme
     assert readme.index("bash scripts/quickstart.sh") < readme.index("bash scripts/test.sh")
+
+
+def test_a_local_run_too_short_for_the_bootstrap_is_warned_about(
+        scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from monerosim_actors.backends import local
+
+    class NoRun:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def run(self) -> local.RunResult:
+            return local.RunResult(children=[], failures=[], duration_s=0.0)
+
+    monkeypatch.setattr(local, "LocalBackend", NoRun)
+    assert cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "--time-scale", "10",
+                     "--skip-memory-check"]) == 0
+    assert "the scenario lasts only 1m00s at this time scale" in caplog.text
