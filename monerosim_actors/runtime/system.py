@@ -126,11 +126,14 @@ class HostSystem:
         self.bus = Bus(config, self.events, self.inbox)
         self.bus.start()
         if host.monerod is not None:
-            self.daemon = DaemonRpc(f"http://{host.ip}:{host.monerod.rpc_port}")
-            self._supervise(self._monerod_spec(self.daemon))
+            url = f"http://{host.ip}:{host.monerod.rpc_port}"
+            self.daemon = DaemonRpc(url)
+            # the supervisor gets its own client: a requests.Session is not shared between threads
+            self._supervise(self._monerod_spec(DaemonRpc(url)))
         if host.wallet is not None:
-            self.wallet = WalletRpc(f"http://{host.ip}:{host.wallet.rpc_port}")
-            self._supervise(self._wallet_spec(self.wallet))
+            url = f"http://{host.ip}:{host.wallet.rpc_port}"
+            self.wallet = WalletRpc(url)
+            self._supervise(self._wallet_spec(WalletRpc(url)))
         if self.stopping.is_set():
             raise MonerosimError(f"{self.host}: stopped while starting")
         ctx = HostContext(config=config, events=self.events, bus=self.bus, daemon=self.daemon,

@@ -64,7 +64,7 @@ def start_host(tmp_path: Path, monero_binaries: None) -> Iterator[Callable[..., 
     """
     systems: list[HostSystem] = []
 
-    def start(plan: HostPlan, *, ready_timeout_s: float = 60.0, **kwargs: Any) -> HostSystem:
+    def start(plan: HostPlan, *, ready_timeout_s: float = 180.0, **kwargs: Any) -> HostSystem:
         system = HostSystem(host_config(plan, **kwargs), str(tmp_path / plan.name),
                             ready_timeout_s=ready_timeout_s)
         systems.append(system)

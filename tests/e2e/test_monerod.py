@@ -43,20 +43,20 @@ def test_mine_to_wallet_kill9_restart_and_graceful_stop(start_host: Callable[...
     assert balance.balance > 0 and balance.unlocked_balance == 0  # coinbase is locked 60 blocks
 
     events_path = os.path.join(system.data_dir, "events.jsonl")
-    seen = wait_for_event(events_path, "block_seen", count=5, timeout=10)
+    seen = wait_for_event(events_path, "block_seen", count=5, timeout=30)
     assert [e["hash"] for e in seen] == list(hashes)
     assert seen[-1]["height"] == height
-    wait_for_event(events_path, "role_got", type="ChainAdvanced", timeout=10)
+    wait_for_event(events_path, "role_got", type="ChainAdvanced", timeout=30)
 
     # kill -9: the supervisor restarts monerod with its chain, and tells the role
     pid = events_of(system, "process_started")[0]["pid"]
     os.kill(pid, signal.SIGKILL)
-    exited = wait_for_event(events_path, "process_exited", name="monerod", timeout=10)[0]
+    exited = wait_for_event(events_path, "process_exited", name="monerod", timeout=30)[0]
     assert exited["returncode"] == -signal.SIGKILL and exited["expected"] is False
-    restarted = wait_for_event(events_path, "process_restarted", name="monerod", timeout=60)[0]
+    restarted = wait_for_event(events_path, "process_restarted", name="monerod", timeout=180)[0]
     assert restarted["attempt"] == 1 and restarted["pid"] != pid
     assert system.daemon.get_height() == height + 1
-    wait_for_event(events_path, "role_got", type="ProcessRestarted", timeout=10)
+    wait_for_event(events_path, "role_got", type="ProcessRestarted", timeout=30)
     system.wallet.store()
 
     # graceful stop: both programs exit 0 over RPC, nothing is left
@@ -75,15 +75,13 @@ def test_program_exiting_during_start_fails_at_once(tmp_path: Path, monero_binar
     blocker.bind((loopback(2, 1), 18081))
     blocker.listen()
     system = HostSystem(host_config(host_plan("blocked", loopback(2, 1), wallet=False)),
-                        str(tmp_path / "blocked"), ready_timeout_s=60)
-    started = time.monotonic()
+                        str(tmp_path / "blocked"), ready_timeout_s=600)
     try:
         with pytest.raises(ProcessError) as e:
             system.start()
     finally:
         blocker.close()
-    assert time.monotonic() - started < 30
-    text = str(e.value)
+    text = str(e.value)  # "exited", not "did not answer within 600 s": it did not wait for the timeout
     assert "blocked: monerod exited with code" in text and "last lines of its log" in text
     assert e.value.returncode not in (None, 0)
     assert events_of(system, "host_stopped")[0]["exit_code"] == 2
@@ -154,7 +152,7 @@ def test_peered_nodes_see_each_others_blocks(start_host: Callable[..., HostSyste
                              peers=(f"{loopback(2, 6)}:18080",)))
     assert a.daemon is not None and b.daemon is not None
     address = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:  # BUSY until the nodes have connected and synchronised
         try:
             height, hashes = a.daemon.generateblocks(2, address)
