@@ -23,7 +23,7 @@ MODULES = ("bus_latency", "bus_throughput", "coordination", "host_footprint", "l
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "idle_host": ("--seconds", "60"),
     "monerod_footprint": ("--repeat", "1"),
-    "gen_scale": ("--repeat", "2"),
+    "gen_scale": ("--repeat", "1"),
     "analyze_scale": (),
 }
 """Figures measured by other issues' scripts, ``bench/NAME.py``, with the suite's arguments."""

@@ -8,7 +8,8 @@ to the start-up; this measures what the framework itself costs per host. Bring-u
 the backend's start to the last host's ``role_started`` (the role starts once monerod's and the
 wallet's RPCs answer); memory is the sum of the RSS of every process of the run (runtimes, monerods,
 wallets), sampled every 0.2 s until every host is ready and for a few seconds after; the figure is
-its peak. Targets: memory close to linear in hosts (x2 per doubling) and bring-up time growing
+its peak. The CPU time those processes had used when the last host became ready is recorded too:
+divided by the machine's CPUs it is the least time the bring-up could take. Targets: memory close to linear in hosts (x2 per doubling) and bring-up time growing
 sub-linearly (< x2 per doubling: hosts start in parallel).
 
 Run alone: ``.venv/bin/python -m bench local_growth [--sizes 2 4 8 16]``.
@@ -68,9 +69,10 @@ def make_plan(n: int, out: str) -> Plan:
                 shadow_experimental={}, hosts=tuple(hosts))
 
 
-def run_rss_mb(out: str) -> float:
-    """Summed RSS of every process whose command line names ``out`` (runtimes, monerods, wallets)."""
-    total = 0
+def run_usage(out: str) -> tuple[float, float]:
+    """Summed RSS (MiB) and CPU time so far (s) of every process whose command line names ``out``
+    (runtimes, monerods, wallets)."""
+    rss_kb, ticks = 0, 0
     needle = out.encode()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -78,10 +80,13 @@ def run_rss_mb(out: str) -> float:
                 continue
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    rss_kb += int(line.split()[1])
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            utime, stime = stat[stat.rindex(")") + 2:].split()[11:13]
+            ticks += int(utime) + int(stime)
         except OSError:  # the process ended meanwhile
             continue
-    return total / 1024
+    return rss_kb / 1024, ticks / os.sysconf("SC_CLK_TCK")
 
 
 def one_size(n: int) -> dict[str, Any]:
@@ -97,7 +102,7 @@ def one_size(n: int) -> dict[str, Any]:
         t0 = time.monotonic()
         runner.start()
         ready: dict[str, float] = {}
-        peak = 0.0
+        peak = cpu_at_ready = 0.0
         last_ready = None
         try:
             while last_ready is None or time.monotonic() - t0 < last_ready + AFTER_READY_S:
@@ -105,7 +110,8 @@ def one_size(n: int) -> dict[str, Any]:
                     raise RuntimeError(f"{n} hosts: only {len(ready)} ready after {READY_TIMEOUT_S} s in {out}")
                 if not runner.is_alive():
                     raise RuntimeError(f"{n} hosts: the run ended early: {result.get('run')}")
-                peak = max(peak, run_rss_mb(out))
+                rss, cpu = run_usage(out)
+                peak = max(peak, rss)
                 for host in plan.hosts:
                     events = Path(defaults.host_data_dir(out, host.name), defaults.EVENTS_FILE)
                     if host.name not in ready and events.exists() and \
@@ -113,6 +119,7 @@ def one_size(n: int) -> dict[str, Any]:
                         ready[host.name] = time.monotonic() - t0
                 if last_ready is None and len(ready) == n:
                     last_ready = max(ready.values())
+                    cpu_at_ready = cpu
                 threading.Event().wait(SAMPLE_S)
         finally:
             backend.interrupt()
@@ -120,7 +127,10 @@ def one_size(n: int) -> dict[str, Any]:
         run = result["run"]
         if run.leftovers:
             raise RuntimeError(f"{n} hosts: processes left behind: {run.leftovers}")
+        cpus = os.cpu_count() or 1
         return {"hosts": n, "bring_up_s": last_ready, "first_ready_s": min(ready.values()),
+                "cpu_s_at_ready": round(cpu_at_ready, 1), "cpu_s_per_host": round(cpu_at_ready / n, 2),
+                "cpu_bound_floor_s": round(cpu_at_ready / cpus, 1),
                 "peak_rss_mb": round(peak, 1), "peak_rss_per_host_mb": round(peak / n, 1),
                 "run_s": round(run.duration_s, 2)}
 
@@ -130,7 +140,9 @@ def measure(sizes: tuple[int, ...]) -> tuple[list[dict[str, Any]], dict[str, Any
     factors = [{"from": a["hosts"], "to": b["hosts"],
                 "bring_up": b["bring_up_s"] / a["bring_up_s"], "memory": b["peak_rss_mb"] / a["peak_rss_mb"]}
                for a, b in zip(results, results[1:])]
-    rows = []
+    rows = [row("Local run bring-up CPU per host (runtime + monerod + wallet)", baseline="-",
+                value=", ".join(f"{r['hosts']}: {r['cpu_s_per_host']:.1f} s" for r in results), ratio=None,
+                target="(reported)", met=None)]
     for f in factors:
         label = f"{f['from']} -> {f['to']} hosts"
         a = next(r for r in results if r["hosts"] == f["from"])
@@ -154,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     write_result("local_growth", "bring-up time (start to every host's role_started) and peak summed RSS of "
                  "N hosts (runtime + monerod + wallet each) run by the local backend", rows, data)
     for s in data["sizes"]:
-        print(f"{s['hosts']} hosts: ready in {s['bring_up_s']:.1f} s, peak {s['peak_rss_mb']:.0f} MB")
+        print(f"{s['hosts']} hosts: ready in {s['bring_up_s']:.1f} s (CPU floor {s['cpu_bound_floor_s']} s), "
+              f"peak {s['peak_rss_mb']:.0f} MB")
     for r in rows:
         print(f"{r['figure']}: {r['value']} vs {r['baseline']} (x{r['ratio']})")
     return 0

@@ -57,16 +57,21 @@ def _monerod(data: dict[str, Any]) -> list[Row]:
 
 
 def _gen_scale(data: dict[str, Any]) -> list[Row]:
-    sizes = sorted(data["sizes"], key=lambda s: s["users"])
-    met = data.get("meets_targets", {})
-    largest = sizes[-1]
-    rows = [row(f"gen, {largest['users']:,} users ({largest['hosts']:,} hosts)", baseline="-",
-                value=f"{largest['wall_s']:.1f} s, {largest['peak_rss_mb']:.0f} MB", ratio=None,
-                target="< 5 s and < 300 MB", met=bool(met.get("wall")) and bool(met.get("memory")))]
-    if "ratio_10k_over_1k_wall" in data:
-        rows.append(row("gen time growth, 1,000 -> 10,000 users", baseline="-",
-                        value=f"x{data['ratio_10k_over_1k_wall']:g}",
-                        ratio=data["ratio_10k_over_1k_wall"], target="linear (<= 12)", met=met.get("linear")))
+    """One figure per working folder measured (``by_workdir``: the disk or memory), or one in all."""
+    runs = data["by_workdir"] if "by_workdir" in data else {"": data}
+    rows = []
+    for where, run in runs.items():
+        place = f", in {where}" if where else ""
+        sizes = sorted(run["sizes"], key=lambda s: s["users"])
+        met = run.get("meets_targets", {})
+        largest = sizes[-1]
+        rows.append(row(f"gen, {largest['users']:,} users ({largest['hosts']:,} hosts){place}", baseline="-",
+                        value=f"{largest['wall_s']:.1f} s, {largest['peak_rss_mb']:.0f} MB", ratio=None,
+                        target="< 5 s and < 300 MB", met=bool(met.get("wall")) and bool(met.get("memory"))))
+        if "ratio_10k_over_1k_wall" in run:
+            rows.append(row(f"gen time growth, 1,000 -> 10,000 users{place}", baseline="-",
+                            value=f"x{run['ratio_10k_over_1k_wall']:g}", ratio=run["ratio_10k_over_1k_wall"],
+                            target="linear (<= 12)", met=met.get("linear")))
     return rows
 
 

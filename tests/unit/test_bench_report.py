@@ -43,7 +43,11 @@ def test_own_rows_others_layouts_missing_and_unreadable(tmp_path: Path) -> None:
     _write(results, "analyze_scale", {"target": {"message_events": 1_000_000, "seconds": 30, "peak_rss_mb": 2048},
                                       "results": [{"message_events": 1_000_000, "seconds": 20.0, "peak_rss_mb": 600.0},
                                                   {"message_events": 10_000, "seconds": 2.0, "peak_rss_mb": 150.0}]})
-    (results / "gen_scale.json").write_text("{ not json")
+    (results / "coordination.json").write_text("{ not json")
+    gen = {"meets_targets": {"wall": True, "memory": True, "linear": False}, "ratio_10k_over_1k_wall": 14.0,
+           "sizes": [{"users": 10_000, "hosts": 10_010, "wall_s": 4.0, "peak_rss_mb": 170.0},
+                     {"users": 1_000, "hosts": 1_010, "wall_s": 0.3, "peak_rss_mb": 40.0}]}
+    _write(results, "gen_scale", {"by_workdir": {"/dev/shm": gen}})
 
     text = report.render(results)
     table = _table(text)
@@ -59,9 +63,11 @@ def test_own_rows_others_layouts_missing_and_unreadable(tmp_path: Path) -> None:
     assert analyze == ["analyze, 10,000 message events", "analyze, 1,000,000 message events"]  # by size
     assert table["analyze, 1,000,000 message events"][-1] == "yes"
     assert table["analyze, 10,000 message events"][-1] == "-"
-    for missing in ("Coordination vs the seed", "Host footprint", "Local run growth"):
+    for missing in ("Host footprint", "Local run growth"):
         assert table[missing][1] == "not measured"
-    assert table["Generator scale"][1].startswith("unreadable (JSONDecodeError")
+    assert table["Coordination vs the seed"][1].startswith("unreadable (JSONDecodeError")
+    assert table["gen, 10,000 users (10,010 hosts), in /dev/shm"][1:] == ["4.0 s, 170 MB", "-", "< 5 s and < 300 MB", "yes"]
+    assert table["gen time growth, 1,000 -> 10,000 users, in /dev/shm"][2:] == ["14", "linear (<= 12)", "**no**"]
     assert "| `bus_latency.json` | 2026-01-01T00:00:00Z | cpus 2 |" in text
     assert "Before and after" not in text
 
