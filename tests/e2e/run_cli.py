@@ -1,11 +1,13 @@
 """Run ``monerosim-actors run`` as a user would (a separate process), on addresses of this test area.
 
 The planner gives a local run the addresses 127.10.0.1 upwards; these tests move them to a range of
-their own (``first_address``), so that they never clash with other tests' hosts.
+their own (:func:`first_address`), so that they never clash with other tests' hosts, nor with the same
+tests run at the same time by another pytest (the third byte follows the pid).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,12 @@ QUICKSTART_TIME_SCALE = "6"
 
 _WRAPPER = ("import sys, monerosim_actors.planner as p; p.FIRST_ADDRESS['loopback'] = sys.argv.pop(1); "
             "from monerosim_actors.cli import main; sys.exit(main())")
+
+
+def first_address(test: int) -> str:
+    """The first host address of test number ``test`` (0 or 1) of this pytest process: 127.60.N.1,
+    N in 10..249, inside this test area's range and away from the benchmarks' 127.60.250.x."""
+    return f"127.60.{10 + (os.getpid() % 120) * 2 + test}.1"
 
 
 def start_run(first_address: str, *args: str) -> subprocess.Popen[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import processes_matching, require_binary
-from tests.e2e.run_cli import QUICKSTART, start_run
+from tests.e2e.run_cli import QUICKSTART, first_address, start_run
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +19,7 @@ def test_sigint_mid_run_stops_everything_and_exits_130(tmp_path: Path) -> None:
     require_binary("monerod")
     require_binary("monero-wallet-rpc")
     out = tmp_path / "interrupted"
-    proc = start_run("127.60.2.1", str(QUICKSTART), "-o", str(out), "--time-scale", "1")
+    proc = start_run(first_address(1), str(QUICKSTART), "-o", str(out), "--time-scale", "1")
     try:
         assert proc.stderr is not None
         ready = re.compile(r"hosts ready (\d+)/(\d+)")

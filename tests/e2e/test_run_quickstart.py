@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import processes_matching, require_binary
-from tests.e2e.run_cli import QUICKSTART, QUICKSTART_TIME_SCALE, start_run
+from tests.e2e.run_cli import QUICKSTART, QUICKSTART_TIME_SCALE, first_address, start_run
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def test_quickstart_runs_every_role_and_stops_cleanly(tmp_path: Path) -> None:
     require_binary("monero-wallet-rpc")
     out = tmp_path / "quickstart"
     started = time.monotonic()
-    proc = start_run("127.60.1.1", str(QUICKSTART), "-o", str(out), "--time-scale", QUICKSTART_TIME_SCALE)
+    proc = start_run(first_address(0), str(QUICKSTART), "-o", str(out), "--time-scale", QUICKSTART_TIME_SCALE)
     try:
         stdout, stderr = proc.communicate(timeout=BUDGET_S + 120)
     finally:
