@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run on this machine (local, the default) or under Shadow")
     parser.add_argument("--shadow-bin", metavar="PATH", default=None,
                         help="the Shadow binary (default: shadow on PATH)")
-    parser.add_argument("--seed", type=seed_arg, default=None, help="override simulation.seed")
+    parser.add_argument("--seed", metavar="N", type=seed_arg, default=None, help="override simulation.seed")
     parser.add_argument("--force", action="store_true", help="replace OUT if it holds an earlier output")
     parser.add_argument("--skip-memory-check", action="store_true",
                         help="local backend: start even when the memory estimate exceeds what is available")
