@@ -9,6 +9,9 @@ unexpected exit is logged and the program restarted after a back-off (in real se
 scheduler), its data directory untouched, so the chain (``--keep-fakechain``) and the wallet files
 survive; too many restarts in a row end in ``process_failed``. Stopping is graceful: the program's
 stop RPC, then SIGTERM, then SIGKILL, each after a timeout. ``Popen.communicate`` is never used.
+Each running program has a pid file in the data directory (:mod:`monerosim_actors.runtime.pidfile`):
+a program an earlier run of this host left behind (the runtime was killed with SIGKILL) is stopped
+before its successor starts.
 
 With ``managed=False`` (``launch_mode: shadow``) Shadow has started the program: the supervisor only
 waits for its RPC and asks it to stop over RPC at shutdown; it does not watch or restart it.
@@ -29,6 +32,7 @@ from typing import IO, Any
 import pykka
 
 from monerosim_actors.errors import ProcessError, RpcError
+from monerosim_actors.runtime import pidfile
 from monerosim_actors.runtime.context import EventSink, TimerService
 
 log = logging.getLogger(__name__)
@@ -171,8 +175,15 @@ class ProcessSupervisor(pykka.ThreadingActor):
             raise
         return child.pid
 
+    @property
+    def _pid_path(self) -> str:
+        return pidfile.path_for(self.spec.data_dir, self.spec.name)
+
     def _launch(self) -> _Child:
         spec = self.spec
+        left = pidfile.stop_leftover(self._pid_path, spec.argv, spec.term_timeout_s)
+        if left is not None:
+            self._events.emit(ACTOR, "process_leftover_stopped", name=spec.name, pid=left)
         self._check_address_free()
         outputs: list[tuple[str, int]] = []
         files: list[IO[bytes]] = []
@@ -193,6 +204,10 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 f.close()
         child = _Child(popen, outputs)
         self._child = child
+        try:
+            pidfile.record(self._pid_path, popen.pid)
+        except OSError as e:  # the outputs were just written there: only a full disk gets here
+            log.warning("%s: cannot write the pid file of %s: %s", self.host, spec.name, e)
         self._events.emit(ACTOR, "process_started", name=spec.name, pid=popen.pid, argv=list(spec.argv))
         log.info("%s: started %s (pid %d)", self.host, spec.name, popen.pid)
         ref = self.actor_ref
@@ -254,7 +269,10 @@ class ProcessSupervisor(pykka.ThreadingActor):
     # --- exits and restarts ---------------------------------------------------------------------
 
     def _exited(self, child: _Child) -> None:
-        if child is not self._child or child.handled:
+        if child is not self._child:
+            return
+        pidfile.forget(self._pid_path)
+        if child.handled:
             return
         child.handled = True
         expected = self._stopped or self._stopping.is_set()
@@ -317,6 +335,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 log.warning("%s: %s ignored SIGTERM; SIGKILL", self.host, spec.name)
                 self._kill(child)
         child.signal_group(signal.SIGKILL)  # anything it left in its group
+        pidfile.forget(self._pid_path)
         self._events.emit(ACTOR, "process_exited", name=spec.name, returncode=child.returncode,
                           expected=True)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -122,3 +124,43 @@ def test_an_address_already_answering_is_refused(harness: Harness) -> None:
     with pytest.raises(ProcessError, match="already answers before it was started"):
         ref.ask(Start())
     assert not harness.events.items  # nothing was started
+
+
+LEFTOVER = "trap 'rm -f up; exit 0' TERM; touch up; while :; do sleep 0.05; done"
+
+
+def test_a_program_left_by_an_earlier_run_of_the_host_is_stopped_before_the_start(harness: Harness) -> None:
+    """The host was killed with SIGKILL: its program survived in its own group, named by its pid file."""
+    argv = ["sh", "-c", LEFTOVER, str(harness.tmp_path)]
+    orphan = subprocess.Popen(argv, cwd=harness.tmp_path, start_new_session=True)
+    (harness.tmp_path / "prog.pid").write_text(f"{orphan.pid}\n")
+    while not (harness.tmp_path / "up").exists():
+        time.sleep(0.01)
+    ref = harness.supervise(LEFTOVER, stop_timeout_s=0.2)
+    pid = ref.ask(Start(), timeout=30)
+    assert orphan.wait(5) == 0  # stopped with SIGTERM, gracefully
+    assert pid != orphan.pid
+    assert harness.events.wait_for("process_leftover_stopped")[0]["pid"] == orphan.pid
+    assert (harness.tmp_path / "prog.pid").read_text().strip() == str(pid)
+    assert os.getpgid(pid) == pid
+
+
+def test_a_pid_file_naming_another_program_is_ignored(harness: Harness) -> None:
+    other = subprocess.Popen(["sh", "-c", "sleep 30", str(harness.tmp_path)], start_new_session=True)
+    try:
+        (harness.tmp_path / "prog.pid").write_text(f"{other.pid}\n")
+        ref = harness.supervise("touch up; sleep 30", stop_timeout_s=0.2)
+        ref.ask(Start(), timeout=30)
+        assert other.poll() is None
+        assert not [e for e in harness.events.items if e["event"] == "process_leftover_stopped"]
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_the_pid_file_is_removed_when_the_program_stops(harness: Harness) -> None:
+    ref = harness.supervise("touch up; sleep 30", stop_timeout_s=0.2)
+    ref.ask(Start(), timeout=30)
+    assert (harness.tmp_path / "prog.pid").exists()
+    ref.ask(Stop(), timeout=30)
+    assert not (harness.tmp_path / "prog.pid").exists()
