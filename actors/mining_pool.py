@@ -4,7 +4,8 @@ Under Shadow a RandomX mining loop would never block (simulated time would stand
 are found on order: the controller draws the miner by hashrate share and sends ``MineBlocks``; the
 pool calls ``generateblocks`` on its own regtest monerod and answers ``BlocksMined`` (or
 ``MineFailed``). A node that is not synchronised yet answers ``BUSY``; the pool retries a few times
-with a short back-off (scheduled, never slept) before it gives up.
+with a short back-off (scheduled, never slept) before it gives up. Large orders are mined a few
+blocks per call (:data:`BLOCKS_PER_CALL`), so no single RPC call outlasts its timeout.
 
 The pool's wallet (named after the pool, reopened after restarts) gives the coinbase address it
 registers. It registers on start, again whenever the controller sends ``RegistrationRequested``, and
@@ -26,6 +27,10 @@ from monerosim_actors.runtime.rpc import STATUS_BUSY
 
 BUSY_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 """Scenario seconds between attempts while monerod answers ``BUSY``; then the order fails."""
+BLOCKS_PER_CALL = 5
+"""A large order (the bootstrap's 80 blocks) is mined in calls of at most this many blocks: one
+RandomX block took up to 6 s on the loaded test machine, and one call must end within the RPC
+client's timeout."""
 
 
 class MiningPool(RoleActor):
@@ -103,12 +108,22 @@ class MiningPool(RoleActor):
                 self.reject(env, "unexpected_type")
 
     def _mine(self, order: MineBlocks, attempt: int) -> None:
+        """Carry out an order, at most :data:`BLOCKS_PER_CALL` blocks per ``generateblocks`` call."""
         assert self.ctx.daemon is not None
         started = self.ctx.clock.now()
+        hashes: list[str] = []
+        height = 0
         try:
-            height, hashes = self.ctx.daemon.generateblocks(order.count, order.address)
+            while len(hashes) < order.count:
+                chunk = min(BLOCKS_PER_CALL, order.count - len(hashes))
+                height, new = self.ctx.daemon.generateblocks(chunk, order.address)
+                first = height - len(new) + 1
+                for i, block_hash in enumerate(new):
+                    self.emit("block_mined", pool_id=self.pool_id, order=order.order, height=first + i,
+                              hash=block_hash, phase=order.phase)
+                hashes += new
         except RpcResponseError as e:
-            if e.rpc_message == STATUS_BUSY and attempt < len(BUSY_RETRY_DELAYS_S):
+            if e.rpc_message == STATUS_BUSY and not hashes and attempt < len(BUSY_RETRY_DELAYS_S):
                 self.after(BUSY_RETRY_DELAYS_S[attempt], self._mine, order, attempt + 1)
                 return
             self._fail(order, f"{e.rpc_message or e}")
@@ -117,10 +132,6 @@ class MiningPool(RoleActor):
             self._fail(order, f"{type(e).__name__}: {e}")
             return
         elapsed_ms = round((self.ctx.clock.now() - started) * 1000, 3)
-        first = height - len(hashes) + 1
-        for i, block_hash in enumerate(hashes):
-            self.emit("block_mined", pool_id=self.pool_id, order=order.order, height=first + i, hash=block_hash,
-                      phase=order.phase)
         self.send(self.controller, BlocksMined(order=order.order, height=height, hashes=tuple(hashes),
                                                elapsed_ms=elapsed_ms))
 

@@ -91,3 +91,14 @@ def test_orders_only_from_the_block_controller() -> None:
     assert net.ledger.height == 1
     rejected = net.events("pool-alpha").named("msg_rejected")
     assert [(r["src"], r["type"], r["reason"]) for r in rejected] == [("user-0", "mine_blocks", "not_the_block_controller")]
+
+
+def test_a_large_order_is_mined_in_calls_of_a_few_blocks() -> None:
+    net, pool = _net()
+    deliver(net, CTRL, "pool-alpha", MineBlocks(order=2, count=12, address="faucet/0", phase="bootstrap"))
+    net.run(until=1)
+    daemon = net.hosts["pool-alpha"].daemon
+    assert daemon is not None and [c for c, _ in daemon.calls] == [5, 5, 2]
+    (answer,) = [b for b in _to_controller(net) if isinstance(b, BlocksMined)]
+    assert answer.height == 12 and len(answer.hashes) == 12
+    assert [m["height"] for m in net.events("pool-alpha").named("block_mined")] == list(range(1, 13))
