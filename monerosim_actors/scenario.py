@@ -58,9 +58,13 @@ SHADOW_EXPERIMENTAL = {
     "use_sched_fifo", "use_syscall_counters", "use_worker_spinning"}
 SHADOW_LOG_LEVELS = ("error", "warning", "info", "debug", "trace")
 
-_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?$")
-_CLASS_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?")
+"""An agent id (matched whole: ``$`` would let a trailing newline into host and file names)."""
+_CLASS_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _MAX_LABEL = 63
+MAX_HOSTS = 100_000
+"""Hosts a scenario may have in all (ten times the largest we have generated); a typo such as
+``count: 1000000000`` is reported instead of laying out a billion hosts."""
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed checks the same)."""
 _SHARE_TOLERANCE = 1e-9
@@ -382,7 +386,7 @@ class _Reader:
         if not isinstance(value, str):
             self.fail(path, f"must be a string, got {_type_name(value)} {value!r}")
             return None
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             self.fail(path, f"{value!r} is not usable as a host name: use ASCII letters, digits, '_' and "
                             "'-' only, starting and ending with a letter or digit")
             return None
@@ -488,7 +492,7 @@ class _Reader:
             notes=tuple(self.notes))
 
     def count(self, m: dict[str, Any] | None, path: Path) -> int | None:
-        return self.get(m, path, "count", _number(ge=1, integer=True))
+        return self.get(m, path, "count", _number(ge=1, le=MAX_HOSTS, integer=True))
 
     def region(self, m: dict[str, Any] | None, path: Path, places: set[str],
                topo: TopologySpec | None) -> str | None:
@@ -623,7 +627,7 @@ class _Reader:
             return None
         if value in entry_points:
             return entry_points[value]
-        if not _CLASS_PATH.match(value):
+        if not _CLASS_PATH.fullmatch(value):
             self.fail(path + ("class",), f"{value!r} is neither 'package.module:Class' nor a registered role "
                                          f"({', '.join(sorted(entry_points))}){_suggest(value, entry_points)}")
             return None
@@ -680,7 +684,7 @@ class _Reader:
             else:
                 with open(full, encoding="utf-8") as f:
                     text = f.read()
-        except (OSError, lzma.LZMAError, UnicodeDecodeError) as e:
+        except (OSError, lzma.LZMAError, ValueError) as e:  # ValueError: a NUL in the name, not UTF-8
             self.fail(path + ("file",), f"cannot read the GML file {full}: {getattr(e, 'strerror', None) or e}")
             return None
         try:
@@ -829,6 +833,13 @@ class _Reader:
     def host_names(self, users: UsersSpec | None, markets: MarketplacesSpec | None,
                    pools: list[PoolSpec], custom: list[CustomRoleSpec]) -> None:
         """Every agent's host name valid and distinct (from each other and from the services)."""
+        counts = [users.count if users else None, markets.count if markets else None, len(pools),
+                  *(role.count for role in custom)]
+        total = 2 + sum(c for c in counts if c)
+        if total > MAX_HOSTS:
+            self.fail(("network", "agents"), f"{total} hosts in all (the services included); at most "
+                                             f"{MAX_HOSTS} are allowed")
+            return
         taken: dict[str, str] = {defaults.BLOCK_CONTROLLER_HOST: "the block controller",
                                  defaults.MARKETPLACE_DIRECTORY_HOST: "the marketplace directory"}
         for i in range(users.count if users and users.count else 0):

@@ -5,6 +5,10 @@ problem. So the file is *composed* (parsed into nodes, each with a start mark) w
 and the node tree is turned into plain Python values here, recording the line of each key path on
 the way. Only the safe loader's tags are constructed (anchors, aliases and ``<<`` merges work);
 duplicate keys, where PyYAML silently lets the last one win, are reported.
+
+The file is untrusted input: an alias that contains itself, nesting deeper than
+:data:`MAX_DEPTH` and documents that expand (through aliases) to more than :data:`MAX_NODES` values
+(a "billion laughs" bomb) are refused as :class:`YamlSyntaxError`, never a RecursionError or a hang.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ Path = tuple[str | int, ...]
 """A key path: mapping keys and list indexes, e.g. ``("network", "agents", "mining_pools", 1)``."""
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_DEPTH = 64
+"""Nesting levels a scenario may have (it needs fewer than ten)."""
+MAX_NODES = 50_000
+"""Values a document may expand to, aliases counted each time they are used."""
 
 
 def format_path(path: Path) -> str:
@@ -76,7 +85,7 @@ def load_text(text: str) -> Source:
         return src
     src.lines[()] = node.start_mark.line + 1
     try:
-        src.data = _build(node, (), src, yaml.constructor.SafeConstructor())
+        src.data = _Builder(src).build(node, ())
     except yaml.constructor.ConstructorError as e:
         mark = e.problem_mark
         raise YamlSyntaxError(f"not valid YAML: {e.problem}", mark.line + 1 if mark else None) from e
@@ -88,20 +97,46 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _build(node: yaml.Node, path: Path, src: Source, ctor: yaml.constructor.SafeConstructor) -> Any:
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (_MAP_TAG, _SEQ_TAG):
-        raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag!r} is not allowed",
-                                                node.start_mark)
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Turns composed nodes into values, refusing cycles, deep nesting and alias bombs."""
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.ctor = yaml.constructor.SafeConstructor()
+        self.open: set[int] = set()
+        """ids of the nodes being built (an alias to one of them is a cycle)."""
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _refuse(f"the document expands to more than {MAX_NODES} values (aliases counted "
+                          "each time they are used)", node)
+        if len(path) > MAX_DEPTH:
+            raise _refuse(f"nested deeper than {MAX_DEPTH} levels", node)
+        if id(node) in self.open:
+            raise _refuse("an alias refers to a node that contains it", node)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (_MAP_TAG, _SEQ_TAG):
+            raise _refuse(f"the tag {node.tag!r} is not allowed", node)
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return self.ctor.construct_object(node)
+        self.open.add(id(node))
+        try:
+            return self._mapping(node, path) if isinstance(node, yaml.MappingNode) else self._sequence(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        src = self.src
         out: dict[str, Any] = {}
         merged: list[Any] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                value = _build(value_node, path, src, ctor)
+                value = self.build(value_node, path)
                 merged += value if isinstance(value, list) else [value]
                 continue
             if isinstance(key_node, yaml.ScalarNode):
-                raw = ctor.construct_object(key_node)
+                raw = self.ctor.construct_object(key_node)
                 key = raw if isinstance(raw, str) else str(raw)
             else:
                 key = "<complex key>"
@@ -109,18 +144,21 @@ def _build(node: yaml.Node, path: Path, src: Source, ctor: yaml.constructor.Safe
             if key in out:
                 src.duplicates.append((child, key_node.start_mark.line + 1))
             src.lines[child] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, child, src, ctor)
+            out[key] = self.build(value_node, child)
         for base in merged:
             if not isinstance(base, dict):
-                raise yaml.constructor.ConstructorError(None, None, "'<<' merges only mappings",
-                                                        node.start_mark)
+                raise _refuse("'<<' merges only mappings", node)
             for key, value in base.items():
                 out.setdefault(key, value)
         return out
-    if isinstance(node, yaml.SequenceNode):
+
+    def _sequence(self, node: yaml.SequenceNode, path: Path) -> list[Any]:
         items = []
         for i, item in enumerate(node.value):
-            src.lines[path + (i,)] = item.start_mark.line + 1
-            items.append(_build(item, path + (i,), src, ctor))
+            self.src.lines[path + (i,)] = item.start_mark.line + 1
+            items.append(self.build(item, path + (i,)))
         return items
-    return ctor.construct_object(node)
+
+
+def _refuse(problem: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
