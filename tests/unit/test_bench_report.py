@@ -41,7 +41,7 @@ def test_own_rows_others_layouts_missing_and_unreadable(tmp_path: Path) -> None:
         "monerod_ready_s": 4.3, "monerod_idle_rss_mb": 28.6, "monerod_after_100_blocks_rss_mb": 612.8,
         "wallet_idle_rss_mb": 33.8, "wallet_after_100_blocks_rss_mb": 34.0}})
     _write(results, "analyze_scale", {"target": {"message_events": 1_000_000, "seconds": 30, "peak_rss_mb": 2048},
-                                      "results": [{"message_events": 1_000_000, "seconds": 20.0, "peak_rss_mb": 600.0},
+                                      "results": [{"message_events": 1_000_000, "seconds": 20.0, "cpu_seconds": 18.0, "peak_rss_mb": 600.0},
                                                   {"message_events": 10_000, "seconds": 2.0, "peak_rss_mb": 150.0}]})
     (results / "coordination.json").write_text("{ not json")
     gen = {"meets_targets": {"wall": True, "memory": True, "linear": False}, "ratio_10k_over_1k_wall": 14.0,
@@ -61,7 +61,8 @@ def test_own_rows_others_layouts_missing_and_unreadable(tmp_path: Path) -> None:
     assert table["Node hosts per GB (monerod + wallet after 100 blocks)"][1] == f"{1024 / 646.8:.1f}"
     analyze = [k for k in table if k.startswith("analyze")]
     assert analyze == ["analyze, 10,000 message events", "analyze, 1,000,000 message events"]  # by size
-    assert table["analyze, 1,000,000 message events"][-1] == "yes"
+    assert table["analyze, 1,000,000 message events"][1:] == ["20.0 s (18.0 s CPU), 600 MB", "-",
+                                                              "< 30 s and < 2048 MB", "yes"]
     assert table["analyze, 10,000 message events"][-1] == "-"
     for missing in ("Host footprint", "Local run growth"):
         assert table[missing][1] == "not measured"
