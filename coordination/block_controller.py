@@ -13,6 +13,12 @@ It runs on its own host (monerod + the faucet wallet) behind a ROUTER socket. In
    ``mine_skipped``; one that does not answer within ``mine_timeout_s`` as ``mine_timeout``; the
    schedule goes on either way.
 
+A restarted controller (its host killed and started again) does not bootstrap again: it keeps a
+small state file in its data dir (:mod:`monerosim_actors.role_state`: the bootstrap's end, the next
+order number, how many blocks the schedule has drawn). After its pools re-register it logs
+``controller_resumed`` and goes on with the schedule where the draws left off; the blocks that fell
+due while it was down are not mined (the analysis reports the gap).
+
 Timeouts (``registration_timeout_s``, ``mine_timeout_s`` and the bootstrap's waits) wait on programs
 starting and mining, which a shortened scenario does not speed up, so they count real seconds and
 ignore the local backend's ``time_scale`` (under Shadow the two are the same). Block intervals are
@@ -35,6 +41,7 @@ from coordination.protocol import (BlocksMined, Envelope, Message, MineBlocks, M
                                    RegisterPool, RegistrationRequested, RequestFunds)
 from coordination.schedule import BlockSchedule, PoolShare
 from monerosim_actors.behaviour import RoleActor
+from monerosim_actors import role_state
 from monerosim_actors.plan import ATOMIC_PER_XMR
 from monerosim_actors.role_wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
@@ -102,6 +109,21 @@ class BlockController(RoleActor):
                                    sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done,
                                    outputs_per_user=int(self.outputs_per_user))
         self.faucet_address = ""
+        saved = role_state.load(ctx.data_dir, self.role)
+        self._next_order = int(saved.get("next_order", 1))
+        self._blocks_drawn = 0
+        self.resumed_height: int | None = saved.get("bootstrap_height")
+        """The height the bootstrap ended at in an earlier run of this host, else None."""
+        if self.resumed_height is not None:
+            self.bootstrap.finished = True
+            self.bootstrap.height = self.resumed_height
+            for _ in range(int(saved.get("blocks_drawn", 0))):  # the same draws as if it had not stopped
+                self._draw_block()
+
+    def _save(self) -> None:
+        role_state.save(self.ctx.data_dir, self.role, {
+            "bootstrap_height": self.bootstrap.height if self.bootstrap.finished else None,
+            "next_order": self._next_order, "blocks_drawn": self._blocks_drawn})
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -193,6 +215,11 @@ class BlockController(RoleActor):
         missing = [p.pool_id for p in self.expected if p.pool_id not in self.registered]
         self.emit("registration_closed", registered=[p.pool_id for p in self.expected
                                                      if p.pool_id in self.registered], missing=missing)
+        if self.resumed_height is not None:
+            self.emit("controller_resumed", bootstrap_height=self.resumed_height, next_order=self._next_order,
+                      blocks_drawn=self._blocks_drawn)
+            self._bootstrap_done(self.resumed_height)
+            return
         self.bootstrap.start([self.registered[p.pool_id] for p in self.expected if p.pool_id in self.registered])
 
     # --- the schedule ---------------------------------------------------------------------------
@@ -201,10 +228,16 @@ class BlockController(RoleActor):
         self.phase = "schedule"
         self._schedule_next()
 
+    def _draw_block(self) -> tuple[float, PoolShare]:
+        assert self.block_schedule is not None
+        self._blocks_drawn += 1
+        return self.block_schedule.next_block()
+
     def _schedule_next(self) -> None:
         if self.block_schedule is None:
             return
-        interval, pool = self.block_schedule.next_block()
+        interval, pool = self._draw_block()
+        self._save()
         self._next_block = self.after(interval, self._mine_scheduled, pool)
 
     def _mine_scheduled(self, pool: PoolShare) -> None:
@@ -222,6 +255,7 @@ class BlockController(RoleActor):
         """Send a ``MineBlocks`` order; exactly one of the callbacks runs (answer, failure or timeout)."""
         n = self._next_order
         self._next_order += 1
+        self._save()
         order = _Order(n, pool, count, phase, self.ctx.clock.now(), on_done, on_fail)
         self._orders[n] = order
         self.send(pool.share.host, MineBlocks(order=n, count=count, address=address, phase=phase))

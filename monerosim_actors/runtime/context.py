@@ -52,6 +52,8 @@ class HostContext:
         wallet: the host's wallet RPC, or None.
         scheduler: ``call_later(delay_s, ref, message) -> Timer`` in scenario seconds.
         clock: ``now()``, i.e. ``time.time()`` (simulated under Shadow).
+        data_dir: the host's data directory, where a role keeps what must survive a restart of
+            the host; None (role tests with fakes) means: keep nothing on disk.
     """
 
     config: HostConfig
@@ -61,6 +63,7 @@ class HostContext:
     wallet: WalletRpc | None
     scheduler: TimerService
     clock: Clock = field(default_factory=SystemClock)
+    data_dir: str | None = None
 
     @property
     def host(self) -> str:

@@ -137,7 +137,8 @@ class HostSystem:
         if self.stopping.is_set():
             raise MonerosimError(f"{self.host}: stopped while starting")
         ctx = HostContext(config=config, events=self.events, bus=self.bus, daemon=self.daemon,
-                          wallet=self.wallet, scheduler=self.scheduler, clock=SystemClock())
+                          wallet=self.wallet, scheduler=self.scheduler, clock=SystemClock(),
+                          data_dir=self.data_dir)
         self.role = role_cls.start(ctx)
         self.inbox.attach(self.role)
         self.events.emit(ACTOR, "role_started", role_class=host.role_class)
