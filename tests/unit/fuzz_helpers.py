@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +49,13 @@ def files_under(root: Path) -> set[str]:
     return found
 
 
-def check_validate_and_gen(root: Path, scenario: Path) -> CliResult:
+def check_validate_and_gen(root: Path, scenario: Path,
+                           inspect: Callable[[Path], None] | None = None) -> CliResult:
     """Run ``validate`` and ``gen -o root/out/OUT`` on ``scenario`` and check what may happen.
 
     Both exit 0 or 2 (never an exception), agree with each other, and say why on stderr when they
     refuse; a refused scenario leaves no OUT and nothing next to it; an accepted one writes only
-    inside OUT. Returns gen's result (OUT is removed again).
+    inside OUT, and ``inspect(OUT)`` may look at it. Returns gen's result (OUT is removed again).
     """
     out = root / "out" / "OUT"
     before = files_under(root)
@@ -75,5 +77,7 @@ def check_validate_and_gen(root: Path, scenario: Path) -> CliResult:
                                               or p.startswith(os.path.join("out", "OUT") + os.sep))}
         assert not outside, f"gen wrote outside OUT: {sorted(outside)[:10]}"
         assert (out / "plan.json").is_file() and (out / "shadow.yaml").is_file()
+        if inspect is not None:
+            inspect(out)
         shutil.rmtree(root / "out")
     return generated
