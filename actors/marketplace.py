@@ -38,7 +38,7 @@ class Marketplace(RoleActor):
 
     wallet_count: int = 10
     register_retry_s: float = 10.0
-    """Re-send ``RegisterVendors`` this often until the directory acknowledges (scenario seconds)."""
+    """Re-send ``RegisterVendors`` this often until the directory acknowledges (real seconds: it waits on a service starting)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -82,7 +82,7 @@ class Marketplace(RoleActor):
             return
         self.send(self.service_host("marketplace_directory"),
                   RegisterVendors(marketplace_id=self.marketplace_id, addresses=tuple(self.vendors)))
-        self._retry = self.after(self.register_retry_s, self._register)
+        self._retry = self.after(self.register_retry_s, self._register, scaled=False)
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:

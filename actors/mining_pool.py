@@ -39,7 +39,7 @@ class MiningPool(RoleActor):
     pool_id: str = ""
     hashrate_share: float = 0.0
     register_retry_s: float = 10.0
-    """Re-send ``RegisterPool`` this often until the controller acknowledges (scenario seconds)."""
+    """Re-send ``RegisterPool`` this often until the controller acknowledges (real seconds: it waits on a service starting)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -76,7 +76,7 @@ class MiningPool(RoleActor):
             self._retry.cancel()
         self.send(self.controller, RegisterPool(pool_id=self.pool_id, hashrate_share=float(self.hashrate_share),
                                                 address=self.address))
-        self._retry = self.after(self.register_retry_s, self._register_retry)
+        self._retry = self.after(self.register_retry_s, self._register_retry, scaled=False)
 
     def _register_retry(self) -> None:
         self._retry = None

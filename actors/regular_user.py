@@ -18,8 +18,16 @@ Life cycle:
 3. for each payment, log ``payment_intent`` BEFORE the transfer (so a crash in between can be
    reconciled), then ``payment_sent`` or ``payment_failed``. Insufficient or locked funds (the change
    of the previous payment unlocks 10 blocks later) are retried after :attr:`RegularUser.retry_after_s`,
-   up to :attr:`RegularUser.payment_attempts` attempts; an RPC timeout is not retried (the transfer may
-   have gone through).
+   up to :attr:`RegularUser.payment_attempts` attempts.
+4. a payment whose outcome is unknown (an RPC timeout, the wallet's daemon gone, the wallet or the
+   whole host killed in the middle) is never retried blindly: it stays open, kept with the payment
+   counter in a state file in the host's data dir (:mod:`monerosim_actors.role_state`), and is
+   reconciled with the wallet's own outgoing transfers (``get_transfers`` out/pending, matched by
+   destination and amount) after the wallet is reopened and on each new block. Found: it was sent
+   (``payment_reconciled{outcome: sent}`` and ``payment_sent``). Not found once
+   :data:`RECONCILE_BLOCKS` blocks have passed since the intent (a relayed transfer is in a block by
+   then): it was not (``payment_reconciled{outcome: not_sent}``) and it is tried again. So a payment
+   is neither lost nor sent twice.
 """
 
 from __future__ import annotations
@@ -28,16 +36,22 @@ from typing import Any
 
 from coordination.protocol import (BootstrapDone, Envelope, FundsSent, GetVendors, Message, RequestFunds,
                                    VendorList)
+from monerosim_actors import role_state
 from monerosim_actors.behaviour import RoleActor, task
 from monerosim_actors.errors import RpcError, RpcResponseError, RpcTimeout
 from monerosim_actors.plan import ATOMIC_PER_XMR
 from monerosim_actors.role_wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
+from monerosim_actors.runtime.rpc import TransferEntry
 from monerosim_actors.wait_time import per_minute_probability
 
 RETRIABLE_CODES = {-3: "daemon_busy", -17: "insufficient_funds", -19: "not_enough_outs_to_mix",
                    -37: "locked_funds"}
 """monero-wallet-rpc error codes (wallet_rpc_server_error_codes.h) worth retrying later."""
+UNKNOWN_OUTCOME_CODES = {-38: "no_daemon_connection"}
+"""Error codes after which the transfer may or may not have been relayed."""
+RECONCILE_BLOCKS = 3
+"""Blocks after an intent without the transfer in the wallet before it counts as not sent."""
 
 
 def classify(error: RpcError) -> tuple[str, bool]:
@@ -52,8 +66,25 @@ def classify(error: RpcError) -> tuple[str, bool]:
             return "insufficient_funds", True
         if error.code in RETRIABLE_CODES:
             return RETRIABLE_CODES[error.code], True
+        if error.code in UNKNOWN_OUTCOME_CODES:
+            return UNKNOWN_OUTCOME_CODES[error.code], False
         return f"rpc_error_{error.code}", False
     return type(error).__name__, False
+
+
+def outcome_unknown(error: RpcError) -> bool:
+    """Whether the transfer may have been relayed although the call failed."""
+    return isinstance(error, RpcTimeout) or (isinstance(error, RpcResponseError)
+                                             and error.code in UNKNOWN_OUTCOME_CODES)
+
+
+def matches(entry: TransferEntry, amount: int, recipient: str) -> bool:
+    """Whether an outgoing transfer of this wallet is the payment of ``amount`` to ``recipient``."""
+    if entry.type not in ("out", "pending"):
+        return False
+    if entry.destinations:
+        return (recipient, amount) in entry.destinations
+    return entry.amount == amount  # found on chain without its destinations: amounts are random
 
 
 class RegularUser(RoleActor):
@@ -69,6 +100,8 @@ class RegularUser(RoleActor):
     amount_max: float = 2.0
     autostart_tasks = False
     request_retry_s: float = 30.0
+    """Re-send ``RequestFunds`` this often until ``FundsSent`` (real seconds, like the vendor waits:
+    they wait on services starting, which a shorter scenario does not speed up)."""
     vendor_refresh_s: float = 300.0
     vendor_timeout_s: float = 10.0
     """First wait for a ``VendorList``; doubled on each miss up to :attr:`vendor_timeout_max_s`."""
@@ -92,11 +125,24 @@ class RegularUser(RoleActor):
         self._vendor_timer: Any = None
         self._request_timer: Any = None
         self._bootstrap_done = False
+        saved = role_state.load(ctx.data_dir, self.role)
+        self.payments = int(saved.get("payments", 0))
+        self.open: dict[str, dict[str, Any]] = dict(saved.get("open", {}))
+        """payment_id -> {amount, recipient, attempt, height, unknown}: intents not settled yet."""
+        self.matched: set[str] = set(saved.get("matched", ()))
+        """txids already matched to a payment (never matched to a second one)."""
+        self.height = 0
+        """The node's chain height, from ChainAdvanced."""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def setup(self) -> None:
         self._open_wallet()
+        if self.ctx.daemon is not None:
+            self.height = max(self.height, self.ctx.daemon.get_height() - 1)
+        for payment_id in self.open:  # left open by an earlier run of this host: the outcome is unknown
+            self.open[payment_id]["unknown"] = True
+        self._reconcile()
         self._ask_vendors()
         if self._balance_covered():
             self._start_paying("balance")
@@ -113,6 +159,7 @@ class RegularUser(RoleActor):
     def on_process_restarted(self, msg: ProcessRestarted) -> None:
         if msg.name == "wallet":
             self._open_wallet()
+        self._reconcile()
 
     def _open_wallet(self) -> None:
         assert self.ctx.wallet is not None, "a regular user needs a wallet"
@@ -127,7 +174,7 @@ class RegularUser(RoleActor):
             return
         self.send(self.service_host("block_controller"),
                   RequestFunds(user_id=self.user_id, address=self.address, amount=self.initial))
-        self._request_timer = self.after(self.request_retry_s, self._request_funds)
+        self._request_timer = self.after(self.request_retry_s, self._request_funds, scaled=False)
 
     def _balance_covered(self) -> bool:
         if self.initial <= 0:
@@ -143,6 +190,9 @@ class RegularUser(RoleActor):
         self.start_tasks()
 
     def on_chain_advanced(self, msg: ChainAdvanced) -> None:
+        self.height = max(self.height, msg.height)
+        if self.ready and any(p.get("unknown") for p in self.open.values()):
+            self._reconcile()
         if self.ready and self.funded is not None and not self.tasks_running and self._balance_covered():
             self._start_paying("balance")
 
@@ -176,7 +226,7 @@ class RegularUser(RoleActor):
             self._vendor_timer.cancel()
         self._vendor_request += 1
         self.send(self.service_host("marketplace_directory"), GetVendors(request=self._vendor_request))
-        self._vendor_timer = self.after(self._vendor_wait, self._vendors_missed, self._vendor_request)
+        self._vendor_timer = self.after(self._vendor_wait, self._vendors_missed, self._vendor_request, scaled=False)
 
     def _vendors_missed(self, request: int) -> None:
         if request != self._vendor_request:
@@ -201,6 +251,7 @@ class RegularUser(RoleActor):
     def pay(self) -> None:
         """Pay a random vendor a random amount."""
         self.payments += 1
+        self._save()
         payment_id = f"{self.host}:{self.payments}"
         if not self.vendors:
             self.emit("payment_failed", payment_id=payment_id, reason="no_vendors", amount=0, recipient="",
@@ -212,16 +263,65 @@ class RegularUser(RoleActor):
 
     def _attempt(self, payment_id: str, amount: int, recipient: str, attempt: int) -> None:
         assert self.ctx.wallet is not None
+        self.open[payment_id] = {"amount": amount, "recipient": recipient, "attempt": attempt,
+                                 "height": self.height, "unknown": False}
+        self._save()  # before the transfer: a crash in the call leaves the intent on disk
         self.emit("payment_intent", payment_id=payment_id, amount=amount, recipient=recipient, attempt=attempt)
         try:
             result = self.ctx.wallet.transfer([(recipient, amount)])
         except RpcError as e:
             reason, retriable = classify(e)
+            unknown = outcome_unknown(e)
             retry = retriable and attempt < int(self.payment_attempts)
             self.emit("payment_failed", payment_id=payment_id, reason=reason, amount=amount, recipient=recipient,
-                      attempt=attempt, will_retry=retry, error=str(e))
+                      attempt=attempt, will_retry=retry, error=str(e), reconcile=unknown)
+            if unknown:
+                self.open[payment_id]["unknown"] = True
+            else:
+                del self.open[payment_id]
+            self._save()
             if retry:
                 self.after(self.retry_after_s, self._attempt, payment_id, amount, recipient, attempt + 1)
             return
+        self._settled(payment_id, result.txid)
         self.emit("payment_sent", payment_id=payment_id, txid=result.txid, amount=amount, recipient=recipient,
                   fee=result.fee, attempt=attempt)
+
+    def _settled(self, payment_id: str, txid: str) -> None:
+        self.open.pop(payment_id, None)
+        self.matched.add(txid)
+        self._save()
+
+    def _save(self) -> None:
+        role_state.save(self.ctx.data_dir, self.role, {"payments": self.payments, "open": self.open,
+                                                       "matched": sorted(self.matched)})
+
+    # --- reconciliation ---------------------------------------------------------------------------
+
+    def _reconcile(self) -> None:
+        """Settle every payment whose outcome is unknown against the wallet's outgoing transfers."""
+        pending = {pid: p for pid, p in self.open.items() if p.get("unknown")}
+        if not pending:
+            return
+        wallet = self.ctx.wallet
+        assert wallet is not None
+        wallet.refresh()
+        entries = [e for e in wallet.get_transfers(in_=False, out=True, pending=True, pool=False)
+                   if e.txid not in self.matched]
+        for payment_id, p in pending.items():
+            amount, recipient, attempt = int(p["amount"]), str(p["recipient"]), int(p["attempt"])
+            found = next((e for e in entries if matches(e, amount, recipient)), None)
+            if found is not None:
+                entries.remove(found)
+                self._settled(payment_id, found.txid)
+                self.emit("payment_reconciled", payment_id=payment_id, outcome="sent", txid=found.txid)
+                self.emit("payment_sent", payment_id=payment_id, txid=found.txid, amount=amount,
+                          recipient=recipient, fee=found.fee, attempt=attempt, reconciled=True)
+            elif self.height >= int(p["height"]) + RECONCILE_BLOCKS:
+                del self.open[payment_id]
+                self._save()
+                retry = attempt < int(self.payment_attempts)
+                self.emit("payment_reconciled", payment_id=payment_id, outcome="not_sent", txid="",
+                          will_retry=retry)
+                if retry:
+                    self._attempt(payment_id, amount, recipient, attempt + 1)

@@ -75,7 +75,7 @@ class BlockController(RoleActor):
     schedule: str = "exponential"
     block_time_s: float = 120.0
     reregister_every_s: float = 10.0
-    """While pools are missing, ask them again this often (scenario seconds)."""
+    """While pools are missing, ask them again this often (real seconds: it waits on pools starting)."""
     faucet_wallet: str = "faucet"
     """File name of the controller's faucet wallet."""
     outputs_per_user: int = 4
@@ -200,7 +200,7 @@ class BlockController(RoleActor):
         missing = [p for p in self.expected if p.pool_id not in self.registered]
         for pool in missing:
             self.send(pool.host, RegistrationRequested())
-        self._rerequest = (self.after(float(self.reregister_every_s), self._request_registrations)
+        self._rerequest = (self.after(float(self.reregister_every_s), self._request_registrations, scaled=False)
                            if missing and self.phase == "registration" else None)
 
     def _registration_deadline(self) -> None:
