@@ -252,6 +252,9 @@ class TransferEntry:
     address: str
     unlock_time: int
     double_spend_seen: bool
+    destinations: tuple[tuple[str, int], ...] = ()
+    """``(address, amount)`` of an outgoing transfer this wallet made (empty when the wallet only
+    found it on chain, e.g. after losing its cache)."""
 
     @classmethod
     def from_json(cls, t: dict[str, Any]) -> TransferEntry:
@@ -259,7 +262,9 @@ class TransferEntry:
                    fee=int(t.get("fee", 0)), height=int(t.get("height", 0)),
                    confirmations=int(t.get("confirmations", 0)), timestamp=int(t.get("timestamp", 0)),
                    address=str(t.get("address", "")), unlock_time=int(t.get("unlock_time", 0)),
-                   double_spend_seen=bool(t.get("double_spend_seen", False)))
+                   double_spend_seen=bool(t.get("double_spend_seen", False)),
+                   destinations=tuple((str(d.get("address", "")), int(d.get("amount", 0)))
+                                      for d in t.get("destinations") or ()))
 
 
 class WalletRpc(_Client):
