@@ -19,6 +19,9 @@ from .run import Run
 
 CONFIDENCE = 0.95
 """Level of the binomial confidence interval of each pool's share of blocks."""
+GAP_FACTOR = 10.0
+"""A pause between two scheduled mine orders longer than this many mean block intervals is a gap
+(the block controller was down, say): exponential intervals exceed it with probability e**-10."""
 
 
 def summarize(run: Run) -> dict[str, Any]:
@@ -27,7 +30,7 @@ def summarize(run: Run) -> dict[str, Any]:
         "run": {"label": run.label, "start": run.start, "end": run.end},
         "hosts": hosts_summary(run.hosts),
         "messages": messages_summary(run.messages),
-        "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run),
+        "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run) | schedule_gaps(run),
         "payments": payments_summary(run.payments),
         "propagation_s": stats(run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
                                (50, 90, 99), "s"),
@@ -155,6 +158,28 @@ def orders_summary(run: Run) -> dict[str, int]:
 
     return {"orders": count("mine_ordered"), "orders_failed": count("mine_failed"),
             "orders_timed_out": count("mine_timeout")}
+
+
+def schedule_gaps(run: Run) -> dict[str, Any]:
+    """Pauses in the controller's schedule (``mine_ordered`` of phase ``schedule``) longer than
+    :data:`GAP_FACTOR` mean intervals (the block time over the run's time scale), in seconds since
+    the run's start, and how often a restarted controller resumed (``controller_resumed``)."""
+    controllers = set(run.hosts.loc[run.hosts["role"] == "block_controller", "host"])
+
+    def of_controller(name: str) -> pd.DataFrame:
+        df = run.events.get(name)
+        return df[df["host"].isin(controllers)] if df is not None else pd.DataFrame()
+
+    started = of_controller("host_started")
+    scale = float(started["time_scale"].dropna().iloc[0]) if "time_scale" in started and \
+        started["time_scale"].notna().any() else 1.0
+    mean = run.plan.consensus.block_time_s / scale
+    ordered = of_controller("mine_ordered")
+    times = (sorted(ordered.loc[ordered["phase"] == "schedule", "t"].dropna()) if len(ordered) else [])
+    origin = run.start or 0.0
+    gaps = [{"from_s": _round(a - origin, 6), "to_s": _round(b - origin, 6), "duration_s": _round(b - a, 6)}
+            for a, b in zip(times, times[1:]) if b - a > GAP_FACTOR * mean]
+    return {"schedule_gaps": gaps, "controller_resumed": len(of_controller("controller_resumed"))}
 
 
 def payments_summary(payments: pd.DataFrame) -> dict[str, Any]:

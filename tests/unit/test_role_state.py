@@ -52,3 +52,28 @@ def test_a_restarted_controller_resumes_the_schedule_without_a_second_bootstrap(
     expected = [p for _, p in _schedule(reference)]
     assert [p for _, p in before] == expected[:len(before)]
     assert [p for _, p in after] == expected[len(before) + 1:len(before) + 1 + len(after)]
+
+
+def test_analysis_reports_a_pause_in_the_schedule_as_a_gap(tmp_path: Path) -> None:
+    """A controller down for a while: the orders before and after, a long pause between them."""
+    import json
+    import shutil
+
+    from monerosim_actors.analysis import load_run, summarize
+    from tests.unit.test_analysis import GOLDEN
+    shutil.copytree(GOLDEN / "run", tmp_path / "run")
+    log = next((tmp_path / "run").glob("shadow.data/hosts/block-controller/events.jsonl"))
+    block_time = load_run(tmp_path / "run").plan.consensus.block_time_s
+    last = [json.loads(line) for line in log.read_text().splitlines()][-1]
+    t = last["t"] + 1000 * block_time
+    lines = [{"t": t + i * block_time, "host": "block-controller", "actor": "block_controller", "event": e, **f}
+             for i, (e, f) in enumerate([
+                 ("controller_resumed", {"bootstrap_height": 80, "next_order": 9, "blocks_drawn": 4}),
+                 ("mine_ordered", {"order": 9, "pool_id": "pool_alpha", "pool_host": "pool-alpha", "count": 1,
+                                   "phase": "schedule"})])]
+    with log.open("a") as f:
+        f.writelines(json.dumps(line) + "\n" for line in lines)
+    blocks = summarize(load_run(tmp_path / "run"))["blocks"]
+    assert blocks["controller_resumed"] == 1
+    (gap,) = blocks["schedule_gaps"]
+    assert gap["duration_s"] > 1000 * block_time
