@@ -61,6 +61,9 @@ SHADOW_LOG_LEVELS = ("error", "warning", "info", "debug", "trace")
 _ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?")
 """An agent id (matched whole: ``$`` would let a trailing newline into host and file names)."""
 _CLASS_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_LISTEN_FLAG = re.compile(r"^--.*(bind|ipv6|anonymous-inbound|zmq-pub)")
+"""monerod / wallet flags that open (or move) a listening socket: ``--rpc-restricted-bind-port`` would
+listen on 127.0.0.1, ``--p2p-use-ipv6`` on ``::``; the host's own sockets are set by monero_args."""
 _MAX_LABEL = 63
 MAX_HOSTS = 100_000
 """Hosts a scenario may have in all (ten times the largest we have generated); a typo such as
@@ -804,6 +807,10 @@ class _Reader:
                 flag = arg.split("=", 1)[0]
                 if flag in owned:
                     self.fail(path + (key, i), f"{flag} is set by monerosim-actors for every host; remove it")
+                elif _LISTEN_FLAG.search(flag):
+                    self.fail(path + (key, i), f"{flag} would open a socket on an address monerosim-actors does "
+                                               "not choose (every socket binds to its host's own IPv4 address); "
+                                               "remove it")
         return MoneroSpec(monerod, wallet, monerod_args, wallet_args,  # type: ignore[arg-type]
                           self.get(m, path, "launch", _choice("runtime", "shadow"), "runtime"))
 
