@@ -54,6 +54,8 @@ class Child:
     name: str
     popen: subprocess.Popen[bytes]
     data_dir: str
+    started_at: float
+    """``time.monotonic()`` when it was started."""
     returncode: int | None = None
     terminated: bool = False
     """The runner sent it SIGTERM (the end of the run, or an interrupt)."""
@@ -132,6 +134,8 @@ class LocalBackend:
         self.tick_s = tick_s
         self.on_tick = on_tick
         self.children: list[Child] = []
+        self.started_at = 0.0
+        """``time.monotonic()`` at the run's start; the hosts' start times count from it."""
         self.failures: list[Failure] = []
         self._exited: deque[Child] = deque()
         self._signals: list[int] = []
@@ -146,7 +150,7 @@ class LocalBackend:
     def run(self) -> RunResult:
         """Start every host, wait for the end (or a signal), stop everything, verify, report."""
         restore = self._install_signal_handlers()
-        started = time.monotonic()
+        started = self.started_at = time.monotonic()
         try:
             try:
                 self._run_until_end(started)
@@ -217,10 +221,10 @@ class LocalBackend:
 
     def _start(self, host: HostPlan, process: ProcessPlan) -> None:
         data_dir = host_data_dir(self.out_dir, host.name)
-        os.makedirs(data_dir, exist_ok=True)
         argv = [process.path, *process.args]
         env = {**os.environ, **process.environment}
         try:
+            os.makedirs(data_dir, exist_ok=True)  # a data dir that cannot be made is this host's failure
             with open(os.path.join(data_dir, f"{process.name}.stdout"), "ab") as out, \
                     open(os.path.join(data_dir, f"{process.name}.stderr"), "ab") as err:
                 popen = subprocess.Popen(argv, cwd=data_dir, env=env, stdin=subprocess.DEVNULL,
@@ -228,7 +232,8 @@ class LocalBackend:
         except OSError as e:
             self.failures.append(Failure(host.name, f"cannot start {process.name} ({argv[0]}): {e}"))
             return
-        child = Child(host=host.name, name=process.name, popen=popen, data_dir=data_dir)
+        child = Child(host=host.name, name=process.name, popen=popen, data_dir=data_dir,
+                      started_at=time.monotonic())
         self.children.append(child)
         log.debug("started %s on %s: pid %d", process.name, host.name, popen.pid)
         threading.Thread(target=self._wait_child, args=(child,), name=f"wait-{host.name}-{process.name}",

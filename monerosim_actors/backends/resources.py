@@ -2,7 +2,7 @@
 
 The figures come from ``bench/monerod_footprint.py`` (results in
 ``bench/results/monerod_footprint.json``), measured on regtest nodes here: a monerod is small when
-idle (~35 MB) but holds RandomX state once blocks arrive: up to ~615 MB on a node that mined 100 blocks,
+idle (~35 MB) but holds RandomX state once blocks arrive: up to ~630 MB on a node that mined 100 blocks,
 up to ~340 MB on a node that only verified them. That is what bounds a local run. A wallet-rpc stays near
 35 MB; a host runtime (an interpreter with pykka, zmq, msgpack, requests) starts at ~31 MB and grows
 with its actors and logs.
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from monerosim_actors.plan import Plan
 
-MINER_MB = 620
-"""RSS of a regtest monerod after mining 100 blocks (bench: 568 MB median, 616 MB max; ~35 MB idle)."""
-NODE_MB = 340
-"""RSS of a regtest monerod that verified 100 blocks mined by a peer (bench: 318 MB median, 337 MB max)."""
+MINER_MB = 660
+"""RSS of a regtest monerod after mining 100 blocks (bench: 566 to 626 MB over four runs; ~35 MB idle)."""
+NODE_MB = 360
+"""RSS of a regtest monerod that verified 100 blocks mined by a peer (bench: 313 to 337 MB)."""
 MINER_ROLE = "mining_pool"
 """Hosts of this role mine (generateblocks); every other monerod only verifies."""
 WALLET_MB = 40
