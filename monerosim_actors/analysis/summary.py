@@ -161,9 +161,10 @@ def orders_summary(run: Run) -> dict[str, int]:
 
 
 def schedule_gaps(run: Run) -> dict[str, Any]:
-    """Pauses in the controller's schedule (``mine_ordered`` of phase ``schedule``) longer than
+    """Pauses in the controller's schedule (``mine_ordered`` of phase ``schedule``): those during which
+    the controller's host started again (it was killed or stopped) and those longer than
     :data:`GAP_FACTOR` mean intervals (the block time over the run's time scale), in seconds since
-    the run's start, and how often a restarted controller resumed (``controller_resumed``)."""
+    the run's start; and how often a restarted controller resumed (``controller_resumed``)."""
     controllers = set(run.hosts.loc[run.hosts["role"] == "block_controller", "host"])
 
     def of_controller(name: str) -> pd.DataFrame:
@@ -176,9 +177,12 @@ def schedule_gaps(run: Run) -> dict[str, Any]:
     mean = run.plan.consensus.block_time_s / scale
     ordered = of_controller("mine_ordered")
     times = (sorted(ordered.loc[ordered["phase"] == "schedule", "t"].dropna()) if len(ordered) else [])
+    restarts = list(started["t"].dropna()) if len(started) else []
     origin = run.start or 0.0
-    gaps = [{"from_s": _round(a - origin, 6), "to_s": _round(b - origin, 6), "duration_s": _round(b - a, 6)}
-            for a, b in zip(times, times[1:]) if b - a > GAP_FACTOR * mean]
+    gaps = [{"from_s": _round(a - origin, 6), "to_s": _round(b - origin, 6), "duration_s": _round(b - a, 6),
+             "restart": any(a < r < b for r in restarts)}
+            for a, b in zip(times, times[1:])
+            if b - a > GAP_FACTOR * mean or any(a < r < b for r in restarts)]
     return {"schedule_gaps": gaps, "controller_resumed": len(of_controller("controller_resumed"))}
 
 
