@@ -142,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     system.stopping.set()  # a start still in progress gives up
     starter.join()
     if "error" in outcome:
-        print(f"monerosim host {name}: start failed: {outcome['error']}", file=sys.stderr)
+        text = str(outcome["error"])
+        print(f"monerosim host {name}: start failed: {text}", file=sys.stderr)
+        if "\n" in text:  # the cause again after the program's log tail: whoever shows the end sees it
+            print(f"monerosim host {name}: start failed: {text.splitlines()[0]}", file=sys.stderr)
         return EXIT_START
     if not outcome.get("running"):
         return EXIT_OK
