@@ -11,6 +11,7 @@ absolute, the network graph checked, agent ids mapped to valid host names. READM
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata
 import importlib.util
 import lzma
@@ -199,8 +200,13 @@ def host_name(agent_id: str) -> str:
     return agent_id.lower().replace("_", "-")
 
 
+@functools.cache
 def role_classes() -> dict[str, str]:
-    """Role name -> ``module:Class``: the built-in roles and every ``monerosim_actors.roles`` entry point."""
+    """Role name -> ``module:Class``: the built-in roles and every ``monerosim_actors.roles`` entry point.
+
+    Read once per process: scanning the installed distributions takes ~80 ms (more on a busy disk),
+    and the scenario fuzz tests load thousands of scenarios in one process. Do not mutate the result.
+    """
     found = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ROLES_GROUP)}
     return {**BUILTIN_ROLE_CLASSES, **found}
 

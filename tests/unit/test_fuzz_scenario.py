@@ -34,6 +34,8 @@ SEED_TEXTS = {p.name: p.read_text() for p in sorted(CONFIGS.glob("*.yaml"))}
 SEED_DOCS = {name: yaml.safe_load(text) for name, text in SEED_TEXTS.items()}
 SIDE_FILES = [p for p in CONFIGS.iterdir() if p.suffix != ".yaml"]
 """Files the scenarios refer to (the GML graph), copied next to every mutated scenario."""
+MEMORY_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+"""Examples write thousands of small files: in memory the busy shared disk does not set the pace."""
 
 ODD_STRINGS = ["", " ", "..", "../../etc/passwd", "/", "a/b", "-rf", "--rpc-bind-ip=0.0.0.0", "ünïcødé",
                "日本語", "☃", "A" * 300, "1e400", "-5", "-1 s", "10 parsecs", "1e9 h", "0x10", "nan",
@@ -187,7 +189,7 @@ NASTY: dict[str, bytes] = {
 def scenario_dir() -> Iterator[Path]:
     """A fresh folder holding the scenario's side files, also the working directory meanwhile (so a
     relative write by mistake would show up in it)."""
-    with tempfile.TemporaryDirectory(prefix="fuzz-scenario-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fuzz-scenario-", dir=MEMORY_DIR) as tmp:
         root = Path(tmp)
         for side in SIDE_FILES:
             shutil.copy(side, root / side.name)
@@ -208,13 +210,13 @@ def test_the_example_configs_pass(name: str) -> None:
     assert check_bytes(SEED_TEXTS[name].encode()) == 0
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=100)
 @given(doc=mutated_docs())
 def test_mutated_scenarios_exit_0_or_2_and_leave_nothing_when_refused(doc: Any) -> None:
     check_bytes(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False).encode())
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=100)
 @given(raw=mutated_texts())
 def test_mutated_texts_exit_0_or_2_and_leave_nothing_when_refused(raw: bytes) -> None:
     check_bytes(raw)
@@ -231,8 +233,7 @@ def test_nasty_documents_are_refused_with_a_message(name: str) -> None:
     assert check_bytes(NASTY[name]) == 2
 
 
-@pytest.mark.parametrize("name", ["billion_laughs", "recursive_alias", "python_object_tag", "random_binary",
-                                  "huge_count", "trailing_newline_id"])
+@pytest.mark.parametrize("name", ["billion_laughs", "python_object_tag", "trailing_newline_id"])
 @pytest.mark.parametrize("stage", ["validate", "gen"])
 def test_nasty_documents_through_the_real_command(tmp_path: Path, name: str, stage: str) -> None:
     """The installed command line: exit 2, one clear message naming the file, no traceback, no OUT."""

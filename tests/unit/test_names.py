@@ -47,7 +47,7 @@ def _hosts_are_labels(out: Path) -> None:
     assert sorted(p.name for p in (out / "hosts").iterdir()) == sorted(f"{h}.json" for h in hosts)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(pool_ids=st.lists(names, min_size=1, max_size=3), role=names)
 def test_names_become_labels_or_are_refused_and_nothing_lands_outside_out(pool_ids: list[str], role: str) -> None:
     with scenario_dir() as root:
