@@ -228,15 +228,15 @@ def test_pools_that_register_while_the_faucet_is_still_opening_are_kept() -> Non
     net, controller = _net()
     faucet = net.hosts["block-controller"].wallet
     assert faucet is not None
-    real_open = faucet.open_wallet
+    real_create = faucet.create_wallet
     calls = []
 
-    def slow_open(filename: str, password: str = "") -> None:
+    def slow_create(filename: str, password: str = "", language: str = "English") -> None:
         calls.append(filename)
         if len(calls) == 1:
-            raise RpcTimeout("open_wallet", "no answer in 60 s")
-        real_open(filename, password)
-    faucet.open_wallet = slow_open  # type: ignore[method-assign]
+            raise RpcTimeout("create_wallet", "no answer in 60 s")
+        real_create(filename, password, language)
+    faucet.create_wallet = slow_create  # type: ignore[method-assign]
     net.start()
     net.run(until=1)
     assert len(controller.registered) == 3 and controller.phase == "registration"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from actors.mining_pool import BUSY_RETRY_DELAYS_S, MiningPool
 from coordination.protocol import (BlocksMined, MineBlocks, MineFailed, PoolRegistered, RegisterPool,
                                    RegistrationRequested)
-from tests.unit.role_fakes import FakeNet, deliver
+from monerosim_actors.errors import RpcResponseError
+from monerosim_actors.role_wallet import open_or_create
+from tests.unit.role_fakes import FakeNet, FakeWallet, Ledger, deliver
 
 CTRL = "block-controller"
 
@@ -102,3 +106,15 @@ def test_a_large_order_is_mined_in_calls_of_a_few_blocks() -> None:
     (answer,) = [b for b in _to_controller(net) if isinstance(b, BlocksMined)]
     assert answer.height == 12 and len(answer.hashes) == 12
     assert [m["height"] for m in net.events("pool-alpha").named("block_mined")] == list(range(1, 13))
+
+
+def test_open_or_create_creates_first_and_opens_an_existing_wallet() -> None:
+    wallet = FakeWallet(Ledger())
+    assert open_or_create(wallet, "w") is True  # type: ignore[arg-type]
+    assert open_or_create(wallet, "w") is False and wallet.open == "w"  # type: ignore[arg-type]
+
+    def broken(filename: str, password: str = "", language: str = "English") -> None:
+        raise RpcResponseError("create_wallet", -1, "no wallet dir")
+    wallet.create_wallet = broken  # type: ignore[method-assign]
+    with pytest.raises(RpcResponseError):
+        open_or_create(wallet, "other")  # type: ignore[arg-type]
