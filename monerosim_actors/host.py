@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # the local backend starts runtimes with these blocked, so that one stopped while its interpreter
+    # was still starting is not killed by the default action: a pending one arrives here, handled
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
     # the start runs in its own thread so that the main thread stays free to take signals
     outcome: dict[str, Any] = {}

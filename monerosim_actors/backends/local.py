@@ -19,6 +19,7 @@ checks it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -27,7 +28,7 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,7 +227,8 @@ class LocalBackend:
         try:
             os.makedirs(data_dir, exist_ok=True)  # a data dir that cannot be made is this host's failure
             with open(os.path.join(data_dir, f"{process.name}.stdout"), "ab") as out, \
-                    open(os.path.join(data_dir, f"{process.name}.stderr"), "ab") as err:
+                    open(os.path.join(data_dir, f"{process.name}.stderr"), "ab") as err, \
+                    _stop_signals_blocked(process.name == RUNTIME):
                 popen = subprocess.Popen(argv, cwd=data_dir, env=env, stdin=subprocess.DEVNULL,
                                          stdout=out, stderr=err, start_new_session=True)
         except OSError as e:
@@ -361,6 +363,22 @@ class LocalBackend:
         for entry in left:
             log.error("still alive after the clean-up: %s", entry)
         return left
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked(block: bool) -> Iterator[None]:
+    """Block SIGTERM/SIGINT in this thread while a runtime is spawned: the child inherits the mask
+    across exec, so a stop that comes while its interpreter is still starting stays pending until
+    the runtime has installed its handlers and unblocks them (exit 0, instead of being killed by
+    the default action). Only runtimes: monerod started here would never see its SIGTERM."""
+    if not block:
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _wait_gone(pids: list[int], timeout: float) -> None:

@@ -170,6 +170,8 @@ class HostSystem:
 
     def _supervise(self, spec: ProcessSpec) -> None:
         assert self.events is not None and self.scheduler is not None
+        if self.stopping.is_set():  # a signal during the start: start nothing more
+            raise MonerosimError(f"{self.host}: stopped while starting")
         ref = ProcessSupervisor.start(spec, host=self.host, events=self.events, scheduler=self.scheduler,
                                       stopping=self.stopping, on_restarted=self._restarted,
                                       on_failed=self._failed)

@@ -31,6 +31,7 @@ def main() -> int:
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})  # as the runtime does
     emit(host, "host_started", role="fake", agent_id=host, ip="127.60.0.1", seed=0, time_scale=1,
          pid=os.getpid(), cwd=os.getcwd())
     if mode == "exit":
