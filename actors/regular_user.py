@@ -64,6 +64,8 @@ def classify(error: RpcError) -> tuple[str, bool]:
             return "locked_funds", True
         if "not enough money" in text:
             return "insufficient_funds", True
+        if "rejected by daemon" in text:  # e.g. a double spend of an output whose spend is still in the pool
+            return "rejected_by_daemon", True
         if error.code in RETRIABLE_CODES:
             return RETRIABLE_CODES[error.code], True
         if error.code in UNKNOWN_OUTCOME_CODES:
@@ -286,6 +288,17 @@ class RegularUser(RoleActor):
         self._settled(payment_id, result.txid)
         self.emit("payment_sent", payment_id=payment_id, txid=result.txid, amount=amount, recipient=recipient,
                   fee=result.fee, attempt=attempt)
+        self._store_wallet()
+
+    def _store_wallet(self) -> None:
+        """Write the wallet's cache after each payment: a wallet process killed later then still knows
+        the spends it made that are not in a block yet, instead of offering the same outputs again (which
+        its node rejects as double spends until those transfers are mined)."""
+        assert self.ctx.wallet is not None
+        try:
+            self.ctx.wallet.store()
+        except RpcError as e:
+            self.emit("actor_error", where="store", error_type=type(e).__name__, error=str(e))
 
     def _settled(self, payment_id: str, txid: str) -> None:
         self.open.pop(payment_id, None)

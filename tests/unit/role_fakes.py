@@ -173,6 +173,9 @@ class FakeWallet:
             raise self.fail_transfers.pop(0)
         return self.ledger.transfer(set(self._addresses()), self._addresses()[0], list(destinations))
 
+    def store(self, *, timeout: float | None = None) -> None:
+        """The fake keeps everything in memory."""
+
     def get_transfer_by_txid(self, txid: str, account_index: int = 0) -> TransferEntry:
         outputs = [o for o in self.ledger.outputs if o.txid == txid]
         if not outputs:

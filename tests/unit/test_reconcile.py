@@ -118,3 +118,10 @@ def test_a_restarted_host_reconciles_the_intent_its_earlier_run_left_open(tmp_pa
     assert rec["outcome"] == "sent" and rec["payment_id"] == "user-0:1"
     user2.pay()
     assert _names(again, "payment_intent")[-1]["payment_id"] == "user-0:2"  # ids are not reused
+
+
+def test_a_transfer_the_daemon_rejected_is_retried_later() -> None:
+    from actors.regular_user import classify
+    from monerosim_actors.errors import RpcResponseError
+    assert classify(RpcResponseError("transfer", -4, "transaction was rejected by daemon")) == \
+        ("rejected_by_daemon", True)
