@@ -6,8 +6,10 @@ marketplace's old entry) and get ``VendorsRegistered``; anyone may ask ``GetVend
 in the order it gave them, so the same registrations always give the same list. Only hosts the plan
 names as marketplaces (under their own marketplace id) may register; anything else is logged as
 ``msg_rejected`` and dropped. When it starts it sends ``VendorsRequested`` to every planned
-marketplace, so a restarted directory fills its registry again (at the very first start most
-marketplaces are not up yet: those sends are dropped by the bus, and they register on their own).
+marketplace, so a restarted directory fills its registry again, and again every
+:attr:`MarketplaceDirectory.rerequest_every_s` real seconds to those still missing: right after a
+restart the marketplaces' connections have not come back yet and the bus drops the first requests
+(at the very first start most marketplaces are not up yet either, and register on their own).
 """
 
 from __future__ import annotations
@@ -23,16 +25,30 @@ class MarketplaceDirectory(RoleActor):
     """The directory role (``marketplace_directory``). Parameters: ``marketplaces``
     ``[{marketplace_id, host}]`` (who may register), ``users`` (informational)."""
 
+    rerequest_every_s: float = 10.0
+    """Real seconds between ``VendorsRequested`` to planned marketplaces that have not registered."""
+
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
         planned = [(str(m["marketplace_id"]), str(m["host"])) for m in self.params.get("marketplaces", ())]
         self._order = [mid for mid, _ in planned]
         self._id_by_host = {host: mid for mid, host in planned}
         self.registry: dict[str, tuple[str, ...]] = {}
+        self._rerequest: Any = None
 
     def setup(self) -> None:
-        for host in self._id_by_host:
+        self._request_vendors()
+
+    def teardown(self) -> None:
+        if self._rerequest is not None:
+            self._rerequest.cancel()
+
+    def _request_vendors(self) -> None:
+        missing = [host for host, mid in self._id_by_host.items() if mid not in self.registry]
+        for host in missing:
             self.send(host, VendorsRequested())
+        self._rerequest = (self.after(float(self.rerequest_every_s), self._request_vendors, scaled=False)
+                           if missing else None)
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:

@@ -197,10 +197,10 @@ def test_the_directory_down_for_a_while_users_back_off_and_payments_resume(net: 
     down_at = time.time()
     del net.hosts[directory.config.host.name]
     net.wait(user, lambda e: after(down_at, "msg_sent", type="get_vendors")(e), "a vendor lookup while down", 120)
+    restart_at = time.time()
     back = net.start(directory.config.host.name)
-    back.wait_for("role_started", timeout=120)
-    up_at = time.time()
-    net.wait(back, after(up_at - 1, "vendors_registered"), "the marketplace registering again")
+    up_at = net.wait(back, after(restart_at, "role_started"), "the directory's role", 120)["t"]
+    net.wait(back, after(restart_at, "vendors_registered"), "the marketplace registering again")
     net.wait(user, after(up_at, "msg_received", type="vendor_list"), "a vendor list after the return")
     net.wait(user, after(up_at, "payment_sent"), "a payment after the return")
     assert not [e for h in net.hosts.values() for e in h.events() if e["event"] == "actor_failed"]

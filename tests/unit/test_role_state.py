@@ -77,3 +77,20 @@ def test_analysis_reports_a_pause_in_the_schedule_as_a_gap(tmp_path: Path) -> No
     assert blocks["controller_resumed"] == 1
     (gap,) = blocks["schedule_gaps"]
     assert gap["duration_s"] > 1000 * block_time
+
+
+def test_a_restarted_directory_asks_missing_marketplaces_again_until_they_register() -> None:
+    """Right after a restart the marketplaces' connections are not back and the first request is lost."""
+    from coordination.marketplace_directory import MarketplaceDirectory
+    from coordination.protocol import RegisterVendors, VendorsRequested
+    from tests.unit.role_fakes import deliver
+    net = role_fakes.FakeNet()
+    net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory",
+            {"marketplaces": [{"marketplace_id": "m0", "host": "market-0"}]}, node=False)
+    net.start()
+    net.run(until=25)
+    asked = [e for e in net.sent if isinstance(e.body, VendorsRequested) and e.dst == "market-0"]
+    assert len(asked) == 3  # at 0, 10 and 20 s
+    deliver(net, "market-0", "marketplace-directory", RegisterVendors(marketplace_id="m0", addresses=("a",)))
+    net.run(until=60)
+    assert len([e for e in net.sent if isinstance(e.body, VendorsRequested)]) == 3
