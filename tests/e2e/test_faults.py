@@ -206,8 +206,6 @@ def test_the_directory_down_for_a_while_users_back_off_and_payments_resume(net: 
     assert not [e for h in net.hosts.values() for e in h.events() if e["event"] == "actor_failed"]
 
 
-@pytest.mark.xfail(reason="open: after kill -9 of the user's wallet every transfer was 'rejected by daemon' "
-                          "(-4) for more than 4 minutes in the one run that reached this point", strict=False)
 def test_the_users_wallet_killed_is_reopened_and_it_pays_again(net: Network) -> None:
     user = net.role("regular_user")
     _, killed_at = kill9(user, "wallet")
