@@ -68,11 +68,7 @@ class Marketplace(RoleActor):
         wallet = self.ctx.wallet
         assert wallet is not None, "a marketplace needs a wallet"
         open_or_create(wallet, self.marketplace_id)
-        known = subaddresses(wallet)
-        for _ in range(int(self.wallet_count) + 1 - len(known)):
-            new = wallet.create_address(label="vendor")
-            known[new.address_index] = new.address
-        self.vendors = {known[i]: i for i in range(1, int(self.wallet_count) + 1)}
+        self.vendors = {address: i for i, address in subaddresses(wallet, int(self.wallet_count), "vendor").items()}
 
     # --- the directory --------------------------------------------------------------------------
 

@@ -288,8 +288,14 @@ class WalletRpc(_Client):
         """The account's primary address."""
         return str(self._json_rpc("get_address", {"account_index": account_index}, idempotent=True)["address"])
 
-    def create_address(self, account_index: int = 0, label: str = "") -> NewAddress:
-        r = self._json_rpc("create_address", {"account_index": account_index, "label": label})
+    def get_addresses(self, account_index: int = 0) -> dict[int, str]:
+        """Every address of the account the wallet knows, by subaddress index (0 is the primary)."""
+        r = self._json_rpc("get_address", {"account_index": account_index}, idempotent=True)
+        return {int(a["address_index"]): str(a["address"]) for a in r.get("addresses") or ()}
+
+    def create_address(self, account_index: int = 0, label: str = "", count: int = 1) -> NewAddress:
+        """Add ``count`` subaddresses at the end of the account's table; the first one is returned."""
+        r = self._json_rpc("create_address", {"account_index": account_index, "label": label, "count": count})
         return NewAddress(address=str(r["address"]), address_index=int(r["address_index"]))
 
     def get_balance(self, account_index: int = 0) -> Balance:

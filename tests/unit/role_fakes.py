@@ -153,14 +153,14 @@ class FakeWallet:
     def get_address(self, account_index: int = 0) -> str:
         return self._addresses()[0]
 
-    def _json_rpc(self, method: str, params: dict[str, Any], **kw: Any) -> Any:
-        assert method == "get_address"
-        return {"addresses": [{"address_index": i, "address": a} for i, a in enumerate(self._addresses())]}
+    def get_addresses(self, account_index: int = 0) -> dict[int, str]:
+        return dict(enumerate(self._addresses()))
 
-    def create_address(self, account_index: int = 0, label: str = "") -> NewAddress:
+    def create_address(self, account_index: int = 0, label: str = "", count: int = 1) -> NewAddress:
         addrs = self._addresses()
-        addrs.append(f"{self.open}/{len(addrs)}")
-        return NewAddress(addrs[-1], len(addrs) - 1)
+        first = len(addrs)
+        addrs.extend(f"{self.open}/{i}" for i in range(first, first + count))
+        return NewAddress(addrs[first], first)
 
     def refresh(self, start_height: int | None = None) -> Refreshed:
         return Refreshed(0, False)
