@@ -8,7 +8,10 @@ end, as the bus does). Rounds alternate (bus, raw, bus, raw ...); the figures ar
 round trips of each side and the median of the per-round p50 ratios. Target: p50 ratio <= 2.0.
 Two diagnostics go with it: the same round trip without the service's actor (``Ping``, which the
 service's bus answers itself: two thread hand-offs fewer), and the process's CPU time per round trip
-(all threads), which depends less than wall-clock latency on how busy other processes keep the CPUs.
+(all threads), which depends less than wall-clock latency on how busy other processes keep the CPUs;
+and the floor: the raw exchange carried through the bus's thread layout (a socket thread and an actor
+thread on each end, :class:`~bench.buspair.HandoffPair`) with none of the bus's work, which shows how
+much of the gap the layout alone costs.
 
 Run alone: ``.venv/bin/python -m bench bus_latency [--rounds N] [--count N]``.
 """
@@ -26,7 +29,7 @@ import msgpack
 import pykka
 import zmq
 
-from bench.buspair import ADDRESS, CLIENT, SERVICE, BusPair, RawPair, envelope_map
+from bench.buspair import ADDRESS, CLIENT, SERVICE, BusPair, HandoffPair, RawPair, envelope_map
 from bench.common import percentile, row, us, write_result
 from coordination.protocol import Ping, RegisterVendors, VendorList
 from monerosim_actors.runtime.bus import Bus
@@ -117,6 +120,18 @@ def raw_round(raw: RawPair, count: int, k: int) -> list[float]:
     return samples
 
 
+def handoff_round(pair: HandoffPair, count: int, k: int) -> list[float]:
+    """The raw round trip through the bus's thread layout (:class:`~bench.buspair.HandoffPair`)."""
+    body = RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * k)
+    samples = []
+    for seq in range(count):
+        t0 = time.perf_counter()
+        pair.send(msgpack.packb(envelope_map(body, CLIENT, SERVICE, seq, time.time()), use_bin_type=True))
+        msgpack.unpackb(pair.replies.get(timeout=120), raw=False)
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
 def envelope_bytes(k: int) -> int:
     body = RegisterVendors(marketplace_id="m", addresses=(ADDRESS,) * k)
     return len(msgpack.packb(envelope_map(body, CLIENT, SERVICE, 1, time.time()), use_bin_type=True))
@@ -125,17 +140,20 @@ def envelope_bytes(k: int) -> int:
 def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     pair = BusPair(NET, EchoService, Pinger)
     raw = RawPair(NET, raw_echo)
+    floor = HandoffPair(NET)
     data: dict[str, Any] = {"rounds": rounds, "round_trips_per_round": count, "payloads": {}}
     rows = []
     try:
         for name, k in PAYLOADS.items():
             bus_round(pair, 50, k)  # warm-up: connections, caches
             raw_round(raw, 50, k)
+            handoff_round(floor, 50, k)
             bus_all: list[float] = []
             raw_all: list[float] = []
             ratios = []
             cpu: dict[str, list[float]] = {"bus": [], "raw": []}
             ping_all: list[float] = []
+            floor_all: list[float] = []
             for _ in range(rounds):
                 c0 = time.process_time()
                 b = bus_round(pair, count, k)
@@ -144,6 +162,7 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
                 cpu["bus"].append((c1 - c0) / count)
                 cpu["raw"].append((time.process_time() - c1) / count)
                 ping_all += bus_round(pair, count // 2, k, ping=True)
+                floor_all += handoff_round(floor, count // 2, k)
                 bus_all += b
                 raw_all += r
                 ratios.append(statistics.median(b) / statistics.median(r))
@@ -153,6 +172,7 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
                  "p50_ratio_median_of_rounds": statistics.median(ratios), "p50_ratio_per_round": ratios}
             p["p99_ratio"] = p["bus_p99_s"] / p["raw_p99_s"]
             p["bus_ping_p50_s"] = percentile(ping_all, 50)
+            p["handoff_floor_p50_s"] = percentile(floor_all, 50)
             p["bus_cpu_per_round_trip_s"] = statistics.median(cpu["bus"])
             p["raw_cpu_per_round_trip_s"] = statistics.median(cpu["raw"])
             data["payloads"][name] = p
@@ -165,6 +185,10 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
             rows.append(row(f"Bus round trip p50 without the service actor ({name}, Ping answered by its bus)",
                             baseline=f"raw pyzmq {us(p['raw_p50_s'])}", value=us(p["bus_ping_p50_s"]),
                             ratio=p["bus_ping_p50_s"] / p["raw_p50_s"], target="(diagnostic)", met=None))
+            rows.append(row(f"Round trip through the bus's thread layout with none of its work ({name})",
+                            baseline=f"raw pyzmq {us(p['raw_p50_s'])}", value=us(p["handoff_floor_p50_s"]),
+                            ratio=p["handoff_floor_p50_s"] / p["raw_p50_s"], target="(diagnostic: the floor)",
+                            met=None))
             rows.append(row(f"Bus round trip CPU time, all threads ({name})",
                             baseline=f"raw pyzmq {us(p['raw_cpu_per_round_trip_s'])}",
                             value=us(p["bus_cpu_per_round_trip_s"]),
@@ -176,6 +200,7 @@ def measure(rounds: int, count: int) -> tuple[list[dict[str, Any]], dict[str, An
     finally:
         pair.close()
         raw.close()
+        floor.close()
     return rows, data
 
 

@@ -12,8 +12,10 @@ msgpack envelopes, one thread on each end, nothing else.
 
 from __future__ import annotations
 
+import queue
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,3 +154,96 @@ class RawPair:
         self._stop_tx.close(0)
         self.dealer.close(0)
         self.ctx.term()
+
+
+class HandoffPair:
+    """The bus's thread layout with none of its work: the floor any such design is held to.
+
+    Each end has a socket thread (the only user of its socket, woken by an ``inproc://`` PAIR when
+    there is something to send, as the transport is) and an actor thread behind a ``queue.Queue`` (as
+    a pykka actor is): a round trip crosses the same four extra thread hand-offs as the bus's (client
+    actor -> socket thread, socket thread -> service actor -> socket thread, socket thread -> client
+    actor), but nothing is validated, logged or wrapped in an envelope object. The service actor
+    unpacks and packs the frame as the raw baseline's server does.
+    """
+
+    def __init__(self, net: int) -> None:
+        self.ctx = zmq.Context()
+        endpoint = f"tcp://127.70.{net}.3:{PORT}"
+        router = self.ctx.socket(zmq.ROUTER)
+        router.bind(endpoint)
+        dealer = self.ctx.socket(zmq.DEALER)
+        dealer.connect(endpoint)
+        self.replies: queue.Queue[bytes] = queue.Queue()
+        self._service = _SocketThread(self.ctx, router, f"handoff-{net}-service", self._serve)
+        self._client = _SocketThread(self.ctx, dealer, f"handoff-{net}-client", self._reply)
+        self._service_actor: queue.Queue[Any] = queue.Queue()
+        self._actor = threading.Thread(target=self._service_loop, name="handoff-actor", daemon=True)
+        self._actor.start()
+
+    def send(self, frame: bytes) -> None:
+        """Called by the client's actor thread (the caller)."""
+        self._client.send((frame,))
+
+    def _reply(self, frames: list[bytes]) -> None:
+        self.replies.put(frames[0])
+
+    def _serve(self, frames: list[bytes]) -> None:
+        self._service_actor.put(frames)
+
+    def _service_loop(self) -> None:
+        while (frames := self._service_actor.get()) is not None:
+            identity, frame = frames
+            self._service.send((identity, msgpack.packb(msgpack.unpackb(frame, raw=False), use_bin_type=True)))
+
+    def close(self) -> None:
+        self._service_actor.put(None)
+        self._actor.join()
+        self._client.close()
+        self._service.close()
+        self.ctx.term()
+
+
+class _SocketThread:
+    """One socket used by one thread, which wakes on input or on a PAIR nudge to send its outbox."""
+
+    def __init__(self, ctx: zmq.Context, sock: zmq.Socket, name: str, deliver: Callable[[list[bytes]], None]) -> None:
+        self._sock = sock
+        self._deliver = deliver
+        self._outbox: deque[tuple[bytes, ...] | None] = deque()
+        self._wake_rx = ctx.socket(zmq.PAIR)
+        self._wake_rx.bind(f"inproc://{name}")
+        self._wake_tx = ctx.socket(zmq.PAIR)
+        self._wake_tx.connect(f"inproc://{name}")
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def send(self, frames: tuple[bytes, ...] | None) -> None:
+        self._outbox.append(frames)
+        with self._lock:
+            self._wake_tx.send(b"")
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        poller.register(self._wake_rx, zmq.POLLIN)
+        while True:
+            ready = dict(poller.poll())
+            if self._wake_rx in ready:
+                self._wake_rx.recv()
+                while self._outbox:
+                    frames = self._outbox.popleft()
+                    if frames is None:
+                        self._sock.close(0)
+                        self._wake_rx.close(0)
+                        return
+                    self._sock.send_multipart(list(frames))
+            if self._sock in ready:
+                self._deliver(self._sock.recv_multipart())
+
+    def close(self) -> None:
+        self.send(None)
+        self._thread.join()
+        with self._lock:
+            self._wake_tx.close(0)

@@ -5,8 +5,10 @@
 decoded defensively (:func:`coordination.protocol.decode`): whatever fails, and whatever is addressed
 to another host or claims another sender than its connection, is logged as ``msg_dropped`` and
 forgotten; the host never stops because of a frame. An accepted message is logged as
-``msg_received`` (with ``recv_at``) before the role sees it as :class:`Delivered`. ``Ping`` is
-answered with ``Pong`` by the bus itself.
+``msg_received`` (with ``recv_at``) before the role sees it as :class:`Delivered`: the role is told
+what a batch of frames brought once the batch's event lines are written, as the last thing the bus
+thread does before it sleeps, so that the role's thread does not wake only to wait for the bus
+thread to let go of the interpreter lock. ``Ping`` is answered with ``Pong`` by the bus itself.
 
 The bus also reads the host's own monerod publisher (``json-minimal-chain_main`` and
 ``json-minimal-txpool_add``): it logs ``block_seen`` the first time it learns each block hash and
@@ -51,6 +53,8 @@ class Bus:
         self._clock = clock or SystemClock()
         self._counter = itertools.count(1)
         self._blocks_seen: set[str] = set()
+        self._for_role: list[Any] = []
+        """What this batch of frames brought for the role (transport thread only), told after it."""
         self.services = {s.host: s.endpoint for s in config.services.values() if s.host != host.name}
         node = host.monerod
         self._transport = Transport(
@@ -84,13 +88,18 @@ class Bus:
     # --- on the transport thread ----------------------------------------------------------------
 
     def _after_batch(self) -> None:
-        """The transport thread is about to sleep: write out the deferred message lines.
+        """The transport thread is about to sleep: write out the deferred message lines, then tell
+        the role what the batch brought, in order.
 
-        A ``msg_sent`` is written before its frame is queued, so it is flushed at the latest right
+        A ``msg_sent`` is held before its frame is queued, so it is written at the latest right
         after the transport thread sent that frame.
         """
         if self._deferred is not None:
             self._deferred.flush()
+        if self._for_role:
+            for message in self._for_role:
+                self._inbox.tell(message)
+            self._for_role.clear()
 
     def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
         self._dropped(reason, detail, peer, size)
@@ -124,7 +133,7 @@ class Bus:
         if isinstance(env.body, Ping):
             self.send(env.src, Pong(seq=env.body.seq, payload=env.body.payload))
             return
-        self._inbox.tell(Delivered(env))
+        self._for_role.append(Delivered(env))
 
     def _on_notification(self, frames: list[bytes], seen_at: float) -> None:
         """monerod publishes one frame ``TOPIC:JSON`` per notification."""
@@ -139,10 +148,10 @@ class Bus:
                     if block_hash not in self._blocks_seen:
                         self._blocks_seen.add(block_hash)
                         self._events.emit(ACTOR, "block_seen", height=first + i, hash=block_hash)
-                self._inbox.tell(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))
+                self._for_role.append(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))
             elif topic == TOPIC_TXPOOL:
                 txids = tuple(str(tx["id"]) for tx in data)
-                self._inbox.tell(TxpoolAdded(txids=txids, seen_at=seen_at))
+                self._for_role.append(TxpoolAdded(txids=txids, seen_at=seen_at))
             else:
                 raise ValueError(f"topic {topic[:40]!r}")
         except (ValueError, KeyError, TypeError) as e:

@@ -3,8 +3,10 @@
 ZeroMQ sockets are not thread-safe: :meth:`Transport.start` creates, binds and connects them in the
 caller's thread (so a taken port fails the start at once) and hands them to the transport thread,
 which alone uses them from then on. That thread blocks in ``zmq.Poller.poll()``
-without a timeout: it wakes only when a socket has input or another thread hands it a frame through
-an ``inproc://`` PAIR (never ``ipc://``, which Shadow cannot do). An idle host's bus makes no
+without a timeout: it wakes only when a socket has input or another thread hands it a frame, which
+it signals by writing one byte to a pipe the poller also watches (a pipe rather than an
+``inproc://`` PAIR: the wake-up was a tenth of a round trip's critical path with a PAIR, see
+``bench/bus_latency.py``; never ``ipc://``, which Shadow cannot do). An idle host's bus makes no
 syscalls at all.
 
 Sockets: a ROUTER bound on ``tcp://IP:bus_port`` when the host offers a service (ROUTER_MANDATORY,
@@ -18,8 +20,8 @@ publisher. No TCP keep-alive options are set (Shadow refuses them).
 from __future__ import annotations
 
 import errno
-import itertools
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -57,9 +59,6 @@ InboundHandler = Callable[[Inbound], None]
 DropHandler = Callable[[str, str, str, int], None]
 """``(reason, detail, peer, size)`` of a frame that could not be sent."""
 
-_instances = itertools.count()
-
-
 class Transport:
     """One thread owning every ZeroMQ socket of a host."""
 
@@ -89,16 +88,20 @@ class Transport:
         self._ctx = zmq.Context()
         self._outbox: deque[tuple[str, bytes, str]] = deque()
         self._wake_lock = threading.Lock()
+        self._asleep = True
+        """The transport thread is in (or about to enter) ``poll()`` and must be woken to see the outbox
+        (guarded by ``_wake_lock``); while it runs its loop it sees new frames without a wake-up."""
         self._wake_pending = False
-        """A wake-up is in the PAIR and not yet read (guarded by ``_wake_lock``): one is enough."""
-        self._wake_addr = f"inproc://bus-wake-{next(_instances)}"
-        self._wake_tx: zmq.Socket | None = None
+        """A wake-up byte is in the pipe and not yet read (guarded by ``_wake_lock``): one is enough."""
+        self._wake_rx, self._wake_tx = os.pipe()
+        os.set_blocking(self._wake_rx, False)
+        self._wake_open = True
+        """The pipe's write end is open (guarded by ``_wake_lock``)."""
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._router: zmq.Socket | None = None
         self._dealers: dict[str, zmq.Socket] = {}
         self._sub: zmq.Socket | None = None
-        self._wake_rx: zmq.Socket | None = None
 
     def start(self) -> None:
         """Create, bind and connect the sockets, then start the thread.
@@ -107,10 +110,6 @@ class Transport:
             zmq.ZMQError: the ROUTER cannot bind (address taken, not local, ...).
         """
         try:
-            self._wake_rx = self._ctx.socket(zmq.PAIR)
-            self._wake_rx.bind(self._wake_addr)
-            self._wake_tx = self._ctx.socket(zmq.PAIR)
-            self._wake_tx.connect(self._wake_addr)
             if self._bind:
                 self._router = self._socket(zmq.ROUTER)
                 self._router.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -130,9 +129,7 @@ class Transport:
                 self._sub.connect(self._subscribe)
         except zmq.ZMQError:
             self._close_all()
-            if self._wake_tx is not None:
-                self._wake_tx.close(0)
-                self._wake_tx = None
+            self._close_wake_tx()
             self._ctx.term()
             raise
         self._thread = threading.Thread(target=self._run, name=f"bus-{self.identity}", daemon=True)
@@ -156,16 +153,16 @@ class Transport:
             self._wake()
 
     def _wake(self) -> None:
-        """Wake the transport thread unless a wake-up is already pending.
+        """Wake the transport thread if it sleeps and no wake-up is pending yet.
 
-        One pending wake-up covers every frame queued before the thread reads it (it clears the flag
-        before it sends the outbox), so a burst of sends costs one inproc message, and the PAIR's
-        high-water mark (2000 unread) can never make ``send`` raise ``zmq.Again`` in a role's thread.
+        A thread that is awake looks at the outbox again before it sleeps, and one pending wake-up
+        covers every frame queued before the thread reads it, so a burst of sends costs at most one
+        byte in the pipe, which can therefore never fill up and block a role's thread.
         """
         with self._wake_lock:
-            if self._wake_tx is not None and not self._wake_pending:
+            if self._wake_open and self._asleep and not self._wake_pending:
                 self._wake_pending = True
-                self._wake_tx.send(b"", zmq.NOBLOCK)
+                os.write(self._wake_tx, b"w")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Send what is queued (within the linger time), close every socket, end the thread."""
@@ -173,18 +170,20 @@ class Transport:
         if self._thread is not None:
             self._wake()
             self._thread.join(timeout)
-        with self._wake_lock:
-            if self._wake_tx is not None:
-                self._wake_tx.close(0)
-                self._wake_tx = None
+        self._close_wake_tx()
         if self._thread is None or not self._thread.is_alive():
             self._ctx.term()
+
+    def _close_wake_tx(self) -> None:
+        with self._wake_lock:
+            if self._wake_open:
+                self._wake_open = False
+                os.close(self._wake_tx)
 
     # --- the transport thread -------------------------------------------------------------------
 
     def _run(self) -> None:
         poller = zmq.Poller()
-        assert self._wake_rx is not None
         readers: dict[zmq.Socket, tuple[Source, str]] = {}
         if self._router is not None:
             readers[self._router] = ("router", "")
@@ -192,37 +191,47 @@ class Transport:
             readers[dealer] = ("dealer", host)
         if self._sub is not None:
             readers[self._sub] = ("sub", "monerod")
-        for sock in [self._wake_rx, *readers]:
+        poller.register(self._wake_rx, zmq.POLLIN)
+        for sock in readers:
             poller.register(sock, zmq.POLLIN)
         try:
             while True:
                 ready = dict(poller.poll())
-                if self._wake_rx in ready:
-                    self._drain(self._wake_rx)
-                    with self._wake_lock:
+                with self._wake_lock:
+                    self._asleep = False
+                    if self._wake_pending:
+                        os.read(self._wake_rx, 64)  # the one pending byte
                         self._wake_pending = False
                 for sock, (source, peer) in readers.items():
                     if sock in ready:
                         self._read(sock, source, peer)
-                self._flush()
-                if self._after_batch is not None:
-                    self._after_batch()
-                if self._stopping:
-                    return
+                while True:
+                    self._flush()
+                    if self._after_batch is not None:
+                        self._after_batch()
+                    if self._stopping:
+                        return
+                    if self._may_sleep():
+                        break
         except Exception:  # a bug here must not leave the host deaf without a trace
             log.exception("bus thread of %s failed", self.identity)
         finally:
             self._close_all()
 
-    @staticmethod
-    def _drain(sock: zmq.Socket) -> None:
-        try:
-            while True:
-                sock.recv(zmq.NOBLOCK)
-        except zmq.Again:
-            pass
+    def _may_sleep(self) -> bool:
+        """Go to sleep, unless a frame was queued since the outbox was sent or a stop was asked for.
+
+        Under the wake lock, so that a sender either sees the thread asleep (and wakes it) or
+        queued its frame before this look at the outbox.
+        """
+        with self._wake_lock:
+            if self._outbox or self._stopping:
+                return False
+            self._asleep = True
+            return True
 
     def _read(self, sock: zmq.Socket, source: Source, peer: str) -> None:
+        """Read up to ``READ_BATCH`` frames; ``sock`` was reported readable."""
         for _ in range(READ_BATCH):
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
@@ -235,6 +244,8 @@ class Transport:
                 self._on_inbound(Inbound(source, peer, frames))
             except Exception:
                 log.exception("handling a frame from %s failed", peer)
+            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return  # cheaper than the exception another recv would raise
 
     def _flush(self) -> None:
         while self._outbox:
@@ -263,8 +274,11 @@ class Transport:
             log.exception("reporting a dropped frame failed")
 
     def _close_all(self) -> None:
-        for sock in [self._router, self._sub, self._wake_rx, *self._dealers.values()]:
+        for sock in [self._router, self._sub, *self._dealers.values()]:
             if sock is not None:
                 sock.close()
-        self._router = self._sub = self._wake_rx = None
+        self._router = self._sub = None
         self._dealers = {}
+        if self._wake_rx >= 0:
+            os.close(self._wake_rx)
+            self._wake_rx = -1

@@ -74,3 +74,28 @@ def test_append_keeps_earlier_lines(tmp_path) -> None:
         log.emit("runtime", "host_started")
         log.close()
     assert len(read_events(path)) == 2
+
+
+def test_values_json_has_no_type_for_are_still_written(tmp_path) -> None:
+    """Sets, bytes, integer keys and integers beyond 64 bits (orjson refuses those) all make a line."""
+    path = tmp_path / "events.jsonl"
+    log = EventLog(str(path), "h", FakeClock())
+    log.emit("runtime", "odd", ids={"b", "a"}, raw=b"\x01\xff", by_height={7: "x"}, huge=2**70)
+    log.close()
+    (event,) = read_events(str(path))
+    assert (event["ids"], event["raw"], event["by_height"], event["huge"]) == (["a", "b"], "01ff", {"7": "x"}, 2**70)
+
+
+def test_deferred_lines_are_written_by_flush_in_order_with_the_others(tmp_path) -> None:
+    path = tmp_path / "events.jsonl"
+    log = EventLog(str(path), "h")
+    log.emit_deferred("bus", "msg_sent", id="h:1")
+    assert path.read_bytes() == b""  # held, not yet encoded
+    log.emit("runtime", "now")  # a line written at once goes after the held one
+    log.emit_deferred("bus", "msg_sent", id="h:2")
+    log.flush()
+    log.emit_deferred("bus", "msg_sent", id="h:3")
+    log.close()  # closing writes what is held
+    events = read_events(str(path))
+    assert [e.get("id", e["event"]) for e in events] == ["h:1", "now", "h:2", "h:3"]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
