@@ -24,8 +24,8 @@ from typing import Any
 from coordination.protocol import (BootstrapDone, Envelope, Message, RegisterVendors, VendorsRegistered,
                                    VendorsRequested)
 from monerosim_actors.behaviour import RoleActor
-from monerosim_actors.role_wallet import open_or_create, subaddresses
-from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted, TxpoolAdded
+from monerosim_actors.role_wallet import subaddresses
+from monerosim_actors.runtime.messages import ChainAdvanced, TxpoolAdded
 from monerosim_actors.runtime.rpc import TransferEntry
 
 RESCAN_BLOCKS = 10
@@ -52,23 +52,19 @@ class Marketplace(RoleActor):
         """Chain height of the last scan; the next one starts a few blocks below it."""
         self._retry: Any = None
 
+    def wallet_name(self) -> str:
+        return self.marketplace_id
+
+    def on_wallet_open(self) -> None:
+        assert self.ctx.wallet is not None
+        self.vendors = {address: i for i, address in subaddresses(self.ctx.wallet, int(self.wallet_count), "vendor").items()}
+
     def setup(self) -> None:
-        self._open_wallet()
         self._register()
 
     def teardown(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
-
-    def on_process_restarted(self, msg: ProcessRestarted) -> None:
-        if msg.name == "wallet":
-            self._open_wallet()
-
-    def _open_wallet(self) -> None:
-        wallet = self.ctx.wallet
-        assert wallet is not None, "a marketplace needs a wallet"
-        open_or_create(wallet, self.marketplace_id)
-        self.vendors = {address: i for i, address in subaddresses(wallet, int(self.wallet_count), "vendor").items()}
 
     # --- the directory --------------------------------------------------------------------------
 

@@ -21,8 +21,6 @@ from coordination.protocol import (BlocksMined, BootstrapDone, Envelope, Message
                                    PoolRegistered, RegisterPool, RegistrationRequested)
 from monerosim_actors.behaviour import RoleActor
 from monerosim_actors.errors import RpcError, RpcResponseError
-from monerosim_actors.role_wallet import open_or_create
-from monerosim_actors.runtime.messages import ProcessRestarted
 from monerosim_actors.runtime.rpc import STATUS_BUSY
 
 BUSY_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
@@ -48,22 +46,19 @@ class MiningPool(RoleActor):
         self.registered = False
         self._retry: Any = None
 
+    def wallet_name(self) -> str:
+        return self.pool_id
+
+    def on_wallet_open(self) -> None:
+        assert self.ctx.wallet is not None
+        self.address = self.ctx.wallet.get_address()
+
     def setup(self) -> None:
-        self._open_wallet()
         self._register()
 
     def teardown(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
-
-    def on_process_restarted(self, msg: ProcessRestarted) -> None:
-        if msg.name == "wallet":
-            self._open_wallet()
-
-    def _open_wallet(self) -> None:
-        assert self.ctx.wallet is not None, "a mining pool needs a wallet (its coinbase address)"
-        open_or_create(self.ctx.wallet, self.pool_id)
-        self.address = self.ctx.wallet.get_address()
 
     @property
     def controller(self) -> str:

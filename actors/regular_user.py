@@ -40,7 +40,6 @@ from monerosim_actors import role_state
 from monerosim_actors.behaviour import RoleActor, task
 from monerosim_actors.errors import RpcError, RpcResponseError, RpcTimeout
 from monerosim_actors.plan import ATOMIC_PER_XMR
-from monerosim_actors.role_wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
 from monerosim_actors.runtime.rpc import TransferEntry
 from monerosim_actors.wait_time import per_minute_probability
@@ -138,8 +137,14 @@ class RegularUser(RoleActor):
 
     # --- lifecycle ------------------------------------------------------------------------------
 
+    def wallet_name(self) -> str:
+        return self.user_id
+
+    def on_wallet_open(self) -> None:
+        assert self.ctx.wallet is not None
+        self.address = self.ctx.wallet.get_address()
+
     def setup(self) -> None:
-        self._open_wallet()
         if self.ctx.daemon is not None:
             self.height = max(self.height, self.ctx.daemon.get_height() - 1)
         for payment_id in self.open:  # left open by an earlier run of this host: the outcome is unknown
@@ -159,14 +164,7 @@ class RegularUser(RoleActor):
                 t.cancel()
 
     def on_process_restarted(self, msg: ProcessRestarted) -> None:
-        if msg.name == "wallet":
-            self._open_wallet()
         self._reconcile()
-
-    def _open_wallet(self) -> None:
-        assert self.ctx.wallet is not None, "a regular user needs a wallet"
-        open_or_create(self.ctx.wallet, self.user_id)
-        self.address = self.ctx.wallet.get_address()
 
     # --- funding --------------------------------------------------------------------------------
 

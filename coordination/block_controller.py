@@ -43,8 +43,7 @@ from coordination.schedule import BlockSchedule, PoolShare
 from monerosim_actors.behaviour import RoleActor
 from monerosim_actors import role_state
 from monerosim_actors.plan import ATOMIC_PER_XMR
-from monerosim_actors.role_wallet import open_or_create
-from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
+from monerosim_actors.runtime.messages import ChainAdvanced
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +126,14 @@ class BlockController(RoleActor):
 
     # --- lifecycle ------------------------------------------------------------------------------
 
+    def wallet_name(self) -> str:
+        return self.faucet_wallet
+
+    def on_wallet_open(self) -> None:
+        assert self.ctx.wallet is not None
+        self.faucet_address = self.ctx.wallet.get_address()
+
     def setup(self) -> None:
-        self._open_faucet()
         self.bootstrap.faucet_address = self.faucet_address
         self._deadline = self.after(float(self.registration_timeout_s), self._registration_deadline, scaled=False)
         self._request_registrations()
@@ -143,14 +148,6 @@ class BlockController(RoleActor):
             if o.timer is not None:
                 o.timer.cancel()
 
-    def on_process_restarted(self, msg: ProcessRestarted) -> None:
-        if msg.name == "wallet":
-            self._open_faucet()
-
-    def _open_faucet(self) -> None:
-        assert self.ctx.wallet is not None, "the block controller needs a wallet (the faucet)"
-        open_or_create(self.ctx.wallet, self.faucet_wallet)
-        self.faucet_address = self.ctx.wallet.get_address()
 
     # --- messages -------------------------------------------------------------------------------
 

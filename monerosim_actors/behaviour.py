@@ -7,11 +7,13 @@ it; :class:`RoleActor` turns those messages into hooks, all called in the actor'
 ============================  ==================================================================
 runtime message               hook
 ============================  ==================================================================
-(actor started)               :meth:`RoleActor.setup`
+(actor started)               :meth:`RoleActor.on_wallet_open` (a role with a wallet), then
+                              :meth:`RoleActor.setup`
 ``Delivered(envelope)``       :meth:`RoleActor.on_message` ``(body, envelope)``
 ``ChainAdvanced``             :meth:`RoleActor.on_chain_advanced`
 ``TxpoolAdded``               :meth:`RoleActor.on_txpool_added`
-``ProcessRestarted(name)``    :meth:`RoleActor.on_process_restarted`
+``ProcessRestarted(name)``    :meth:`RoleActor.on_wallet_open` (``name == "wallet"``), then
+                              :meth:`RoleActor.on_process_restarted`
 (actor stopping)              :meth:`RoleActor.teardown`
 ============================  ==================================================================
 
@@ -38,6 +40,10 @@ so the class attributes are the role's documented defaults; ``wait_time`` accept
 Every actor's RNG is ``ctx.rng(role)``, seeded from the simulation seed, the host and the role name:
 the same seed gives the same draws.
 
+A role with a wallet names its wallet file in :meth:`RoleActor.wallet_name`; the base class creates
+it the first time, opens it on every later start and after every restart of the wallet process
+(logging ``wallet_opened``), and calls :meth:`RoleActor.on_wallet_open` to read addresses from it.
+
 Errors: a :class:`~monerosim_actors.errors.MonerosimError` (an RPC that failed or timed out, say)
 escaping a hook or task is logged as an ``actor_error`` event and the actor goes on; any other
 exception stops the actor (pykka's rule for ``tell``) and is logged as ``actor_failed``.
@@ -54,6 +60,7 @@ import pykka
 
 from coordination.protocol import Envelope, Message
 from monerosim_actors.errors import MonerosimError
+from monerosim_actors.role_wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
 from monerosim_actors.wait_time import WaitTime, between, constant, exponential, from_param
 
@@ -138,8 +145,16 @@ class RoleActor(pykka.ThreadingActor):
 
     # --- hooks for subclasses (all run in the actor's thread) ------------------------------------
 
+    def wallet_name(self) -> str | None:
+        """The role's wallet file in the host's wallet directory; None for a role without a wallet."""
+        return None
+
+    def on_wallet_open(self) -> None:
+        """The role's wallet is open: at start (before :meth:`setup`) and after each restart of the
+        wallet process. Read the addresses the role needs here."""
+
     def setup(self) -> None:
-        """Called when the actor starts: open wallets, register with services. If it raises a
+        """Called when the actor starts, its wallet open: register with services. If it raises a
         :class:`~monerosim_actors.errors.MonerosimError` it is called again later, so make it safe
         to repeat."""
 
@@ -157,7 +172,7 @@ class RoleActor(pykka.ThreadingActor):
         """This host's monerod accepted new transactions into its pool."""
 
     def on_process_restarted(self, msg: ProcessRestarted) -> None:
-        """monerod or the wallet (``msg.name``) was restarted; a role reopens its wallet here."""
+        """monerod or the wallet (``msg.name``) was restarted (the role's wallet is open again)."""
 
     # --- services for subclasses ----------------------------------------------------------------
 
@@ -213,7 +228,7 @@ class RoleActor(pykka.ThreadingActor):
     def _setup(self) -> None:
         """Run :meth:`setup`; if it fails with a project error (a wallet RPC that timed out on a
         loaded machine, say), try again after :attr:`setup_retry_s` real seconds."""
-        if not self._guarded("setup", self.setup):
+        if not (self._guarded("open_wallet", self._open_wallet) and self._guarded("setup", self.setup)):
             self.after(self.setup_retry_s, self._setup, scaled=False)
             return
         self.ready = True
@@ -236,7 +251,9 @@ class RoleActor(pykka.ThreadingActor):
                 self._guarded("on_chain_advanced", self.on_chain_advanced, message)
             case TxpoolAdded():
                 self._guarded("on_txpool_added", self.on_txpool_added, message)
-            case ProcessRestarted():
+            case ProcessRestarted(name=name):
+                if name == "wallet":
+                    self._reopen_wallet()
                 self._guarded("on_process_restarted", self.on_process_restarted, message)
             case _Call(fn=fn, args=args):
                 self._guarded(getattr(fn, "__name__", "call"), fn, *args)
@@ -247,6 +264,21 @@ class RoleActor(pykka.ThreadingActor):
         return None
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _open_wallet(self) -> None:
+        """Create the role's wallet the first time, open it otherwise, then :meth:`on_wallet_open`."""
+        name = self.wallet_name()
+        if name is None:
+            return
+        assert self.ctx.wallet is not None, f"the role {self.role} needs a wallet"
+        created = open_or_create(self.ctx.wallet, name)
+        self.on_wallet_open()
+        self.emit("wallet_opened", wallet=name, created=created)
+
+    def _reopen_wallet(self) -> None:
+        """After a wallet restart; tried again after :attr:`setup_retry_s` real seconds until it works."""
+        if not self._guarded("open_wallet", self._open_wallet):
+            self.after(self.setup_retry_s, self._reopen_wallet, scaled=False)
 
     def _guarded(self, where: str, fn: Callable[..., Any], *args: Any) -> bool:
         """Run ``fn``; a project error is logged (``actor_error``) and gives False."""

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from monerosim_actors.plan import HostConfig, HostPlan
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import DaemonRpc
 from monerosim_actors.runtime.system import HostSystem
-from tests.conftest import assert_no_process_left, require_binary
+from tests.conftest import assert_no_process_left, processes_matching, require_binary
 from tests.e2e.plans import host_config, host_plan, write_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,11 +124,34 @@ class HostProcess:
         return self.popen.wait(timeout)
 
     def kill(self) -> None:
+        """SIGKILL the runtime's process group and the programs it started (monerod and the wallet
+        run in sessions of their own, so that a SIGINT to the terminal does not reach them)."""
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.popen.wait()
+        for pid, _ in processes_matching(str(self.data_dir)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def stop_hosts(hosts: Iterable[HostProcess], timeout: float = 120.0) -> None:
+    """SIGTERM every host still running, wait for each (SIGKILL past ``timeout``), then check that
+    nothing of theirs is left running."""
+    hosts = list(hosts)
+    for h in hosts:
+        if h.popen.poll() is None:
+            h.popen.terminate()
+    for h in hosts:
+        try:
+            h.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            h.kill()
+    for h in hosts:
+        assert_no_process_left(str(h.data_dir))
 
 
 @pytest.fixture

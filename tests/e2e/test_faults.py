@@ -19,14 +19,13 @@ from typing import Any
 import pytest
 
 from monerosim_actors.analysis import load_run, summarize
-from monerosim_actors.errors import RpcError
 from monerosim_actors.plan import Plan, host_config
 from monerosim_actors.planner import build_plan
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import WalletRpc
 from monerosim_actors.scenario import load_scenario
-from tests.conftest import assert_no_process_left, processes_matching, require_binary
-from tests.e2e.conftest import HostProcess
+from tests.conftest import processes_matching, require_binary
+from tests.e2e.conftest import HostProcess, stop_hosts
 from tests.e2e.plans import SESSION_SLOT
 
 pytestmark = pytest.mark.e2e
@@ -85,16 +84,7 @@ class Network:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        for h in self.hosts.values():
-            if h.popen.poll() is None:
-                h.popen.terminate()
-        for h in self.hosts.values():
-            try:
-                h.popen.wait(120)
-            except Exception:
-                h.kill()
-        for h in self.hosts.values():
-            assert_no_process_left(str(h.data_dir))
+        stop_hosts(self.hosts.values())
 
 
 @pytest.fixture(scope="module")
@@ -160,15 +150,9 @@ def test_wallet_killed_is_reopened_with_its_balance(net: Network) -> None:
             time.sleep(1)
         _, killed_at = kill9(market, "wallet")
         net.wait(market, after(killed_at, "process_restarted", name="wallet"), "wallet restart")
-        deadline = time.monotonic() + 60
-        while True:  # the role reopens its wallet on ProcessRestarted
-            try:
-                wallet.refresh()
-                break
-            except RpcError:
-                assert time.monotonic() < deadline, "the marketplace did not reopen its wallet"
-                time.sleep(0.5)
+        net.wait(market, after(killed_at, "wallet_opened", created=False), "the marketplace reopening its wallet")
         assert wallet.get_balance().balance >= before
+        assert not [e for e in market.events() if e["event"] == "actor_failed"]
     finally:
         wallet.close()
 
@@ -191,8 +175,6 @@ def test_the_controller_host_killed_and_restarted_resumes_the_schedule(net: Netw
     net.wait(pool, after(killed_at, "msg_received", type="registration_requested"), "re-registration request")
 
 
-@pytest.mark.xfail(reason="open finding: passed in 1 of 2 quiet runs; in the other the marketplace did not "
-                          "register again within 240 s of the directory's return", strict=False)
 def test_the_directory_down_for_a_while_users_back_off_and_payments_resume(net: Network) -> None:
     directory, user = net.role("marketplace_directory"), net.role("regular_user")
     assert directory.terminate() == 0
@@ -208,14 +190,13 @@ def test_the_directory_down_for_a_while_users_back_off_and_payments_resume(net: 
     assert not [e for h in net.hosts.values() for e in h.events() if e["event"] == "actor_failed"]
 
 
-@pytest.mark.xfail(reason="open finding: payments after a restart of the user's monerod or wallet resume in "
-                          "some runs and not in others (locked_funds, rejected transfers); passed in 1 of 2 "
-                          "quiet runs (no payment within 240 s of the wallet's restart in the other)", strict=False)
 def test_the_users_wallet_killed_is_reopened_and_it_pays_again(net: Network) -> None:
     user = net.role("regular_user")
     _, killed_at = kill9(user, "wallet")
     restarted = net.wait(user, after(killed_at, "process_restarted", name="wallet"), "user wallet restart")
+    net.wait(user, after(killed_at, "wallet_opened", created=False), "the user reopening its wallet")
     net.wait(user, after(restarted["t"], "payment_sent"), "a payment after the wallet restart")
+    assert not [e for h in net.hosts.values() for e in h.events() if e["event"] == "actor_failed"]
 
 
 def test_sigterm_stops_every_host_cleanly_and_nothing_was_lost_or_paid_twice(net: Network) -> None:

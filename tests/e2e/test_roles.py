@@ -19,8 +19,8 @@ import pytest
 from monerosim_actors.plan import Plan, host_config
 from monerosim_actors.planner import build_plan
 from monerosim_actors.scenario import load_scenario
-from tests.conftest import assert_no_process_left, require_binary
-from tests.e2e.conftest import HostProcess, wait_for_event
+from tests.conftest import require_binary
+from tests.e2e.conftest import HostProcess, stop_hosts, wait_for_event
 
 pytestmark = pytest.mark.e2e
 
@@ -103,16 +103,7 @@ class Network:
             self.hosts[n].stderr()[-2000:] for n in dead)
 
     def stop(self) -> None:
-        for h in self.hosts.values():
-            if h.popen.poll() is None:
-                h.popen.terminate()
-        for h in self.hosts.values():
-            try:
-                h.popen.wait(60)
-            except Exception:
-                h.kill()
-        for h in self.hosts.values():
-            assert_no_process_left(str(h.data_dir))
+        stop_hosts(self.hosts.values())
 
 
 @pytest.fixture(scope="module")
