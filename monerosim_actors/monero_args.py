@@ -33,6 +33,9 @@ def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
         "--zmq-rpc-bind-ip", ip, "--zmq-rpc-bind-port", str(node.zmq_rpc_port),
         "--zmq-pub", f"tcp://{ip}:{node.zmq_pub_port}",
         "--disable-dns-checkpoints", "--check-updates", "disabled",
+        # Plain HTTP: with the default (autodetect) monerod makes an RSA certificate at every start,
+        # 1 to 5 s of CPU, more than the rest of its start-up (bench/local_growth.py).
+        "--rpc-ssl", "disabled",
         "--non-interactive", "--confirm-external-bind",
     ]
     if ipaddress.IPv4Address(ip).is_loopback:
@@ -61,6 +64,7 @@ def wallet_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
         "--daemon-address", wallet.daemon_address,
         "--trusted-daemon",
         "--rpc-bind-ip", host.ip, "--rpc-bind-port", str(wallet.rpc_port),
+        "--rpc-ssl", "disabled", "--daemon-ssl", "disabled",  # no certificate made at start (as monerod)
         "--confirm-external-bind",
         "--disable-rpc-login",
         "--non-interactive",
