@@ -153,6 +153,8 @@ class Plan:
     shadow_experimental: dict[str, Any]
     hosts: tuple[HostPlan, ...]
     """In start order."""
+    shadow_host_option_defaults: dict[str, Any] = field(default_factory=dict)
+    """Shadow's ``host_option_defaults`` (pcap capture, per-host log level); empty: Shadow's own."""
 
     def host(self, name: str) -> HostPlan:
         for h in self.hosts:

@@ -121,6 +121,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
         network=NetworkPlan(topo.kind, topo.gml, topo.use_shortest_path),
         shadow_general={**scenario.shadow_general, "model_unblocked_syscall_latency": True},
         shadow_experimental={**scenario.shadow_experimental, "use_memory_manager": False},
+        shadow_host_option_defaults=dict(scenario.shadow_host_option_defaults),
         hosts=tuple(hosts))
 
 

@@ -58,6 +58,7 @@ SHADOW_EXPERIMENTAL = {
     "use_object_counters", "use_preload_libc", "use_preload_openssl_crypto", "use_preload_openssl_rng",
     "use_sched_fifo", "use_syscall_counters", "use_worker_spinning"}
 SHADOW_LOG_LEVELS = ("error", "warning", "info", "debug", "trace")
+SHADOW_HOST_OPTIONS = {"log_level", "pcap_enabled", "pcap_capture_size"}
 
 _ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?")
 """An agent id (matched whole: ``$`` would let a trailing newline into host and file names)."""
@@ -190,6 +191,8 @@ class Scenario:
     coordination: CoordinationSpec
     shadow_general: dict[str, Any]
     shadow_experimental: dict[str, Any]
+    shadow_host_option_defaults: dict[str, Any]
+    """Shadow's ``host_option_defaults`` (``log_level``, ``pcap_enabled``, ``pcap_capture_size``)."""
     python: str
     notes: tuple[str, ...]
     """Things done on the user's behalf that they should know about (e.g. shares normalised)."""
@@ -485,7 +488,7 @@ class _Reader:
             registration_timeout_s=self.get(coord_m, ("coordination",), "registration_timeout", _time(), 300.0),
             mine_timeout_s=self.get(coord_m, ("coordination",), "mine_timeout", _time(), 60.0),
             region=self.region(coord_m, ("coordination",), places, topo))
-        general, experimental = self.shadow(root)
+        general, experimental, host_options = self.shadow(root)
         python = self.interpreter(root)
         self.host_names(users, markets, pools, custom)
 
@@ -497,7 +500,7 @@ class _Reader:
             users=users, marketplaces=markets, pools=tuple(pools), custom=tuple(custom),
             consensus=consensus, topology=topo, peer_count=peer_count, monero=monero,  # type: ignore[arg-type]
             coordination=coordination, shadow_general=general, shadow_experimental=experimental,
-            python=python,  # type: ignore[arg-type]
+            shadow_host_option_defaults=host_options, python=python,  # type: ignore[arg-type]
             notes=tuple(self.notes))
 
     def count(self, m: dict[str, Any] | None, path: Path) -> int | None:
@@ -820,9 +823,10 @@ class _Reader:
         return MoneroSpec(monerod, wallet, monerod_args, wallet_args,  # type: ignore[arg-type]
                           self.get(m, path, "launch", _choice("runtime", "shadow"), "runtime"))
 
-    def shadow(self, root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def shadow(self, root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Shadow's ``general``, ``experimental`` and ``host_option_defaults``, checked."""
         path: Path = ("shadow",)
-        m = self.section(root, (), "shadow", ("general", "experimental"))
+        m = self.section(root, (), "shadow", ("general", "experimental", "host_option_defaults"))
         general = self.section(m, path, "general", SHADOW_GENERAL | set(SHADOW_GENERAL_OWNED)) or {}
         gpath = path + ("general",)
         for key, why in SHADOW_GENERAL_OWNED.items():
@@ -841,7 +845,16 @@ class _Reader:
         if experimental.get("use_memory_manager", False) is not False:
             self.fail(path + ("experimental", "use_memory_manager"),
                       "must stay false: with it Shadow disables fork, and hosts start monerod")
-        return {k: v for k, v in general.items() if k not in SHADOW_GENERAL_OWNED}, dict(experimental)
+        host_options = self.section(m, path, "host_option_defaults", SHADOW_HOST_OPTIONS) or {}
+        hpath = path + ("host_option_defaults",)
+        if "log_level" in host_options:
+            self.get(host_options, hpath, "log_level", _choice(*SHADOW_LOG_LEVELS), "info")
+        if "pcap_enabled" in host_options:
+            self.get(host_options, hpath, "pcap_enabled", _bool, False)
+        if "pcap_capture_size" in host_options:
+            self.get(host_options, hpath, "pcap_capture_size", _number(ge=1, integer=True), 65535)
+        return ({k: v for k, v in general.items() if k not in SHADOW_GENERAL_OWNED}, dict(experimental),
+                dict(host_options))
 
     def host_names(self, users: UsersSpec | None, markets: MarketplacesSpec | None,
                    pools: list[PoolSpec], custom: list[CustomRoleSpec]) -> None:

@@ -44,12 +44,16 @@ def shadow_config(plan: Plan, out_dir: str) -> dict[str, Any]:
         network = {"graph": {"type": "gml", "file": {"path": os.path.join(out_dir, defaults.GML_FILE)}}}
     if not plan.network.use_shortest_path:
         network["use_shortest_path"] = False
-    return {
+    config: dict[str, Any] = {
         "general": general,
         "experimental": {k: plan.shadow_experimental[k] for k in sorted(plan.shadow_experimental)},
         "network": network,
-        "hosts": {h.name: _host(plan, h) for h in plan.hosts},
     }
+    if plan.shadow_host_option_defaults:
+        options = plan.shadow_host_option_defaults
+        config["host_option_defaults"] = {k: options[k] for k in sorted(options)}
+    config["hosts"] = {h.name: _host(plan, h) for h in plan.hosts}
+    return config
 
 
 def render(plan: Plan, out_dir: str) -> str:

@@ -27,6 +27,7 @@ from monerosim_actors.scenario import SHADOW_EXPERIMENTAL, SHADOW_GENERAL, load_
 from monerosim_actors.shadow_config import dump_yaml
 from monerosim_actors.topology import check_graph, parse_gml
 from monerosim_actors.units import parse_time
+from tests.unit.scenario_helpers import base_doc, load_doc
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
@@ -114,6 +115,20 @@ def test_independent_checker_accepts_it(generated: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok:")
+
+
+def test_host_option_defaults_are_passed_to_shadow(tmp_path: Path) -> None:
+    """Packet capture on every host, say, to study the coordination traffic on the wire."""
+    doc = base_doc()
+    doc["shadow"] = {"host_option_defaults": {"pcap_enabled": True, "pcap_capture_size": 200, "log_level": "debug"}}
+    out = tmp_path / "out"
+    write_output(build_plan(load_doc(tmp_path, doc), out_dir=str(out)), str(out))
+    cfg = yaml.safe_load((out / defaults.SHADOW_FILE).read_text())
+    assert cfg["host_option_defaults"] == {"log_level": "debug", "pcap_capture_size": 200, "pcap_enabled": True}
+    if CHECKER.exists():
+        result = subprocess.run([sys.executable, str(CHECKER), str(out / defaults.SHADOW_FILE)],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_launch_shadow_stops_wallet_then_monerod_in_the_grace_period(tmp_path: Path) -> None:
