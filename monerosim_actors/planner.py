@@ -52,8 +52,11 @@ class _Agent:
 
 
 def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addressing = "shadow",
-               out_dir: str) -> Plan:
+               first_address: str | None = None, out_dir: str) -> Plan:
     """Resolve a scenario into a plan whose files will live in ``out_dir`` (absolute).
+
+    Hosts are addressed upwards from ``first_address`` (default: the addressing mode's
+    :data:`FIRST_ADDRESS`), skipping x.y.z.0 and x.y.z.255.
 
     Raises:
         ValueError: ``out_dir`` is not absolute or ``addressing`` is unknown (programming errors).
@@ -68,7 +71,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
     groups = _agents(scenario)
     agents = [a for group in groups for a in group]
     names = [host_name(a.agent_id) for a in agents]
-    ips = list(_addresses(addressing, len(agents)))
+    ips = list(_addresses(first_address or FIRST_ADDRESS[addressing], len(agents)))
     starts = _start_times([len(g) for g in groups])
     if starts[-1] >= scenario.duration_s:
         raise ScenarioError([Problem(scenario.path, None, "simulation.duration",
@@ -186,9 +189,9 @@ def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: 
         "users": [{"user_id": u["user_id"], "host": u["host"]} for u in users]})
 
 
-def _addresses(addressing: Addressing, count: int) -> Iterator[str]:
-    """``count`` addresses upwards from the mode's first one, skipping x.y.z.0 and x.y.z.255."""
-    value = int(ipaddress.IPv4Address(FIRST_ADDRESS[addressing]))
+def _addresses(first: str, count: int) -> Iterator[str]:
+    """``count`` addresses upwards from ``first``, skipping x.y.z.0 and x.y.z.255."""
+    value = int(ipaddress.IPv4Address(first))
     produced = 0
     while produced < count:
         if value & 0xFF not in (0, 0xFF):

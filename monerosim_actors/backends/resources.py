@@ -1,4 +1,5 @@
-"""Will a local run fit in this machine's memory? An estimate from measured figures, checked first.
+"""Will a local run fit on this machine? Its memory, from measured figures, and its addresses, free or
+not, checked before anything starts.
 
 The figures come from ``bench/monerod_footprint.py`` (results in
 ``bench/results/monerod_footprint.json``), measured on regtest nodes here: a monerod is small when
@@ -10,9 +11,11 @@ with its actors and logs.
 
 from __future__ import annotations
 
+import errno
+import socket
 from dataclasses import dataclass
 
-from monerosim_actors.plan import Plan
+from monerosim_actors.plan import HostPlan, Plan
 
 MINER_MB = 660
 """RSS of a regtest monerod after mining 100 blocks (bench: 566 to 626 MB over four runs; ~35 MB idle)."""
@@ -88,3 +91,34 @@ def shortage(plan: Plan, available_mb: int) -> str | None:
             f"smaller (fewer regular_users, marketplaces or mining_pools: every one runs its own monerod), "
             f"free some memory, run it under Shadow (--backend shadow), or pass --skip-memory-check "
             f"to try anyway.")
+
+
+def addresses_in_use(plan: Plan) -> list[str]:
+    """``IP:PORT (host)`` of each address a host of ``plan`` will listen on that something holds now.
+
+    Two local runs of the same scenario use the same addresses; the second one's monerods would die at
+    start one by one. A bind test finds it first (``SO_REUSEADDR``, so that the connections of a run
+    that just ended, in TIME_WAIT, do not count).
+    """
+    busy = []
+    for host in plan.hosts:
+        for port in _listening_ports(host):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((host.ip, port))
+                except OSError as e:
+                    if e.errno != errno.EADDRINUSE:
+                        raise
+                    busy.append(f"{host.ip}:{port} ({host.name})")
+    return busy
+
+
+def _listening_ports(host: HostPlan) -> list[int]:
+    ports = [host.bus_port] if host.bus_port else []
+    if host.monerod is not None:
+        node = host.monerod
+        ports += [node.p2p_port, node.rpc_port, node.zmq_rpc_port, node.zmq_pub_port]
+    if host.wallet is not None:
+        ports.append(host.wallet.rpc_port)
+    return ports

@@ -9,6 +9,7 @@ runs the ``shadow`` binary on ``OUT/shadow.yaml``. OUT defaults to ``runs/<scena
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from monerosim_actors.commands.validate import seed_arg, summary
 from monerosim_actors.plan import Plan
+from monerosim_actors.planner import FIRST_ADDRESS
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,17 @@ def time_scale_arg(text: str) -> float:
     return value
 
 
+def first_address_arg(text: str) -> str:
+    """argparse type of ``--first-address``: a loopback address outside 127.0.0.0/24."""
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+    if not address.is_loopback or address in ipaddress.IPv4Network("127.0.0.0/24"):
+        raise argparse.ArgumentTypeError(f"must be a loopback address (127.x.y.z) outside 127.0.0.0/24, got {text}")
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="the scenario YAML file")
     parser.add_argument("-o", "--out", metavar="OUT", default=None,
@@ -50,12 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the Shadow binary (default: shadow on PATH)")
     parser.add_argument("--seed", metavar="N", type=seed_arg, default=None, help="override simulation.seed")
     parser.add_argument("--force", action="store_true", help="replace OUT if it holds an earlier output")
+    parser.add_argument("--first-address", metavar="IP", type=first_address_arg, default=FIRST_ADDRESS["loopback"],
+                        help="local backend: the first host's address; the others follow it (default: "
+                             f"{FIRST_ADDRESS['loopback']}). Give two runs at once different ranges, e.g. "
+                             "127.20.0.1")
     parser.add_argument("--skip-memory-check", action="store_true",
                         help="local backend: start even when the memory estimate exceeds what is available")
 
 
 def run(opts: argparse.Namespace) -> int:
-    from monerosim_actors.backends import resources
     from monerosim_actors.generate import write_output
     from monerosim_actors.planner import build_plan
     from monerosim_actors.scenario import load_scenario
@@ -69,9 +85,10 @@ def run(opts: argparse.Namespace) -> int:
     for note in scenario.notes:
         log.warning("%s: %s", opts.config, note)
     local = opts.backend == "local"
-    plan = build_plan(scenario, seed=opts.seed, addressing="loopback" if local else "shadow", out_dir=out)
-    if local and not opts.skip_memory_check:
-        problem = resources.shortage(plan, resources.mem_available_mb())
+    plan = build_plan(scenario, seed=opts.seed, addressing="loopback" if local else "shadow",
+                      first_address=opts.first_address if local else None, out_dir=out)
+    if local:
+        problem = _local_problem(plan, opts)
         if problem:
             print(f"monerosim-actors run: {problem}", file=sys.stderr)
             return 2
@@ -81,6 +98,26 @@ def run(opts: argparse.Namespace) -> int:
         from monerosim_actors.backends import shadow
         return shadow.run(out, opts.shadow_bin, sys.stderr)
     return _run_local(plan, out, opts.time_scale)
+
+
+def _local_problem(plan: Plan, opts: argparse.Namespace) -> str | None:
+    """Why the local backend cannot run ``plan`` here (memory, addresses), or None."""
+    from monerosim_actors.backends import resources
+
+    if not ipaddress.IPv4Address(plan.hosts[-1].ip).is_loopback:
+        return (f"{len(plan.hosts)} hosts from {opts.first_address} upwards run past 127.255.255.254: "
+                "give a lower --first-address")
+    if not opts.skip_memory_check:
+        problem = resources.shortage(plan, resources.mem_available_mb())
+        if problem:
+            return problem
+    busy = resources.addresses_in_use(plan)
+    if busy:
+        more = f" (and {len(busy) - 1} more)" if len(busy) > 1 else ""
+        return (f"{busy[0]}{more} is already in use: is another local run going on, or something left of "
+                f"one? Stop it, or run this one on other addresses with --first-address (this run starts "
+                f"at {plan.hosts[0].ip}), e.g. --first-address 127.20.0.1")
+    return None
 
 
 def _run_local(plan: Plan, out: str, time_scale: float) -> int:

@@ -1,8 +1,8 @@
 """Run ``monerosim-actors run`` as a user would (a separate process), on addresses of this test area.
 
-The planner gives a local run the addresses 127.10.0.1 upwards; these tests move them to a range of
-their own (:func:`first_address`), so that they never clash with other tests' hosts, nor with the same
-tests run at the same time by another pytest (the third byte follows the pid).
+A local run's hosts have the addresses 127.10.0.1 upwards; these tests move them to a range of their
+own with ``--first-address`` (:func:`first_address`), so that they never clash with other tests'
+hosts, nor with the same tests run at the same time by another pytest (the third byte follows the pid).
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 QUICKSTART_TIME_SCALE = "6"
 """The README's time scale for the quickstart (scripts/quickstart.sh uses the same; a unit test checks)."""
 
-_WRAPPER = ("import sys, monerosim_actors.planner as p; p.FIRST_ADDRESS['loopback'] = sys.argv.pop(1); "
-            "from monerosim_actors.cli import main; sys.exit(main())")
 
 
 def first_address(test: int) -> str:
@@ -29,5 +27,6 @@ def first_address(test: int) -> str:
 
 def start_run(first_address: str, *args: str) -> subprocess.Popen[str]:
     """``monerosim-actors run ARGS`` with hosts from ``first_address`` up; stdout and stderr are pipes."""
-    return subprocess.Popen([sys.executable, "-c", _WRAPPER, first_address, "run", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "monerosim_actors", "run", *args,
+                             "--first-address", first_address], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -153,6 +153,40 @@ def test_a_local_run_that_does_not_fit_in_memory_is_refused_before_anything_is_w
     assert not out.exists()
 
 
+def test_a_local_run_on_addresses_already_in_use_is_refused_before_anything_is_written(
+        scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a second local run of the same scenario meets: the first run's sockets."""
+    import socket
+
+    out = tmp_path / "out"
+    with socket.socket() as held:  # the third host's (the first pool's) monerod RPC port, held by "another run"
+        held.bind(("127.61.0.3", 18081))
+        held.listen()
+        assert cli.main(["run", str(scenario), "-o", str(out), "--first-address", "127.61.0.1",
+                         "--skip-memory-check"]) == 2
+    err = capsys.readouterr().err
+    assert "127.61.0.3:18081 (pool-a) is already in use" in err and "--first-address" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("address, message", [
+    ("10.0.0.1", "must be a loopback address"), ("127.0.0.5", "outside 127.0.0.0/24"),
+    ("127.1.2", "is not an IPv4 address"),
+])
+def test_first_address_must_be_a_loopback_address_of_our_own(
+        scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str, message: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "--first-address", address])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_hosts_past_the_end_of_the_loopback_range_are_refused(
+        scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "--first-address", "127.255.255.252",
+                     "--skip-memory-check"]) == 2
+    assert "run past 127.255.255.254" in capsys.readouterr().err
+
+
 def test_the_readme_the_quickstart_script_and_the_e2e_test_use_one_time_scale() -> None:
     import re
 
