@@ -208,7 +208,10 @@ class Transport:
                 while True:
                     self._flush()
                     if self._after_batch is not None:
-                        self._after_batch()
+                        try:
+                            self._after_batch()
+                        except Exception:  # as for a frame's handler: logged, the bus goes on
+                            log.exception("the end-of-batch work of %s failed", self.identity)
                     if self._stopping:
                         return
                     if self._may_sleep():
