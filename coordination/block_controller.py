@@ -166,7 +166,7 @@ class BlockController(RoleActor):
 
     def on_chain_advanced(self, msg: ChainAdvanced) -> None:
         if not self.bootstrap.finished:
-            self.bootstrap.on_chain_advanced()
+            self.bootstrap.on_chain_advanced(msg.height + 1)
 
     def _on_register(self, body: RegisterPool, env: Envelope) -> None:
         planned = self._pool_by_host.get(env.src)

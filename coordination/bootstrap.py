@@ -150,6 +150,8 @@ class Bootstrap:
         self._users_timer: Any = None
         self._users_timed_out = False
         self._waiting_height: tuple[int, Callable[[], None], Any] | None = None
+        self._notified_blocks = 0
+        """Blocks in the controller node's chain as its last ``ChainAdvanced`` said."""
         self._queue: list[UserFunding] = []
         self._txids: list[str] = []
         self._confirm_rounds = 0
@@ -192,12 +194,13 @@ class Bootstrap:
         elif self.finished and user.amount > 0:
             self._pay_late(user)
 
-    def on_chain_advanced(self) -> None:
-        """The controller's node has new blocks: a step waiting for them may go on."""
+    def on_chain_advanced(self, blocks: int) -> None:
+        """The controller's node has ``blocks`` blocks now: a step waiting for them may go on."""
+        self._notified_blocks = max(self._notified_blocks, blocks)
         if self._waiting_height is None:
             return
         target, then, timer = self._waiting_height
-        if self._p.chain_height() >= target:
+        if self._chain_height() >= target:
             self._waiting_height = None
             if timer is not None:
                 timer.cancel()
@@ -286,7 +289,7 @@ class Bootstrap:
 
     def _paid(self, batch: Sequence[UserFunding], txid: str) -> None:
         # mined at the earliest in the next block (height = blocks now), spendable 10 blocks later
-        unlock = self._p.chain_height() + SPENDABLE_AGE_BLOCKS - 1
+        unlock = self._chain_height() + SPENDABLE_AGE_BLOCKS - 1
         for u in batch:
             msg = FundsSent(amount=u.amount, txid=txid, unlock_height=unlock)
             self.paid[u.user_id] = msg
@@ -316,7 +319,7 @@ class Bootstrap:
             self._log("confirm_payments", unconfirmed=unconfirmed)
             self._p.after(CONFIRM_WAIT_S, self._mine, 1, self._pool().address, self._unlock_payments, scaled=False)
             return
-        count = max(h for h in heights.values() if h is not None) + SPENDABLE_AGE_BLOCKS - self._p.chain_height()
+        count = max(h for h in heights.values() if h is not None) + SPENDABLE_AGE_BLOCKS - self._chain_height()
         if count <= 0:
             self._finish()
             return
@@ -326,7 +329,7 @@ class Bootstrap:
     def _finish(self) -> None:
         self.step = "done"
         self.finished = True
-        self.height = self._p.chain_height() - 1  # the newest block's height, as block_seen counts
+        self.height = self._chain_height() - 1  # the newest block's height, as block_seen counts
         self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid))
         for host in self.notify_hosts:
             self._p.send(host, BootstrapDone(height=self.height))
@@ -343,6 +346,12 @@ class Bootstrap:
         self._p.send(user.host, BootstrapDone(height=self.height))
 
     # --- helpers --------------------------------------------------------------------------------
+
+    def _chain_height(self) -> int:
+        """Blocks in the controller node's chain: ``get_height``, or what its last notification said
+        if that is more. monerod publishes a new block on ZMQ a moment before ``get_height`` counts
+        it; a step that asked in that moment waited for a block that had come (``sync_timeout``)."""
+        return max(self._p.chain_height(), self._notified_blocks)
 
     def _mine(self, count: int, address: str, then: Callable[[], None]) -> None:
         """Order the current bootstrap pool to mine; go on once the blocks reached our node."""
@@ -364,14 +373,14 @@ class Bootstrap:
         self._p.mine(pool, count, address, done, failed)
 
     def _await_height(self, target: int, then: Callable[[], None]) -> None:
-        if self._p.chain_height() >= target:
+        if self._chain_height() >= target:
             then()
             return
 
         def timeout() -> None:
             if self._waiting_height is not None and self._waiting_height[0] == target:
                 self._waiting_height = None
-                self._log("sync_timeout", target=target, height=self._p.chain_height())
+                self._log("sync_timeout", target=target, height=self._chain_height())
                 then()
 
         self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout, scaled=False))
