@@ -212,6 +212,4 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = measure(opts.rounds, opts.count)
     write_result("bus_latency", "round trip actor -> bus -> tcp -> service actor -> back vs raw pyzmq "
                  "DEALER/ROUTER + msgpack, same payloads, interleaved rounds", rows, data)
-    for r in rows:
-        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (ratio {r['ratio']})")
     return 0

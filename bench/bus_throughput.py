@@ -146,6 +146,4 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = measure(opts.rounds, opts.count)
     write_result("bus_throughput", "messages/s one client actor pushes to a service actor through the bus "
                  "vs raw pyzmq DEALER -> ROUTER + msgpack, interleaved rounds", rows, data)
-    for r in rows:
-        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (ratio {r['ratio']})")
     return 0

@@ -68,12 +68,15 @@ def row(figure: str, *, baseline: str, value: str, ratio: float | None, target: 
 
 
 def write_result(name: str, what: str, rows: list[dict[str, Any]], data: dict[str, Any]) -> Path:
-    """Write ``bench/results/NAME.json``: the table rows, the raw data behind them, the machine."""
+    """Write ``bench/results/NAME.json`` (the table rows, the raw data behind them, the machine) and
+    print the rows."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     result = {"benchmark": name, "what": what, "rows": rows, "data": data, "machine": machine(),
               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    for r in rows:
+        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (ratio {r['ratio']})")
     return path
 
 

@@ -173,6 +173,4 @@ def main(argv: list[str] | None = None) -> int:
     write_result("coordination", "latency from the controller's pick to the pool starting to mine: bus "
                  "(MineBlocks through two hosts' buses) vs the seed's shared signal file polled every second",
                  rows, data)
-    for r in rows:
-        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (ratio {r['ratio']})")
     return 0

@@ -142,6 +142,4 @@ def main(argv: list[str] | None = None) -> int:
     rows, data = measure(opts.rounds)
     write_result("host_footprint", "RSS of an idle host runtime (NullRole, no monerod; service and client "
                  "hosts, the larger) vs an interpreter importing the same non-project modules", rows, data)
-    for r in rows:
-        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (ratio {r['ratio']})")
     return 0

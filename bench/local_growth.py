@@ -200,6 +200,4 @@ def main(argv: list[str] | None = None) -> int:
     for s in data["sizes"]:
         print(f"{s['hosts']} hosts: ready in {s['bring_up_s']:.1f} s (CPU floor {s['cpu_bound_floor_s']} s), "
               f"peak {s['peak_rss_mb']:.0f} MB")
-    for r in rows:
-        print(f"{r['figure']}: {r['value']} vs {r['baseline']} (x{r['ratio']})")
     return 0
