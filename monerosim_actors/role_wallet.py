@@ -7,12 +7,14 @@ common case, and a failing ``open_wallet`` is not cheap: on a loaded machine it 
 
 from __future__ import annotations
 
-from monerosim_actors.errors import RpcResponseError
+from monerosim_actors.errors import RpcError, RpcResponseError
 from monerosim_actors.runtime.rpc import WalletRpc
 
 
 WALLET_ALREADY_EXISTS = -21
 """monero-wallet-rpc's error code when ``create_wallet`` finds the file."""
+SUBADDRESS_ROUNDS = 5
+"""Create-and-read rounds before :func:`subaddresses` gives up (a table that does not grow)."""
 
 
 def open_or_create(wallet: WalletRpc, filename: str) -> bool:
@@ -41,9 +43,18 @@ def subaddresses(wallet: WalletRpc, count: int, label: str) -> dict[int, str]:
     table, concurrently with this call (the fault test saw ``create_address`` answer index 2, and
     the marketplace fail on the missing 1). So this creates what was missing when it looked and reads
     the table again until every index is there; an extra entry at the end is harmless.
+
+    Raises:
+        RpcError: an RPC failed, or the table still lacks indices after :data:`SUBADDRESS_ROUNDS`
+            rounds (the role tries again later, as after any failed RPC).
     """
     known = wallet.get_addresses()
-    while (missing := count + 1 - len(known)) > 0:
-        wallet.create_address(label=label, count=missing)
+    rounds = 0
+    while not all(i in known for i in range(1, count + 1)):
+        if rounds == SUBADDRESS_ROUNDS:
+            raise RpcError("create_address", f"the wallet's table still lacks some of subaddresses 1..{count} "
+                                             f"after {rounds} rounds")
+        wallet.create_address(label=label, count=max(1, count + 1 - len(known)))
         known = wallet.get_addresses()
+        rounds += 1
     return {i: known[i] for i in range(1, count + 1)}

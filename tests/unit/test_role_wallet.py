@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from monerosim_actors.errors import RpcError
 from monerosim_actors.role_wallet import subaddresses
 from monerosim_actors.runtime.rpc import NewAddress
 
@@ -35,3 +38,12 @@ def test_a_complete_table_is_read_not_extended() -> None:
     wallet = RescanningWallet(known=5, found_by_rescan=0)
     assert subaddresses(wallet, 3, "vendor") == {1: "addr1", 2: "addr2", 3: "addr3"}  # type: ignore[arg-type]
     assert len(wallet.table) == 5
+
+
+def test_a_table_that_never_grows_is_an_rpc_error_not_a_hang() -> None:
+    class Stuck(RescanningWallet):
+        def create_address(self, account_index: int = 0, label: str = "", count: int = 1) -> NewAddress:
+            return NewAddress("addr?", 1)
+
+    with pytest.raises(RpcError, match="still lacks"):
+        subaddresses(Stuck(known=1, found_by_rescan=0), 2, "vendor")  # type: ignore[arg-type]
