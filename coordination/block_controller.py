@@ -148,7 +148,6 @@ class BlockController(RoleActor):
             if o.timer is not None:
                 o.timer.cancel()
 
-
     # --- messages -------------------------------------------------------------------------------
 
     def on_message(self, body: Message, env: Envelope) -> None:

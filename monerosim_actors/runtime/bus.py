@@ -96,10 +96,9 @@ class Bus:
         """
         if self._deferred is not None:
             self._deferred.flush()
-        if self._for_role:
-            for message in self._for_role:
-                self._inbox.tell(message)
-            self._for_role.clear()
+        for message in self._for_role:
+            self._inbox.tell(message)
+        self._for_role.clear()
 
     def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
         self._dropped(reason, detail, peer, size)

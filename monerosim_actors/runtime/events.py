@@ -50,7 +50,13 @@ class EventLog:
         Raises:
             ValueError: a field is named like a reserved key (``t``, ``host``, ``actor``, ``event``).
         """
-        self._write(actor, event, fields, flush=True)
+        _check_fields(event, fields)
+        with self._lock:
+            if self._file is None:
+                return
+            self._write_pending()
+            self._file.write(_encode(self._record(actor, event, fields)))
+            self._file.flush()
 
     def emit_deferred(self, actor: str, event: str, **fields: Any) -> None:
         """Like :meth:`emit`, but the line is encoded and written only by the next :meth:`flush`.
@@ -69,16 +75,6 @@ class EventLog:
         with self._lock:
             if self._file is not None and self._pending:
                 self._write_pending()
-                self._file.flush()
-
-    def _write(self, actor: str, event: str, fields: dict[str, Any], *, flush: bool) -> None:
-        _check_fields(event, fields)
-        with self._lock:
-            if self._file is None:
-                return
-            self._write_pending()
-            self._file.write(_encode(self._record(actor, event, fields)))
-            if flush:
                 self._file.flush()
 
     def _record(self, actor: str, event: str, fields: dict[str, Any]) -> dict[str, Any]:

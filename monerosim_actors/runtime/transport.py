@@ -89,10 +89,9 @@ class Transport:
         self._outbox: deque[tuple[str, bytes, str]] = deque()
         self._wake_lock = threading.Lock()
         self._asleep = True
-        """The transport thread is in (or about to enter) ``poll()`` and must be woken to see the outbox
-        (guarded by ``_wake_lock``); while it runs its loop it sees new frames without a wake-up."""
-        self._wake_pending = False
-        """A wake-up byte is in the pipe and not yet read (guarded by ``_wake_lock``): one is enough."""
+        """The transport thread is in (or about to enter) ``poll()`` and no wake-up byte is on its way
+        (guarded by ``_wake_lock``): a sender must write one. Writing it clears the flag, so a burst
+        of sends writes one byte; while the thread runs its loop it sees new frames without one."""
         self._wake_rx, self._wake_tx = os.pipe()
         os.set_blocking(self._wake_rx, False)
         self._wake_open = True
@@ -153,15 +152,14 @@ class Transport:
             self._wake()
 
     def _wake(self) -> None:
-        """Wake the transport thread if it sleeps and no wake-up is pending yet.
+        """Wake the transport thread if it sleeps and nobody woke it yet.
 
-        A thread that is awake looks at the outbox again before it sleeps, and one pending wake-up
-        covers every frame queued before the thread reads it, so a burst of sends costs at most one
-        byte in the pipe, which can therefore never fill up and block a role's thread.
+        A thread that is awake looks at the outbox again before it sleeps, so at most a byte or two
+        are ever in the pipe, which can therefore never fill up and block a role's thread.
         """
         with self._wake_lock:
-            if self._wake_open and self._asleep and not self._wake_pending:
-                self._wake_pending = True
+            if self._wake_open and self._asleep:
+                self._asleep = False
                 os.write(self._wake_tx, b"w")
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -199,9 +197,8 @@ class Transport:
                 ready = dict(poller.poll())
                 with self._wake_lock:
                     self._asleep = False
-                    if self._wake_pending:
-                        os.read(self._wake_rx, 64)  # the one pending byte
-                        self._wake_pending = False
+                if self._wake_rx in ready:
+                    os.read(self._wake_rx, 64)  # the wake-up byte(s)
                 for sock, (source, peer) in readers.items():
                     if sock in ready:
                         self._read(sock, source, peer)

@@ -138,6 +138,12 @@ class HostProcess:
                 pass
 
 
+def assert_alive(hosts: dict[str, HostProcess]) -> None:
+    """Fail, with the tail of their stderr, if any of ``hosts`` (name -> host) has exited."""
+    dead = {n: h.popen.returncode for n, h in hosts.items() if h.popen.poll() is not None}
+    assert not dead, f"host runtimes exited: {dead}: " + "".join(hosts[n].stderr()[-2000:] for n in dead)
+
+
 def stop_hosts(hosts: Iterable[HostProcess], timeout: float = 120.0) -> None:
     """SIGTERM every host still running, wait for each (SIGKILL past ``timeout``), then check that
     nothing of theirs is left running."""

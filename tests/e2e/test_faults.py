@@ -25,7 +25,7 @@ from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import WalletRpc
 from monerosim_actors.scenario import load_scenario
 from tests.conftest import processes_matching, require_binary
-from tests.e2e.conftest import HostProcess, stop_hosts
+from tests.e2e.conftest import HostProcess, assert_alive, stop_hosts
 from tests.e2e.plans import SESSION_SLOT
 
 pytestmark = pytest.mark.e2e
@@ -66,9 +66,7 @@ class Network:
         return self.hosts[name]
 
     def check_alive(self) -> None:
-        dead = {n: h.popen.returncode for n, h in self.hosts.items() if h.popen.poll() is not None}
-        assert not dead, f"host runtimes exited: {dead}: " + "".join(
-            self.hosts[n].stderr()[-2000:] for n in dead)
+        assert_alive(self.hosts)
 
     def wait(self, host: HostProcess, test: Callable[[dict[str, Any]], bool], what: str,
              timeout: float = STEP_TIMEOUT_S) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from monerosim_actors.plan import Plan, host_config
 from monerosim_actors.planner import build_plan
 from monerosim_actors.scenario import load_scenario
 from tests.conftest import require_binary
-from tests.e2e.conftest import HostProcess, stop_hosts, wait_for_event
+from tests.e2e.conftest import HostProcess, assert_alive, stop_hosts, wait_for_event
 
 pytestmark = pytest.mark.e2e
 
@@ -98,9 +98,7 @@ class Network:
         return wait_for_event(host.events_path, event, timeout, **match)[0]
 
     def check_alive(self) -> None:
-        dead = {n: h.popen.returncode for n, h in self.hosts.items() if h.popen.poll() is not None}
-        assert not dead, f"host runtimes exited: {dead}: " + "".join(
-            self.hosts[n].stderr()[-2000:] for n in dead)
+        assert_alive(self.hosts)
 
     def stop(self) -> None:
         stop_hosts(self.hosts.values())
