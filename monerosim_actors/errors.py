@@ -3,6 +3,7 @@
     MonerosimError
     ├── ScenarioError        a scenario file is wrong; carries every problem found (file, line, key path)
     ├── OutputError          an output folder cannot be written or is not what a stage expects
+    ├── ShimBuildError       the Shadow compatibility shim cannot be compiled (no C compiler, or it failed)
     ├── ProcessError         a managed program (monerod, wallet-rpc) failed: host, argv, code, log tail
     ├── RpcError             a JSON-RPC call failed
     │   ├── RpcTimeout       no answer in time (or no connection)
@@ -50,6 +51,10 @@ class ScenarioError(MonerosimError):
 
 class OutputError(MonerosimError):
     """An output folder cannot be written, would be overwritten, or is not a run."""
+
+
+class ShimBuildError(MonerosimError):
+    """The Shadow compatibility shim cannot be compiled: no C compiler, or the compiler failed."""
 
 
 class ProcessError(MonerosimError):

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 
-from monerosim_actors import defaults, shadow_config
+from monerosim_actors import defaults, shadow_config, shadow_shim
 from monerosim_actors.errors import OutputError
 from monerosim_actors.plan import HostPlan, Plan, host_config
 
@@ -24,19 +24,23 @@ log = logging.getLogger(__name__)
 
 
 def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: float = 1.0) -> str:
-    """Write ``shadow.yaml``, ``plan.json``, ``hosts/HOST.json`` and ``network.gml`` (when the network
-    is not Shadow's switch) into ``out_dir``; return its absolute path.
+    """Write ``shadow.yaml``, ``plan.json``, ``hosts/HOST.json``, ``network.gml`` (when the network
+    is not Shadow's switch) and the Shadow compatibility shim (when the plan preloads it) into
+    ``out_dir``; return its absolute path. The shim is built (or found in its cache) before anything
+    is written.
 
     ``out_dir`` must be the folder the plan was built for (its paths are baked into the files).
     ``time_scale`` goes into every host config (the local backend's; 1 under Shadow).
 
     Raises:
         OutputError: OUT is not empty (without ``force``), is not a folder, or cannot be written.
+        ShimBuildError: the plan preloads the shim and it cannot be compiled.
         ValueError: the plan was built for another folder (a programming error).
     """
     out = os.path.abspath(out_dir)
     _check_built_for(plan, out)
     _check_replaceable(out, force)
+    shim = shadow_shim.build() if plan.shadow_compat_shim else None
     parent = os.path.dirname(out)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -45,6 +49,8 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: f
         raise OutputError(f"cannot create {parent}: {e.strerror or e}") from None
     try:
         _write_files(plan, out, tmp, time_scale)
+        if shim is not None:
+            shutil.copyfile(shim, os.path.join(tmp, defaults.SHIM_FILE))
         _move_into_place(tmp, out)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)

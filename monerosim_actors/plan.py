@@ -155,6 +155,9 @@ class Plan:
     """In start order."""
     shadow_host_option_defaults: dict[str, Any] = field(default_factory=dict)
     """Shadow's ``host_option_defaults`` (pcap capture, per-host log level); empty: Shadow's own."""
+    shadow_compat_shim: bool = False
+    """Every process in ``shadow.yaml`` preloads the compatibility shim gen copies into OUT
+    (:data:`monerosim_actors.defaults.SHIM_FILE`); only for plans laid out for Shadow."""
 
     def host(self, name: str) -> HostPlan:
         for h in self.hosts:

@@ -193,6 +193,8 @@ class Scenario:
     shadow_experimental: dict[str, Any]
     shadow_host_option_defaults: dict[str, Any]
     """Shadow's ``host_option_defaults`` (``log_level``, ``pcap_enabled``, ``pcap_capture_size``)."""
+    shadow_compat_shim: bool
+    """Whether every process under Shadow preloads the compatibility shim (monerosim_actors.shadow_shim)."""
     python: str
     notes: tuple[str, ...]
     """Things done on the user's behalf that they should know about (e.g. shares normalised)."""
@@ -488,7 +490,7 @@ class _Reader:
             registration_timeout_s=self.get(coord_m, ("coordination",), "registration_timeout", _time(), 300.0),
             mine_timeout_s=self.get(coord_m, ("coordination",), "mine_timeout", _time(), 60.0),
             region=self.region(coord_m, ("coordination",), places, topo))
-        general, experimental, host_options = self.shadow(root)
+        general, experimental, host_options, compat_shim = self.shadow(root)
         python = self.interpreter(root)
         self.host_names(users, markets, pools, custom)
 
@@ -500,7 +502,7 @@ class _Reader:
             users=users, marketplaces=markets, pools=tuple(pools), custom=tuple(custom),
             consensus=consensus, topology=topo, peer_count=peer_count, monero=monero,  # type: ignore[arg-type]
             coordination=coordination, shadow_general=general, shadow_experimental=experimental,
-            shadow_host_option_defaults=host_options, python=python,  # type: ignore[arg-type]
+            shadow_host_option_defaults=host_options, shadow_compat_shim=compat_shim, python=python,  # type: ignore[arg-type]
             notes=tuple(self.notes))
 
     def count(self, m: dict[str, Any] | None, path: Path) -> int | None:
@@ -823,10 +825,12 @@ class _Reader:
         return MoneroSpec(monerod, wallet, monerod_args, wallet_args,  # type: ignore[arg-type]
                           self.get(m, path, "launch", _choice("runtime", "shadow"), "runtime"))
 
-    def shadow(self, root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Shadow's ``general``, ``experimental`` and ``host_option_defaults``, checked."""
+    def shadow(self, root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], bool]:
+        """Shadow's ``general``, ``experimental`` and ``host_option_defaults``, checked, and whether
+        processes preload the compatibility shim."""
         path: Path = ("shadow",)
-        m = self.section(root, (), "shadow", ("general", "experimental", "host_option_defaults"))
+        m = self.section(root, (), "shadow", ("general", "experimental", "host_option_defaults", "compat_shim"))
+        compat_shim = self.get(m, path, "compat_shim", _bool, True)
         general = self.section(m, path, "general", SHADOW_GENERAL | set(SHADOW_GENERAL_OWNED)) or {}
         gpath = path + ("general",)
         for key, why in SHADOW_GENERAL_OWNED.items():
@@ -854,7 +858,7 @@ class _Reader:
         if "pcap_capture_size" in host_options:
             self.get(host_options, hpath, "pcap_capture_size", _number(ge=1, integer=True), 65535)
         return ({k: v for k, v in general.items() if k not in SHADOW_GENERAL_OWNED}, dict(experimental),
-                dict(host_options))
+                dict(host_options), compat_shim)
 
     def host_names(self, users: UsersSpec | None, markets: MarketplacesSpec | None,
                    pools: list[PoolSpec], custom: list[CustomRoleSpec]) -> None:

@@ -6,6 +6,8 @@ Choices (README section ``shadow`` explains them to users):
   absolute ``OUT/shadow.data``, so each host's data folder is known when the plan is made;
   ``model_unblocked_syscall_latency: true`` (monerod's start-up spins without it) and
   ``experimental.use_memory_manager: false`` (the runtime forks monerod).
+- Every process preloads the compatibility shim that gen copies into OUT (``LD_PRELOAD``, unless
+  the scenario sets ``shadow.compat_shim: false``): monerosim_actors/shadow_shim says why.
 - The host runtime has no ``shutdown_time``: it ends itself at the scenario's end and exits 0, so
   its expected final state is ``{exited: 0}``.
 - With ``launch: shadow``, Shadow starts monerod and the wallet itself and stops them with SIGTERM
@@ -52,7 +54,8 @@ def shadow_config(plan: Plan, out_dir: str) -> dict[str, Any]:
     if plan.shadow_host_option_defaults:
         options = plan.shadow_host_option_defaults
         config["host_option_defaults"] = {k: options[k] for k in sorted(options)}
-    config["hosts"] = {h.name: _host(plan, h) for h in plan.hosts}
+    shim = os.path.join(out_dir, defaults.SHIM_FILE) if plan.shadow_compat_shim else None
+    config["hosts"] = {h.name: _host(plan, h, shim) for h in plan.hosts}
     return config
 
 
@@ -61,20 +64,21 @@ def render(plan: Plan, out_dir: str) -> str:
     return dump_yaml(shadow_config(plan, out_dir))
 
 
-def _host(plan: Plan, host: HostPlan) -> dict[str, Any]:
+def _host(plan: Plan, host: HostPlan, shim: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"network_node_id": host.network_node_id, "ip_addr": host.ip}
     if host.bandwidth_down is not None:
         entry["bandwidth_down"] = host.bandwidth_down
     if host.bandwidth_up is not None:
         entry["bandwidth_up"] = host.bandwidth_up
-    entry["processes"] = [_process(plan, p) for p in host.processes]
+    entry["processes"] = [_process(plan, p, shim) for p in host.processes]
     return entry
 
 
-def _process(plan: Plan, proc: ProcessPlan) -> dict[str, Any]:
+def _process(plan: Plan, proc: ProcessPlan, shim: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"path": proc.path, "args": list(proc.args)}
-    if proc.environment:
-        entry["environment"] = {k: proc.environment[k] for k in sorted(proc.environment)}
+    environment = {**proc.environment, "LD_PRELOAD": shim} if shim else proc.environment
+    if environment:
+        entry["environment"] = {k: environment[k] for k in sorted(environment)}
     entry["start_time"] = shadow_time(proc.start_time_s)
     shutdown = shutdown_time_s(plan, proc)
     if shutdown is not None:

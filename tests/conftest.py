@@ -94,3 +94,18 @@ class RecordingEvents:
             assert self._cond.wait_for(lambda: len(found()) >= count, timeout), \
                 f"no {count} x {event} {match}; got {self.items}"
             return found()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Build the Shadow compatibility shim into a folder of the test session, not the user's cache
+    (child processes, such as a ``monerosim-actors gen`` a test starts, inherit it)."""
+    from monerosim_actors.shadow_shim import CACHE_ENV
+
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("shim-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old

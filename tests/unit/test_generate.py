@@ -37,7 +37,8 @@ def test_writes_every_file_and_leaves_nothing_else(tmp_path: Path) -> None:
     plan = _plan(out)
     assert generate.write_output(plan, str(out)) == str(out)
     names = set(_tree(out))
-    assert names == {defaults.SHADOW_FILE, defaults.PLAN_FILE} | {f"hosts/{h.name}.json" for h in plan.hosts}
+    assert names == ({defaults.SHADOW_FILE, defaults.PLAN_FILE, defaults.SHIM_FILE}
+                     | {f"hosts/{h.name}.json" for h in plan.hosts})
     assert os.listdir(tmp_path) == ["out"], "the temporary folder is renamed, not left behind"
     assert Plan.from_json((out / defaults.PLAN_FILE).read_text()) == plan
     config = HostConfig.from_json((out / "hosts" / "user-0.json").read_text())

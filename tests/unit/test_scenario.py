@@ -219,6 +219,8 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("unknown shadow key", _set("shadow.general", {"paralelism": 2}), "shadow.general.paralelism",
      "did you mean 'parallelism'?"),
     ("unknown shadow section", _set("shadow.hosts", {}), "shadow.hosts", "unknown key"),
+    ("compat shim not a bool", _set("shadow.compat_shim", "off"), "shadow.compat_shim",
+     "must be true or false"),
     ("pcap not a bool", _set("shadow.host_option_defaults", {"pcap_enabled": "yes please"}),
      "shadow.host_option_defaults.pcap_enabled", "must be true or false"),
     ("unknown host option", _set("shadow.host_option_defaults", {"pcap_capture": 100}),

@@ -1,0 +1,188 @@
+/*
+ * shadow_compat.c: lets programs that run fine on Linux run unchanged under a stock Shadow 3.3.0.
+ *
+ * monerosim-actors builds this file into a shared library and names it in LD_PRELOAD of every
+ * process in the generated shadow.yaml (the host runtime, and monerod and monero-wallet-rpc when
+ * Shadow starts them; children inherit it). It makes exactly these calls succeed without effect;
+ * every other call reaches the function the program would have called without it:
+ *
+ *   pthread_getschedparam, pthread_setschedparam
+ *       libzmq 4.3 (bundled in pyzmq, and Debian's libzmq5 that monerod links) reads and sets the
+ *       scheduling policy of every I/O thread it starts (thread_t::applySchedulingParameters in
+ *       src/thread.cpp). glibc turns these into sched_getparam, sched_getscheduler and
+ *       sched_setscheduler, which Shadow 3.3.0 does not implement; libzmq asserts on the error
+ *       ("Operation not permitted (src/thread.cpp:281)") and the process dies with SIGABRT within
+ *       its first simulated seconds. Shadow schedules threads itself, so a policy means nothing
+ *       there: the getter answers SCHED_OTHER with priority 0 and the setter does nothing.
+ *
+ *   setsockopt(IP_TOS) and setsockopt(TCP_NODELAY = 0) on TCP sockets
+ *       monerod's RPC server (epee over boost::asio) sets IP_TOS and switches TCP_NODELAY off on
+ *       every connection it accepts. Shadow 3.3.0 answers both with ENOPROTOOPT and monerod drops
+ *       the connection, so another host's wallet or runtime gets "Empty reply from server". Shadow
+ *       models neither type-of-service marking nor Nagle's algorithm, so accepting both changes
+ *       nothing that is simulated.
+ *
+ * Why setsockopt is rebound instead of defined: Shadow preloads its own libc shim
+ * (libshadow_libc.so) before any user LD_PRELOAD, and that library defines setsockopt, so a
+ * definition here would never be bound. Instead, the constructor below rewrites the relocation
+ * slots (GOT entries) for setsockopt in every object already loaded (the program and the libraries
+ * it links; monerod is linked with -z now, so its slots are filled before constructors run) to
+ * point at compat_setsockopt, whose other calls go to what the dynamic linker had bound. Outside
+ * Shadow this library's own setsockopt definition interposes as usual, so objects loaded later
+ * (dlopen) are covered there too.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+
+/* The setsockopt every call but the two accepted ones goes on to (Shadow's, under Shadow). */
+static setsockopt_fn next_setsockopt;
+
+int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param) {
+    (void)thread;
+    *policy = SCHED_OTHER;
+    memset(param, 0, sizeof *param);
+    return 0;
+}
+
+int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param) {
+    (void)thread;
+    (void)policy;
+    (void)param;
+    return 0;
+}
+
+static int is_tcp_socket(int fd) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+static int nodelay_off(int level, int optname, const void *optval, socklen_t optlen) {
+    return level == IPPROTO_TCP && optname == TCP_NODELAY && optval != NULL &&
+           optlen >= (socklen_t)sizeof(int) && *(const int *)optval == 0;
+}
+
+static int compat_setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen) {
+    int accepted = (level == IPPROTO_IP && optname == IP_TOS) || nodelay_off(level, optname, optval, optlen);
+    if (accepted && is_tcp_socket(fd))
+        return 0;
+    return next_setsockopt(fd, level, optname, optval, optlen);
+}
+
+/* Outside Shadow this definition is what every object binds to. The alias lets the constructor
+ * compare against this library's own address (a reference to "setsockopt" would go through the
+ * GOT and find Shadow's). */
+int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+    __attribute__((alias("compat_setsockopt")));
+
+#if defined(__x86_64__)
+#define GOT_RELOC(type) ((type) == R_X86_64_JUMP_SLOT || (type) == R_X86_64_GLOB_DAT)
+#elif defined(__aarch64__)
+#define GOT_RELOC(type) ((type) == R_AARCH64_JUMP_SLOT || (type) == R_AARCH64_GLOB_DAT)
+#endif
+
+#ifdef GOT_RELOC
+/* glibc stores most dynamic-section addresses already relocated; a few objects (the vDSO) do not. */
+static uintptr_t dyn_addr(uintptr_t base, ElfW(Addr) value) {
+    return value < base ? base + value : value;
+}
+
+/* The part of an object that full RELRO makes read-only once it is relocated. */
+struct relro {
+    uintptr_t start, end;
+};
+
+static void write_slot(void **slot, void *target, const struct relro *relro) {
+    uintptr_t at = (uintptr_t)slot;
+    if (at < relro->start || at >= relro->end) {
+        *slot = target; /* a GOT that lazy binding still writes to: writable already */
+        return;
+    }
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    void *start = (void *)(at & ~(page - 1));
+    size_t span = (size_t)(at + sizeof *slot - (uintptr_t)start);
+    if (mprotect(start, span, PROT_READ | PROT_WRITE) != 0)
+        return;
+    *slot = target;
+    mprotect(start, span, PROT_READ);
+}
+
+static void rebind_table(uintptr_t base, const ElfW(Rela) *rela, size_t bytes, const ElfW(Sym) *symtab,
+                         const char *strtab, const struct relro *relro) {
+    for (size_t i = 0; i < bytes / sizeof *rela; i++) {
+        if (!GOT_RELOC(ELF64_R_TYPE(rela[i].r_info)))
+            continue;
+        const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rela[i].r_info)];
+        if (strcmp(strtab + sym->st_name, "setsockopt") == 0)
+            write_slot((void **)(base + rela[i].r_offset), (void *)compat_setsockopt, relro);
+    }
+}
+
+static int rebind_object(struct dl_phdr_info *info, size_t size, void *self) {
+    (void)size;
+    if (info->dlpi_name != NULL && (strstr(info->dlpi_name, "libshadow") != NULL ||
+                                    strcmp(info->dlpi_name, (const char *)self) == 0))
+        return 0; /* Shadow's own shims make the real system calls; this library binds to itself. */
+    const ElfW(Dyn) *dyn = NULL;
+    struct relro relro = {0, 0};
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+        else if (ph->p_type == PT_GNU_RELRO)
+            relro = (struct relro){info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
+    }
+    if (dyn == NULL)
+        return 0;
+    uintptr_t base = info->dlpi_addr;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const ElfW(Rela) *jmprel = NULL, *rela = NULL;
+    size_t jmprel_size = 0, rela_size = 0;
+    for (; dyn->d_tag != DT_NULL; dyn++) {
+        switch (dyn->d_tag) {
+        case DT_SYMTAB: symtab = (const ElfW(Sym) *)dyn_addr(base, dyn->d_un.d_ptr); break;
+        case DT_STRTAB: strtab = (const char *)dyn_addr(base, dyn->d_un.d_ptr); break;
+        case DT_JMPREL: jmprel = (const ElfW(Rela) *)dyn_addr(base, dyn->d_un.d_ptr); break;
+        case DT_PLTRELSZ: jmprel_size = dyn->d_un.d_val; break;
+        case DT_RELA: rela = (const ElfW(Rela) *)dyn_addr(base, dyn->d_un.d_ptr); break;
+        case DT_RELASZ: rela_size = dyn->d_un.d_val; break;
+        default: break;
+        }
+    }
+    if (symtab == NULL || strtab == NULL)
+        return 0;
+    if (jmprel != NULL)
+        rebind_table(base, jmprel, jmprel_size, symtab, strtab, &relro);
+    if (rela != NULL)
+        rebind_table(base, rela, rela_size, symtab, strtab, &relro);
+    return 0;
+}
+#endif
+
+__attribute__((constructor)) static void compat_init(void) {
+    /* What the dynamic linker binds setsockopt to for everyone else: Shadow's under Shadow. Where
+     * that is this library's own definition (outside Shadow), the next one: libc's. */
+    next_setsockopt = (setsockopt_fn)dlsym(RTLD_DEFAULT, "setsockopt");
+    if (next_setsockopt == NULL || next_setsockopt == compat_setsockopt)
+        next_setsockopt = (setsockopt_fn)dlsym(RTLD_NEXT, "setsockopt");
+#ifdef GOT_RELOC
+    Dl_info self;
+    if (dladdr((void *)compat_init, &self) != 0 && self.dli_fname != NULL)
+        dl_iterate_phdr(rebind_object, (void *)self.dli_fname);
+#endif
+}

@@ -1,0 +1,200 @@
+"""The Shadow compatibility shim: built once per source, and it answers exactly the calls it names.
+
+The behaviour tests stand in for Shadow with a small preload library that, like Shadow 3.3.0's
+``libshadow_libc.so``, defines ``setsockopt`` ahead of the shim and refuses the two options monerod
+sets. A C program linked as monerod is (``-z now``, PIE) and one linked with lazy binding call
+``setsockopt`` and print what happened; under the stand-in alone they see ENOPROTOOPT, with the shim
+after it they see success for those two and the stand-in's answer for everything else.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from monerosim_actors import defaults, shadow_shim
+from monerosim_actors.errors import ShimBuildError
+from monerosim_actors.generate import write_output
+from monerosim_actors.planner import build_plan
+from monerosim_actors.scenario import load_scenario
+
+from scenario_helpers import base_doc, write_doc
+
+SHADOW_LIBC_STANDIN = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int setsockopt(int fd, int level, int name, const void *value, socklen_t len) {
+    if ((level == IPPROTO_IP && name == IP_TOS) ||
+        (level == IPPROTO_TCP && name == TCP_NODELAY && *(const int *)value == 0)) {
+        errno = ENOPROTOOPT;
+        return -1;
+    }
+    return (int)syscall(SYS_setsockopt, fd, level, name, value, len);
+}
+"""
+
+PROGRAM = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+static void show(const char *what, int rc) { printf("%s %d %d\n", what, rc, rc ? errno : 0); }
+int main(void) {
+    int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
+    int tos = 0x10, off = 0, on = 1, got = -1;
+    socklen_t len = sizeof got;
+    show("tcp_tos", setsockopt(tcp, IPPROTO_IP, IP_TOS, &tos, sizeof tos));
+    getsockopt(tcp, IPPROTO_IP, IP_TOS, &got, &len);
+    printf("tcp_tos_read %d\n", got);
+    show("udp_tos", setsockopt(udp, IPPROTO_IP, IP_TOS, &tos, sizeof tos));
+    getsockopt(udp, IPPROTO_IP, IP_TOS, &got, &len);
+    printf("udp_tos_read %d\n", got);
+    show("nodelay_off", setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &off, sizeof off));
+    show("nodelay_on", setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on));
+    getsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &got, &len);
+    printf("nodelay_read %d\n", got);
+    show("reuseaddr", setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on));
+    show("bad_fd", setsockopt(1000, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on));
+    return 0;
+}
+"""
+
+ENOPROTOOPT, EBADF = 92, 9
+
+
+@pytest.fixture(scope="module")
+def shim() -> Path:
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler (Debian package gcc)")
+    return shadow_shim.build()
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory: pytest.TempPathFactory, shim: Path) -> dict[str, Path]:
+    """The stand-in for Shadow's libc, and the program linked two ways."""
+    d = tmp_path_factory.mktemp("shim-programs")
+    (d / "standin.c").write_text(SHADOW_LIBC_STANDIN)
+    (d / "program.c").write_text(PROGRAM)
+    built = {"standin": d / "standin.so", "now": d / "program-now", "lazy": d / "program-lazy"}
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", built["standin"], d / "standin.c"], check=True)
+    subprocess.run(["cc", "-fPIE", "-pie", "-Wl,-z,now", "-o", built["now"], d / "program.c"], check=True)
+    subprocess.run(["cc", "-no-pie", "-Wl,-z,lazy", "-o", built["lazy"], d / "program.c"], check=True)
+    return built
+
+
+def _run(program: Path, *preload: Path) -> dict[str, list[int]]:
+    env = {**os.environ, "LD_PRELOAD": ":".join(str(p) for p in preload)}
+    out = subprocess.run([str(program)], env=env, capture_output=True, text=True, check=True).stdout
+    return {line.split()[0]: [int(v) for v in line.split()[1:]] for line in out.splitlines()}
+
+
+def test_the_standin_refuses_what_shadow_3_3_refuses(programs: dict[str, Path]) -> None:
+    seen = _run(programs["now"], programs["standin"])
+    assert seen["tcp_tos"] == [-1, ENOPROTOOPT] and seen["nodelay_off"] == [-1, ENOPROTOOPT]
+
+
+@pytest.mark.parametrize("linking", ["now", "lazy"])
+def test_behind_shadows_libc_the_two_options_succeed_and_the_rest_reach_it(
+        programs: dict[str, Path], shim: Path, linking: str) -> None:
+    seen = _run(programs[linking], programs["standin"], shim)
+    assert seen["tcp_tos"] == [0, 0] and seen["tcp_tos_read"] == [0], "accepted without effect"
+    assert seen["nodelay_off"] == [0, 0] and seen["nodelay_on"] == [0, 0]
+    assert seen["nodelay_read"] == [1], "TCP_NODELAY on still reaches the socket"
+    assert seen["udp_tos"] == [-1, ENOPROTOOPT], "only TCP sockets are answered by the shim"
+    assert seen["reuseaddr"] == [0, 0] and seen["bad_fd"] == [-1, EBADF]
+
+
+def test_alone_it_interposes_setsockopt_and_passes_other_calls_to_libc(programs: dict[str, Path],
+                                                                        shim: Path) -> None:
+    seen = _run(programs["now"], shim)
+    assert seen["tcp_tos"] == [0, 0] and seen["tcp_tos_read"] == [0]
+    assert seen["udp_tos"] == [0, 0] and seen["udp_tos_read"] == [0x10], "libc applied it"
+    assert seen["nodelay_read"] == [1] and seen["bad_fd"] == [-1, EBADF]
+
+
+def test_thread_scheduling_calls_succeed_without_effect(shim: Path) -> None:
+    lib = ctypes.CDLL(str(shim))
+    policy, param = ctypes.c_int(-1), (ctypes.c_int * 4)(7, 7, 7, 7)
+    libc = ctypes.CDLL(None)
+    me = libc.pthread_self
+    me.restype = ctypes.c_ulong
+    assert lib.pthread_getschedparam(ctypes.c_ulong(me()), ctypes.byref(policy), param) == 0
+    assert policy.value == 0 and param[0] == 0, "SCHED_OTHER, priority 0"
+    high = (ctypes.c_int * 4)(99, 0, 0, 0)
+    assert lib.pthread_setschedparam(ctypes.c_ulong(me()), 1, high) == 0, "SCHED_FIFO 99 'succeeds'"
+    assert libc.sched_getscheduler(0) == 0, "and changes nothing"
+
+
+def test_built_once_per_source_into_the_cache(tmp_path: Path) -> None:
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler (Debian package gcc)")
+    first = shadow_shim.build(tmp_path)
+    mtime = first.stat().st_mtime_ns
+    assert first.parent == tmp_path and first.name == shadow_shim.cached_name()
+    assert shadow_shim.build(tmp_path).stat().st_mtime_ns == mtime
+    assert [p.name for p in tmp_path.iterdir()] == [first.name], "no temporary file left"
+
+
+def test_no_compiler_is_a_clear_error_naming_the_package(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC", "no-such-cc")
+    with pytest.raises(ShimBuildError, match=r"no 'no-such-cc' on PATH: install a C compiler "
+                                             r"\(Debian: apt-get install gcc\).*shadow.compat_shim: false"):
+        shadow_shim.build(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gen_refuses_without_a_compiler_and_writes_nothing(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(shadow_shim.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("CC", "no-such-cc")
+    config = write_doc(tmp_path, base_doc())
+    out = tmp_path / "out"
+    with pytest.raises(ShimBuildError):
+        write_output(build_plan(load_scenario(config), out_dir=str(out)), str(out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [config.name]
+
+
+def _preloads(out: Path) -> list[str | None]:
+    import yaml
+
+    config = yaml.safe_load((out / defaults.SHADOW_FILE).read_text())
+    return [proc.get("environment", {}).get("LD_PRELOAD")
+            for host in config["hosts"].values() for proc in host["processes"]]
+
+
+@pytest.mark.parametrize("launch", ["runtime", "shadow"])
+def test_every_process_gen_writes_preloads_the_copy_in_out(tmp_path: Path, shim: Path, launch: str) -> None:
+    doc = base_doc()
+    doc["monero"]["launch"] = launch
+    out = tmp_path / "out"
+    write_output(build_plan(load_scenario(write_doc(tmp_path, doc)), out_dir=str(out)), str(out))
+    copy = out / defaults.SHIM_FILE
+    assert copy.read_bytes() == shim.read_bytes()
+    preloads = _preloads(out)
+    assert len(preloads) > len(doc["network"]["agents"]["mining_pools"]) and set(preloads) == {str(copy)}
+
+
+def test_compat_shim_false_preloads_nothing(tmp_path: Path) -> None:
+    doc = base_doc()
+    doc["shadow"] = {"compat_shim": False}
+    out = tmp_path / "out"
+    write_output(build_plan(load_scenario(write_doc(tmp_path, doc)), out_dir=str(out)), str(out))
+    assert set(_preloads(out)) == {None} and not (out / defaults.SHIM_FILE).exists()
+
+
+def test_local_runs_never_preload_it(tmp_path: Path) -> None:
+    plan = build_plan(load_scenario(write_doc(tmp_path, base_doc())), addressing="loopback",
+                      out_dir=str(tmp_path / "out"))
+    assert plan.shadow_compat_shim is False
