@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Set up everything monerosim-actors needs on a fresh Debian machine (run as root, or with sudo for apt):
-# Debian's monero package (monerod, monero-wallet-rpc), strace for the idle-cost figure, Python's venv,
-# and a virtual environment in .venv with the project and its test tools installed.
+# Debian's monero package (monerod, monero-wallet-rpc), strace for the idle-cost figure, a C compiler
+# (gen builds the Shadow compatibility shim with it), Python's venv, and a virtual environment in .venv
+# with the project and its test tools installed. Shadow itself is not installed here: no registry
+# these machines reach has it (README, "Running under Shadow").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v monerod >/dev/null 2>&1 || missing+=(monero)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if ((${#missing[@]})); then
