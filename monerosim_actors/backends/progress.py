@@ -1,20 +1,28 @@
-"""The live progress of a local run, and its summary at the end, both from the hosts' event logs.
+"""The live progress of a run, and its summary at the end, both from the hosts' event logs.
 
-:class:`Tally` counts what the events say (it ignores events it does not know, and fields that are
-missing or of the wrong type); :class:`ProgressDisplay` feeds it from an
+Both backends use it. :class:`Tally` counts what the events say (it ignores events it does not
+know, and fields that are missing or of the wrong type); :class:`ProgressDisplay` feeds it from an
 :class:`~monerosim_actors.backends.tail.EventTail` and writes one line to stderr: refreshed in place
-about every second on a terminal, a plain line every ten seconds otherwise (a CI log).
+on a terminal, a plain line every ten seconds otherwise (a CI log). What the line says about time
+is the backend's: a :class:`Timing` (the local backend's is :class:`ScenarioTiming`, the elapsed
+real time and what is left of the scenario; Shadow's says the simulated time). Messages the
+backend must show as they happen (an error Shadow logs) go above the line with
+:meth:`ProgressDisplay.note`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from monerosim_actors.backends.tail import EventTail
+
+if TYPE_CHECKING:
+    from monerosim_actors.plan import Plan
 
 PLAIN_EVERY_S = 10.0
 """How often a line is written when stderr is not a terminal."""
@@ -47,6 +55,12 @@ class Tally:
     warnings: dict[str, str] = field(default_factory=dict)
     """What the summary should point out, by topic: the first actor error of each host, a failed
     bootstrap. Not failures: the hosts went on."""
+
+    @classmethod
+    def for_plan(cls, plan: Plan) -> Tally:
+        """An empty tally of ``plan``'s hosts: each is ready once its monerod and wallet are."""
+        return cls(expected_processes={h.name: int(h.monerod is not None) + int(h.wallet is not None)
+                                       for h in plan.hosts})
 
     def feed(self, host: str, event: dict[str, Any]) -> None:
         """Count one event of ``host``."""
@@ -117,63 +131,130 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}m{s:02d}s" if minutes else f"{s}s"
 
 
-class ProgressDisplay:
-    """Feeds a :class:`Tally` from the event logs and shows it; call :meth:`update` about every second."""
+class Timing(Protocol):
+    """What the progress line says about time, before and after the tally's numbers."""
 
-    def __init__(self, tally: Tally, tail: EventTail, stream: TextIO, *, scenario_end_s: float,
-                 tty: bool | None = None, clock: Any = time.monotonic) -> None:
+    def around(self, elapsed_s: float) -> tuple[str, str]:
+        """``(head, tail)`` of the line, ``elapsed_s`` real seconds after the display was made."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScenarioTiming:
+    """The local backend's: ``[elapsed]`` before the numbers, the scenario's time left after them."""
+
+    end_s: float
+    """Real seconds from the display's start to the scenario's end."""
+
+    def around(self, elapsed_s: float) -> tuple[str, str]:
+        left = self.end_s - elapsed_s
+        return (f"[{format_duration(elapsed_s)}]",
+                f"{format_duration(left)} left" if left > 0 else "scenario over, stopping")
+
+
+class ProgressDisplay:
+    """Feeds a :class:`Tally` from the event logs and shows it, with the backend's :class:`Timing`.
+
+    Thread-safe: a backend may call :meth:`update` from a timer thread while another thread reads
+    its program's output and calls :meth:`note` and :meth:`update`.
+    """
+
+    def __init__(self, tally: Tally, tail: EventTail, stream: TextIO, *, scenario_end_s: float | None = None,
+                 timing: Timing | None = None, tty: bool | None = None, clock: Callable[[], float] = time.monotonic,
+                 tty_every_s: float = 0.0, plain_every_s: float = PLAIN_EVERY_S) -> None:
         """Args:
             tally: the counters to feed.
             tail: where the events come from.
             stream: where the line goes (stderr).
-            scenario_end_s: real seconds from now to the scenario's end, for "time left".
+            scenario_end_s: real seconds from now to the scenario's end: the local backend's timing,
+                ``ScenarioTiming(scenario_end_s)``, when ``timing`` is not given.
+            timing: what the line says about time.
             tty: whether to refresh the line in place; by default, whether ``stream`` is a terminal.
             clock: monotonic seconds (a test seam).
+            tty_every_s: on a terminal, the least time between two refreshes (0: every call; the
+                local backend calls about every second, Shadow's output can come many times a second).
+            plain_every_s: otherwise, how often a line is written.
         """
+        if timing is None:
+            if scenario_end_s is None:
+                raise TypeError("ProgressDisplay needs scenario_end_s or timing")
+            timing = ScenarioTiming(scenario_end_s)
         self.tally = tally
         self.tail = tail
         self.stream = stream
+        self.timing = timing
         self.tty = stream.isatty() if tty is None else tty
         self._clock = clock
         self._started = clock()
-        self._end = self._started + scenario_end_s
-        self._last_plain: float | None = None
+        self._every = tty_every_s if self.tty else plain_every_s
+        self._last: float | None = None
+        self._text = ""
         self._width = 0
+        self._lock = threading.Lock()
+
+    @property
+    def refresh_s(self) -> float:
+        """How often the line changes at most (a timer driving :meth:`update` needs no finer tick)."""
+        return max(self._every, 1.0)
 
     def update(self) -> None:
-        """Read new events and show the line (on a terminal always; otherwise every ten seconds)."""
-        self.tally.feed_all(self.tail.read())
-        now = self._clock()
-        left = self._end - now
-        when = f"{format_duration(left)} left" if left > 0 else "scenario over, stopping"
-        text = f"[{format_duration(now - self._started)}] {self.tally.line()} | {when}"
+        """Read new events and show the line, if it is due: on a terminal every call (at most every
+        ``tty_every_s``), otherwise every ``plain_every_s``. Events are read only when it is."""
+        with self._lock:
+            now = self._clock()
+            if self._last is not None and now - self._last < self._every:
+                return
+            self._last = now
+            self.tally.feed_all(self.tail.read())
+            head, tail = self.timing.around(now - self._started)
+            self._show(f"{head} {self.tally.line()} | {tail}")
+
+    def note(self, text: str) -> None:
+        """Show ``text`` as lines of their own, above the live line, which is drawn again below it."""
+        with self._lock:
+            if self.tty and self._width:
+                self.stream.write(f"\r{' ' * self._width}\r{text}\n{self._text}")
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        """Read the last events and end the in-place line, so what follows starts on a fresh one."""
+        with self._lock:
+            self.tally.feed_all(self.tail.read())
+            if self.tty and self._width:
+                self.stream.write("\n")
+                self.stream.flush()
+                self._width = 0
+
+    def _show(self, text: str) -> None:
         if self.tty:
             pad = " " * max(0, self._width - len(text))
             self.stream.write(f"\r{text}{pad}")
             self._width = len(text)
-        elif self._last_plain is None or now - self._last_plain >= PLAIN_EVERY_S:
+        else:
             self.stream.write(text + "\n")
-            self._last_plain = now
+        self._text = text
         self.stream.flush()
 
-    def finish(self) -> None:
-        """Read the last events and end the in-place line, so what follows starts on a fresh one."""
-        self.tally.feed_all(self.tail.read())
-        if self.tty and self._width:
-            self.stream.write("\n")
-            self.stream.flush()
 
-
-def summary(tally: Tally, *, duration_s: float, exit_codes: dict[str, int | None], out_dir: str,
-            failures: list[str], interrupted: str | None) -> str:
+def summary(tally: Tally, *, duration_s: float, out_dir: str, failures: list[str], interrupted: str | None,
+            exit_codes: dict[str, int | None] | None = None, hosts: str | None = None,
+            simulated_s: float | None = None) -> str:
     """The text shown at the end of a run: what happened, where the output is, what to do next.
 
     Args:
-        exit_codes: host -> its runtime's exit code (None when it never ran).
+        duration_s: the run's wall time.
         failures: the runner's failures; the roles' ``actor_failed`` events are added to them.
         interrupted: the signal's name when the run was interrupted.
+        exit_codes: host -> its runtime's exit code (None when it never ran), said as "N/M exited 0".
+        hosts: what to say of the hosts' ends instead, when the runner did not see their exit codes
+            (Shadow checks them, and logs only those that ended badly).
+        simulated_s: the simulated time the run covered (under Shadow), said with its ratio to the wall time.
     """
-    ok = sum(1 for code in exit_codes.values() if code == 0)
+    if hosts is None:
+        codes = exit_codes or {}
+        hosts = f"{sum(1 for code in codes.values() if code == 0)}/{len(codes)} exited 0"
     cleanly = sum(1 for code in tally.stopped.values() if code == 0)
     failures = [*failures, *(f"host {host}: {what}" for host, what in tally.actor_failures)]
     if interrupted:
@@ -183,8 +264,10 @@ def summary(tally: Tally, *, duration_s: float, exit_codes: dict[str, int | None
     else:
         verdict = "finished"
     lines = [
-        f"run {verdict} after {format_duration(duration_s)}",
-        f"  hosts: {ok}/{len(exit_codes)} exited 0, {cleanly} logged a clean stop",
+        f"run {verdict} after {format_duration(duration_s)}" + (
+            f", {format_duration(simulated_s)} simulated{_ratio(simulated_s, duration_s)}"
+            if simulated_s is not None else ""),
+        f"  hosts: {hosts}, {cleanly} logged a clean stop",
         f"  chain height {tally.height}, blocks mined {tally.blocks}",
         f"  users funded {tally.users_funded}; payments {tally.payments_sent} sent, "
         f"{tally.payments_confirmed} confirmed, {tally.payments_failed} failed"
@@ -203,3 +286,7 @@ def summary(tally: Tally, *, duration_s: float, exit_codes: dict[str, int | None
     lines.append(f"output: {out_dir}")
     lines.append(f"next:   monerosim-actors analyze {out_dir}")
     return "\n".join(lines)
+
+
+def _ratio(simulated_s: float, wall_s: float) -> str:
+    return f" ({simulated_s / wall_s:.1f}x real time)" if wall_s >= 1.0 else ""

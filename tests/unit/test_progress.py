@@ -1,5 +1,5 @@
 """The progress display and summary: counts from event logs read as they grow, never failing on
-unknown events, bad lines or a line still being written."""
+unknown events, bad lines or a line still being written; the backend's timing and notes above the line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import io
 import json
 from pathlib import Path
 
-from monerosim_actors.backends.progress import ProgressDisplay, Tally, format_duration, summary
+import pytest
+
+from monerosim_actors.backends.progress import ProgressDisplay, ScenarioTiming, Tally, format_duration, summary
 from monerosim_actors.backends.tail import EventTail
 
 
@@ -144,3 +146,94 @@ def test_actor_errors_and_a_failed_bootstrap_are_pointed_out_without_failing_the
     assert "warnings (2 actor_error events in all; the first of each host):" in text
     assert "  host p: setup: RpcTimeout: open_wallet" in text and "later" not in text
     assert "  the bootstrap failed (no_pools): no user was funded" in text
+
+
+class Fixed:
+    """A timing whose text says how long the display has run, to see which calls drew the line."""
+
+    def around(self, elapsed_s: float) -> tuple[str, str]:
+        return f"<{elapsed_s:g}>", "end"
+
+
+def test_a_timing_says_what_comes_before_and_after_the_numbers(tmp_path: Path) -> None:
+    stream, clock = io.StringIO(), Clock()
+    display = ProgressDisplay(Tally({"h": 0}), EventTail({}), stream, timing=Fixed(), tty=False, clock=clock)
+    display.update()
+    assert stream.getvalue() == "<0> hosts ready 0/1 | height 0 | blocks 0 | funded 0 | payments 0 sent, " \
+                                "0 confirmed | bus msgs 0 | end\n"
+
+
+def test_scenario_timing_is_the_local_backends() -> None:
+    assert ScenarioTiming(90).around(1) == ("[1s]", "1m29s left")
+    assert ScenarioTiming(90).around(90) == ("[1m30s]", "scenario over, stopping")
+
+
+def test_on_a_terminal_refreshes_can_be_spaced_and_events_are_read_only_when_the_line_is_drawn(
+        tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    stream, clock = io.StringIO(), Clock()
+    display = ProgressDisplay(Tally({"h": 0}), EventTail({"h": str(path)}), stream, timing=Fixed(), tty=True,
+                              clock=clock, tty_every_s=1.0)
+    display.update()
+    path.write_text(line("block_seen", height=4))
+    clock.now += 0.5
+    display.update()  # not due: nothing drawn, nothing read
+    assert stream.getvalue().count("\r") == 1 and display.tally.height == 0
+    clock.now += 0.5
+    display.update()
+    assert stream.getvalue().count("\r") == 2 and display.tally.height == 4
+    assert display.refresh_s == 1.0
+
+
+def test_a_note_goes_above_the_live_line_which_is_drawn_again(tmp_path: Path) -> None:
+    stream, clock = io.StringIO(), Clock()
+    display = ProgressDisplay(Tally({}), EventTail({}), stream, timing=Fixed(), tty=True, clock=clock)
+    display.note("before any line")
+    display.update()
+    live = stream.getvalue().rsplit("\r", 1)[1]
+    display.note("shadow ERROR: it broke")
+    display.finish()
+    after = stream.getvalue().split("before any line\n", 1)[1]
+    assert after == f"\r{live}\r{' ' * len(live)}\rshadow ERROR: it broke\n{live}\n"
+    display.note("after the end")
+    assert stream.getvalue().endswith(f"{live}\nafter the end\n")
+
+
+def test_a_note_is_a_plain_line_when_not_on_a_terminal() -> None:
+    stream = io.StringIO()
+    display = ProgressDisplay(Tally({}), EventTail({}), stream, timing=Fixed(), tty=False, clock=Clock())
+    display.update()
+    display.note("shadow WARN: careful")
+    display.update()  # not due: the note does not redraw the line either
+    assert stream.getvalue().splitlines()[1:] == ["shadow WARN: careful"]
+
+
+def test_a_display_needs_a_timing() -> None:
+    with pytest.raises(TypeError):
+        ProgressDisplay(Tally({}), EventTail({}), io.StringIO())
+
+
+def test_tally_for_a_plan_expects_each_hosts_programs() -> None:
+    from dataclasses import replace
+
+    from monerosim_actors.plan import MonerodPlan, WalletPlan
+    from tests.unit.local_backend_plans import FakeHost, fake_plan
+
+    plan = fake_plan([FakeHost("a"), FakeHost("b"), FakeHost("c")])
+    monerod = MonerodPlan(18080, 18081, 18082, 18083, 1, ())
+    wallet = WalletPlan(18088, "127.0.0.1:18081")
+    plan = replace(plan, hosts=(plan.hosts[0], replace(plan.hosts[1], monerod=monerod),
+                                replace(plan.hosts[2], monerod=monerod, wallet=wallet)))
+    assert Tally.for_plan(plan).expected_processes == {"a": 0, "b": 1, "c": 2}
+
+
+def test_summary_can_say_the_hosts_ends_and_the_simulated_time_instead() -> None:
+    tally = Tally({"a": 0, "b": 0})
+    tally.feed("a", {"event": "host_stopped", "exit_code": 0})
+    text = summary(tally, duration_s=100, hosts="1/2 ended as Shadow expected (not: b)", simulated_s=540,
+                   out_dir="/o", failures=["host b: process 'b.python3.1000' exited with status Normal(1)"],
+                   interrupted=None)
+    assert text.splitlines()[:2] == ["run FAILED after 1m40s, 9m00s simulated (5.4x real time)",
+                                     "  hosts: 1/2 ended as Shadow expected (not: b), 1 logged a clean stop"]
+    short = summary(tally, duration_s=0.5, hosts="?", simulated_s=3, out_dir="/o", failures=[], interrupted=None)
+    assert short.splitlines()[0] == "run finished after 0s, 3s simulated"
