@@ -13,6 +13,9 @@ thread to let go of the interpreter lock. ``Ping`` is answered with ``Pong`` by 
 The bus also reads the host's own monerod publisher (``json-minimal-chain_main`` and
 ``json-minimal-txpool_add``): it logs ``block_seen`` the first time it learns each block hash and
 tells the role :class:`ChainAdvanced` / :class:`TxpoolAdded`.
+
+If the transport thread dies of a bug, the bus logs ``bus_failed`` and calls ``on_failed``: the host
+runtime then stops the host with a non-zero exit instead of running on deaf.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from coordination.protocol import Envelope, Message, Ping, Pong, decode, encode
@@ -42,7 +46,12 @@ class Bus:
     """Envelopes, events and delivery for one host; the sockets live in its :class:`Transport`."""
 
     def __init__(self, config: HostConfig, events: EventSink, inbox: RoleInbox,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, on_failed: Callable[[str], None] | None = None) -> None:
+        """
+        Args:
+            on_failed: called with what happened (``TypeError: ...``), on the dying transport
+                thread, once the bus has logged ``bus_failed``.
+        """
         host = config.host
         self.host = host.name
         self._events = events
@@ -50,6 +59,7 @@ class Bus:
         self._emit_message = self._deferred.emit_deferred if self._deferred is not None else events.emit
         """msg_sent/msg_received: flushed once per batch by the transport thread (``_after_batch``)."""
         self._inbox = inbox
+        self._on_failed = on_failed
         self._clock = clock or SystemClock()
         self._counter = itertools.count(1)
         self._blocks_seen: set[str] = set()
@@ -59,7 +69,7 @@ class Bus:
         node = host.monerod
         self._transport = Transport(
             identity=host.name, on_inbound=self._on_inbound, on_drop=self._on_send_drop,
-            after_batch=self._after_batch,
+            after_batch=self._after_batch, on_failed=self._transport_failed,
             bind=f"tcp://{host.ip}:{host.bus_port}" if host.bus_port else None,
             services=self.services,
             subscribe=f"tcp://{host.ip}:{node.zmq_pub_port}" if node else None,
@@ -99,6 +109,16 @@ class Bus:
         for message in self._for_role:
             self._inbox.tell(message)
         self._for_role.clear()
+
+    def _transport_failed(self, what: str) -> None:
+        """The transport thread died (it closed the sockets): nothing arrives or leaves any more."""
+        try:
+            if self._deferred is not None:
+                self._deferred.flush()  # the lines of the batch it died in
+            self._events.emit(ACTOR, "bus_failed", error=what)
+        finally:
+            if self._on_failed is not None:
+                self._on_failed(what)
 
     def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
         self._dropped(reason, detail, peer, size)

@@ -15,6 +15,10 @@ with the same identity takes over its old route); one DEALER per service this ho
 (identity = host name), which ZeroMQ reconnects on its own and which queues frames up to the
 high-water mark while the service is unreachable; and optionally a SUB on the host's own monerod
 publisher. No TCP keep-alive options are set (Shadow refuses them).
+
+A frame's handler, a drop report or the end-of-batch work that raises is logged and the thread goes
+on. Anything else that ends the thread before :meth:`Transport.stop` (a bug) is logged, the sockets
+are closed, later sends only queue, and ``on_failed`` is called: the host cannot be left deaf.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class Inbound:
 InboundHandler = Callable[[Inbound], None]
 DropHandler = Callable[[str, str, str, int], None]
 """``(reason, detail, peer, size)`` of a frame that could not be sent."""
+FailureHandler = Callable[[str], None]
+"""``(what)``: the transport thread ended without being asked to, e.g. ``TypeError: ...``."""
 
 class Transport:
     """One thread owning every ZeroMQ socket of a host."""
@@ -65,7 +71,8 @@ class Transport:
     def __init__(self, *, identity: str, on_inbound: InboundHandler, on_drop: DropHandler,
                  bind: str | None = None, services: dict[str, str] | None = None,
                  subscribe: str | None = None, topics: tuple[bytes, ...] = (),
-                 after_batch: Callable[[], None] | None = None) -> None:
+                 after_batch: Callable[[], None] | None = None,
+                 on_failed: FailureHandler | None = None) -> None:
         """
         Args:
             identity: this host's name, the DEALER identity.
@@ -76,6 +83,8 @@ class Transport:
             subscribe: a PUB endpoint to read ``topics`` from (the host's monerod).
             after_batch: called on the transport thread after each round of reading and sending,
                 before it sleeps again (the bus flushes its event lines there).
+            on_failed: called once, on the dying transport thread, when the thread ends without
+                :meth:`stop` (an unexpected exception); the sockets are closed by then.
         """
         self.identity = identity
         self._on_inbound = on_inbound
@@ -85,6 +94,7 @@ class Transport:
         self._subscribe = subscribe
         self._topics = topics
         self._after_batch = after_batch
+        self._on_failed = on_failed
         self._ctx = zmq.Context()
         self._outbox: deque[tuple[str, bytes, str]] = deque()
         self._wake_lock = threading.Lock()
@@ -192,6 +202,7 @@ class Transport:
         poller.register(self._wake_rx, zmq.POLLIN)
         for sock in readers:
             poller.register(sock, zmq.POLLIN)
+        failure = "the thread ended"
         try:
             while True:
                 ready = dict(poller.poll())
@@ -213,10 +224,22 @@ class Transport:
                         return
                     if self._may_sleep():
                         break
-        except Exception:  # a bug here must not leave the host deaf without a trace
+        except BaseException as e:  # a bug here must not leave the host deaf without a trace
             log.exception("bus thread of %s failed", self.identity)
+            failure = f"{type(e).__name__}: {e}"
         finally:
             self._close_all()
+            if not self._stopping:
+                self._close_wake_tx()  # a send now only queues: no wake-up byte into a closed pipe
+                self._report_failure(failure)
+
+    def _report_failure(self, what: str) -> None:
+        if self._on_failed is None:
+            return
+        try:
+            self._on_failed(what)
+        except Exception:
+            log.exception("reporting the failure of the bus thread of %s failed", self.identity)
 
     def _may_sleep(self) -> bool:
         """Go to sleep, unless a frame was queued since the outbox was sent or a stop was asked for.
