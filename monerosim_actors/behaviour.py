@@ -46,12 +46,15 @@ it the first time, opens it on every later start and after every restart of the 
 
 Errors: a :class:`~monerosim_actors.errors.MonerosimError` (an RPC that failed or timed out, say)
 escaping a hook or task is logged as an ``actor_error`` event and the actor goes on; any other
-exception stops the actor (pykka's rule for ``tell``) and is logged as ``actor_failed``.
+exception stops the actor (pykka's rule for ``tell``; the same for one escaping the start, i.e.
+:meth:`RoleActor.setup`), is logged as ``actor_failed`` and is reported to the runtime
+(``ctx.on_actor_failed``), which stops the host: it exits non-zero.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -223,7 +226,11 @@ class RoleActor(pykka.ThreadingActor):
     # --- pykka plumbing -------------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self._setup()
+        try:
+            self._setup()
+        except Exception:  # pykka stops the actor, but calls on_failure only for a failed tell
+            self.on_failure(*sys.exc_info())
+            raise
 
     def _setup(self) -> None:
         """Run :meth:`setup`; if it fails with a project error (a wallet RPC that timed out on a
@@ -240,8 +247,14 @@ class RoleActor(pykka.ThreadingActor):
         self._guarded("teardown", self.teardown)
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
-        self.ctx.events.emit(self.role, "actor_failed", error_type=getattr(exception_type, "__name__", "?"),
-                             error=str(exception_value))
+        """The actor is stopping for good: log ``actor_failed``, then tell the runtime, which ends
+        the host (the line is written first, so it is in the log whatever the runtime does next)."""
+        error_type = getattr(exception_type, "__name__", "?")
+        try:
+            self.ctx.events.emit(self.role, "actor_failed", error_type=error_type, error=str(exception_value))
+        finally:
+            if self.ctx.on_actor_failed is not None:
+                self.ctx.on_actor_failed(self.role, f"{error_type}: {exception_value}")
 
     def on_receive(self, message: Any) -> Any:
         match message:

@@ -8,6 +8,7 @@ scheduler and the clock. Role tests build one with fakes (anything matching the 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -54,6 +55,10 @@ class HostContext:
         clock: ``now()``, i.e. ``time.time()`` (simulated under Shadow).
         data_dir: the host's data directory, where a role keeps what must survive a restart of
             the host; None (role tests with fakes) means: keep nothing on disk.
+        on_actor_failed: ``(actor, what)``, called (from the actor's thread) when an actor of this
+            host stopped for good (a bug; :class:`~monerosim_actors.behaviour.RoleActor` calls it
+            once it logged ``actor_failed``): the runtime stops the host, which exits non-zero.
+            None (role tests with fakes): nothing more happens.
     """
 
     config: HostConfig
@@ -64,6 +69,7 @@ class HostContext:
     scheduler: TimerService
     clock: Clock = field(default_factory=SystemClock)
     data_dir: str | None = None
+    on_actor_failed: Callable[[str, str], None] | None = None
 
     @property
     def host(self) -> str:

@@ -198,6 +198,34 @@ def test_a_bug_stops_the_actor_and_is_logged() -> None:
     assert net.events("b-0").named("actor_failed")[0]["error_type"] == "KeyError"
 
 
+class BrokenSetup(RoleActor):
+    def setup(self) -> None:
+        raise KeyError("no pool")
+
+
+@pytest.mark.parametrize("where", ["message", "setup"])
+def test_a_bug_is_reported_to_the_runtime_after_it_is_logged(where: str) -> None:
+    """The runtime's hook is called once ``actor_failed`` is written, for a bug in a message's
+    handler and in setup alike (pykka calls on_failure only for the first)."""
+    net = FakeNet()
+    cls = Broken if where == "message" else BrokenSetup
+    actor = net.add(cls, "b-0", "broken", {}, node=False)
+    reported: list[tuple[str, str, int]] = []
+    done = threading.Event()
+
+    def on_actor_failed(role: str, what: str) -> None:
+        reported.append((role, what, len(net.events("b-0").named("actor_failed"))))
+        done.set()
+
+    actor.ctx.on_actor_failed = on_actor_failed
+    ref = cls.start(actor.ctx)
+    if where == "message":
+        ref.tell(ChainAdvanced(1, ("h",), 1.0))
+    assert done.wait(10), "the runtime was not told"
+    assert ref.actor_stopped.wait(10)
+    assert reported == [("broken", "KeyError: 'bug'" if where == "message" else "KeyError: 'no pool'", 1)]
+
+
 def test_the_example_role_runs_with_its_scenario_params() -> None:
     from actors.example_browser import Browser
     from coordination.marketplace_directory import MarketplaceDirectory
