@@ -4,7 +4,9 @@ Shadow (or the local backend) starts this on every host with the host's data dir
 working directory. It starts the host's actor system (:mod:`monerosim_actors.runtime.system`), runs
 until SIGTERM/SIGINT or the scenario's end, stops everything and exits 0. A failed start exits 2
 with one clear line naming the host and the cause; a program that cannot be kept running ends the
-run with exit 1.
+run with exit 1; the role actor (or the bus's thread) dying of a bug ends it with exit 3. A host that
+gives up stops the rest as on SIGTERM and says why in ``host_stopped`` (``reason``, ``detail``):
+under Shadow, whose expected final state of a runtime is ``{exited: 0}``, the run then fails.
 
 The scenario ends ``duration_s`` scenario seconds after the simulation's start, and this host was
 started ``start_time_s`` scenario seconds after it, so the runtime stops itself
@@ -27,13 +29,12 @@ from typing import Any
 
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.plan import PLAN_VERSION, HostConfig
-from monerosim_actors.runtime.system import HostSystem
+from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED,
+                                             EXIT_START_FAILED, HostSystem)
 
 log = logging.getLogger("monerosim_actors.host")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_START = 2
+__all__ = ["EXIT_ACTOR_FAILED", "EXIT_OK", "EXIT_PROCESS_FAILED", "EXIT_START_FAILED", "main"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,7 +67,8 @@ def run_seconds(config: HostConfig) -> float:
 
 class _Wakeup:
     """A pipe the main thread sleeps on: signals (through ``signal.set_wakeup_fd``, whichever thread
-    the kernel delivered them to), the end of the start-up and a failing program all write to it.
+    the kernel delivered them to), the end of the start-up and a failure (a program, the role actor,
+    the bus's thread: :meth:`HostSystem.fail`) all write to it.
 
     Python runs signal handlers only in the main thread, and only once that thread wakes up; a main
     thread asleep in a lock or an ``Event.wait`` would not wake for a signal that the kernel handed
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(opts.config)
     except MonerosimError as e:
         print(f"monerosim host: {e}", file=sys.stderr)
-        return EXIT_START
+        return EXIT_START_FAILED
     name = config.host.name
     wakeup = _Wakeup()
     system = HostSystem(config, opts.data_dir, on_stop=wakeup.wake)
@@ -149,15 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"monerosim host {name}: start failed: {text}", file=sys.stderr)
         if "\n" in text:  # the cause again after the program's log tail: whoever shows the end sees it
             print(f"monerosim host {name}: start failed: {text.splitlines()[0]}", file=sys.stderr)
-        return EXIT_START
+        return EXIT_START_FAILED
     if not outcome.get("running"):
         return EXIT_OK
+    exit_code = system.finish(reason)  # a failure replaces the reason and decides the exit code
     if system.failure is not None:
-        reason = "process_failed"
-        log.error("%s: %s", name, system.failure)
-    exit_code = EXIT_FAILED if system.failure is not None else EXIT_OK
-    system.stop(reason, exit_code)
-    log.info("%s: stopped (%s)", name, reason)
+        log.error("%s: stopped with exit code %d: %s: %s", name, exit_code, system.failure.reason,
+                  system.failure.detail)
+    else:
+        log.info("%s: stopped (%s)", name, reason)
     return exit_code
 
 

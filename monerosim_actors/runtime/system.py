@@ -5,6 +5,11 @@ here, so a taken port fails the start at once), monerod and then the wallet (eac
 answers), and finally the role actor, which then receives what the bus and the supervisors held for
 it. Stop: the role, the wallet (stored, then stopped), monerod, the bus, the scheduler, and the log
 (``host_stopped``). A failed start stops whatever it had started before raising.
+
+While it runs, the system gives up (:attr:`HostSystem.failure`, then :attr:`HostSystem.stopping`
+and ``on_stop``) when a program cannot be kept running, when the role actor fails (it reports it
+through ``ctx.on_actor_failed``, or is found dead by :meth:`HostSystem.check_role`), or when the
+bus's transport thread dies. The first cause wins; each has its own exit code (``EXIT_*``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -38,6 +44,26 @@ log = logging.getLogger(__name__)
 ACTOR = "runtime"
 PROBE_TIMEOUT_S = 5.0
 ROLE_STOP_TIMEOUT_S = 5.0
+
+EXIT_OK = 0
+EXIT_PROCESS_FAILED = 1
+"""monerod or the wallet could not be kept running (reason ``process_failed``)."""
+EXIT_START_FAILED = 2
+"""The host could not start (reason ``start_failed``)."""
+EXIT_ACTOR_FAILED = 3
+"""The role actor (a service's too) or the bus's transport thread died of a bug (reasons
+``actor_failed``, ``bus_failed``): the host would have run on without its behaviour, or deaf."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a running host gives up; ``reason`` and ``exit_code`` go into ``host_stopped``."""
+
+    reason: str
+    """``process_failed``, ``actor_failed`` or ``bus_failed``."""
+    exit_code: int
+    detail: str
+    """What failed and how, e.g. ``block_controller: KeyError: 'x'`` or ``monerod: ...``."""
 
 
 def load_role(role_class: str) -> type[pykka.ThreadingActor]:
@@ -73,8 +99,9 @@ class HostSystem:
         self.ready_timeout_s = ready_timeout_s
         self.stopping = threading.Event()
         """Set by a signal, the end time or a failure: the host is (about to be) shutting down."""
-        self.failure: str | None = None
-        """Why the host gives up while running (a program that cannot be kept up), else None."""
+        self.failure: Failure | None = None
+        """Why the host gives up while running (the first cause), else None."""
+        self._failure_lock = threading.Lock()
         self.events: EventLog | None = None
         self.scheduler: Scheduler | None = None
         self.bus: Bus | None = None
@@ -103,10 +130,10 @@ class HostSystem:
         except BaseException as e:
             if self.stopping.is_set() and self.failure is None:
                 log.info("%s: asked to stop while starting", self.host)
-                self.stop("signal", 0)
+                self.stop("signal", EXIT_OK)
                 return False
             log.error("%s: start failed: %s", self.host, e)
-            self.stop("start_failed", 2)
+            self.stop("start_failed", EXIT_START_FAILED, detail=str(e).split("\n", 1)[0][:300])
             if isinstance(e, zmq.ZMQError):
                 raise MonerosimError(f"{self.host}: the bus cannot start: {e}") from e
             raise
@@ -123,7 +150,7 @@ class HostSystem:
         self.events.emit(ACTOR, "host_started", role=host.role, agent_id=host.agent_id, ip=host.ip,
                          seed=host.seed, time_scale=config.time_scale, pid=os.getpid())
         self.scheduler = Scheduler(config.time_scale)
-        self.bus = Bus(config, self.events, self.inbox)
+        self.bus = Bus(config, self.events, self.inbox, on_failed=self._bus_failed)
         self.bus.start()
         if host.monerod is not None:
             url = f"http://{host.ip}:{host.monerod.rpc_port}"
@@ -135,13 +162,21 @@ class HostSystem:
             self.wallet = WalletRpc(url)
             self._supervise(self._wallet_spec(WalletRpc(url)))
         if self.stopping.is_set():
-            raise MonerosimError(f"{self.host}: stopped while starting")
+            raise self._stopped_while_starting()
         ctx = HostContext(config=config, events=self.events, bus=self.bus, daemon=self.daemon,
                           wallet=self.wallet, scheduler=self.scheduler, clock=SystemClock(),
-                          data_dir=self.data_dir)
+                          data_dir=self.data_dir, on_actor_failed=self._actor_failed)
         self.role = role_cls.start(ctx)
-        self.inbox.attach(self.role)
+        try:
+            self.inbox.attach(self.role)
+        except pykka.ActorDeadError:  # it died in its own start: a failure (reported, or check_role's)
+            log.debug("%s: the role died before it got what was held for it", self.host)
         self.events.emit(ACTOR, "role_started", role_class=host.role_class)
+
+    def _stopped_while_starting(self) -> MonerosimError:
+        failure = self.failure
+        return MonerosimError(f"{self.host}: stopped while starting"
+                              + ("" if failure is None else f": {failure.detail}"))
 
     def _monerod_spec(self, daemon: DaemonRpc) -> ProcessSpec:
         argv = monerod_argv(self.config.binaries.monerod, self.config.host, self.data_dir)
@@ -170,8 +205,8 @@ class HostSystem:
 
     def _supervise(self, spec: ProcessSpec) -> None:
         assert self.events is not None and self.scheduler is not None
-        if self.stopping.is_set():  # a signal during the start: start nothing more
-            raise MonerosimError(f"{self.host}: stopped while starting")
+        if self.stopping.is_set():  # a signal (or the bus's failure) during the start: start nothing more
+            raise self._stopped_while_starting()
         ref = ProcessSupervisor.start(spec, host=self.host, events=self.events, scheduler=self.scheduler,
                                       stopping=self.stopping, on_restarted=self._restarted,
                                       on_failed=self._failed)
@@ -182,19 +217,71 @@ class HostSystem:
         self.inbox.tell(ProcessRestarted(name))
 
     def _failed(self, name: str, reason: str) -> None:
-        self.failure = f"{name}: {reason}"
+        self.fail(Failure("process_failed", EXIT_PROCESS_FAILED, f"{name}: {reason}"))
+
+    def _actor_failed(self, actor: str, what: str) -> None:
+        self.fail(Failure("actor_failed", EXIT_ACTOR_FAILED, f"{actor}: {what}"))
+
+    def _bus_failed(self, what: str) -> None:
+        self.fail(Failure("bus_failed", EXIT_ACTOR_FAILED, f"bus thread: {what}"))
+
+    def fail(self, failure: Failure) -> None:
+        """Give up (from any thread): record ``failure`` unless a cause is recorded already or the
+        host is stopping anyway, set :attr:`stopping` and wake whoever waits for the end."""
+        with self._failure_lock:
+            if self.failure is not None or self._stopped:
+                return
+            self.failure = failure
+        log.error("%s: %s (%s)", self.host, failure.detail, failure.reason)
         self.stopping.set()
         if self._on_stop is not None:
             self._on_stop()
 
+    def check_role(self) -> None:
+        """Give up if the role actor is dead although nothing stopped it: a role that did not say
+        why (an actor that is no :class:`~monerosim_actors.behaviour.RoleActor`) is not silent either.
+        :meth:`finish` calls it first."""
+        role = self.role
+        if role is not None and not role.is_alive():
+            self._actor_failed(self.config.host.role, "the actor stopped while the host was running")
+
     # --- stop -----------------------------------------------------------------------------------
 
-    def stop(self, reason: str, exit_code: int) -> None:
+    def stop(self, reason: str, exit_code: int, detail: str | None = None) -> None:
         """Stop everything that was started, in reverse order; safe after a partial start, and
-        only the first call does anything."""
-        if self._stopped:
-            return
-        self._stopped = True
+        only the first call does anything.
+
+        Args:
+            reason, exit_code: logged in ``host_stopped``.
+            detail: what failed, logged in ``host_stopped`` too (a failure's detail).
+        """
+        with self._failure_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._stop_all(reason, exit_code, detail)
+
+    def finish(self, reason: str) -> int:
+        """Stop at the end of a run that started (``reason``: ``end`` or ``signal``), or, if the host
+        gave up (:attr:`failure`, or a dead role: :meth:`check_role`), with the failure's reason,
+        exit code and detail. A failure reported once this has begun changes nothing.
+
+        Returns:
+            The exit code logged in ``host_stopped``; the runtime exits with it.
+        """
+        self.check_role()
+        with self._failure_lock:
+            if self._stopped:
+                return EXIT_OK if self.failure is None else self.failure.exit_code
+            self._stopped = True
+            failure = self.failure
+        if failure is None:
+            self._stop_all(reason, EXIT_OK, None)
+            return EXIT_OK
+        self._stop_all(failure.reason, failure.exit_code, failure.detail)
+        return failure.exit_code
+
+    def _stop_all(self, reason: str, exit_code: int, detail: str | None) -> None:
         self.stopping.set()
         self.inbox.detach()
         if self.role is not None:
@@ -220,5 +307,6 @@ class HostSystem:
         if self.bus is not None:
             self.bus.stop()
         if self.events is not None:
-            self.events.emit(ACTOR, "host_stopped", reason=reason, exit_code=exit_code)
+            fields = {} if detail is None else {"detail": detail}
+            self.events.emit(ACTOR, "host_stopped", reason=reason, exit_code=exit_code, **fields)
             self.events.close()
