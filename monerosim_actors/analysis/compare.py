@@ -20,6 +20,8 @@ HEADLINES: list[tuple[str, tuple[str, ...]]] = [
     ("latency p90 (ms)", ("messages", "latency_ms", "p90_ms")),
     ("latency p99 (ms)", ("messages", "latency_ms", "p99_ms")),
     ("latency max (ms)", ("messages", "latency_ms", "max_ms")),
+    ("steady-state excess over the path p50 (ms)", ("network", "excess_ms", "p50_ms")),
+    ("first-message excess over the path p50 (ms)", ("network", "first_excess_ms", "p50_ms")),
     ("blocks mined", ("blocks", "total")),
     ("blocks in the schedule", ("blocks", "schedule")),
     ("chi-square p (blocks vs shares)", ("blocks", "chi2_p")),

@@ -26,14 +26,25 @@ from .summary import summarize
 log = logging.getLogger(__name__)
 
 TABLES: list[tuple[str, str]] = [
-    ("messages", "one row per bus message: send joined with receipt by id, latency, status"),
-    ("links", "one row per (src, dst) host pair: messages, delivered, lost, latency percentiles"),
+    ("messages", "one row per bus message: send joined with receipt by id, latency, path latency "
+                 "and excess, first on its connection or not, status"),
+    ("links", "one row per (src, dst) host pair: messages, delivered, lost, latency percentiles, "
+              "path latency, excess over it (first messages on a connection apart)"),
     ("blocks", "one row per mined block: pool, phase, when mined and first seen, by how many nodes"),
     ("block_seen", "one row per (block, node): when the node first saw it, delay since mined"),
     ("payments", "one row per payment: send or failure, receipt and confirmation, delays"),
     ("hosts", "one row per host: role, node, pool, whether its log was read whole"),
 ]
 """The CSV files of a run (``NAME.csv``, the :class:`Run` attribute of the same name)."""
+
+SHADOW_TIMING_DEFAULTS = {"unblocked_syscall_latency": "1 us", "unblocked_vdso_latency": "10 ns",
+                          "max_unapplied_cpu_latency": "1 us"}
+"""Shadow 3's defaults of the ``experimental`` options that give CPU-free work a simulated time
+(its configuration specification), named in the report when the plan does not set them."""
+
+GRAPHS = {"switch": "Shadow's built-in `1_gbit_switch` (one node, its self-loop 1 ms)",
+          "gml": "the scenario's own GML graph (`network.gml`)",
+          "regions": "the graph generated from the scenario's regions (`network.gml`)"}
 
 
 def write_report(runs: Sequence[Run], out_dir: str | Path) -> Path:
@@ -121,6 +132,67 @@ def render(runs: Sequence[Run], summaries: Sequence[dict[str, Any]], pictures: l
     return "\n".join(parts)
 
 
+def _latency_section(run: Run, n: dict[str, Any], heading: str) -> str:
+    """Latency against the network path: what the path is, the first messages on a connection and
+    the steady state apart, and what the remainder is."""
+    out = [f"{heading} Latency against the network\n"]
+    if n["backend"] == "local":
+        out.append("Local backend: the hosts talk over loopback (their 127.x addresses), which models "
+                   "no latency, so every path is 0 ms and a message's excess is its whole latency: "
+                   "the runtime's own time (encoding, the bus threads, the kernel's loopback) on the "
+                   "machine's clock. The plan's graph is for Shadow and plays no part here.\n")
+    else:
+        routing = ("" if n["graph"] == "switch"
+                   else "; between two nodes, the path of least total latency"
+                   if n["use_shortest_path"] else "; between two nodes, the direct edge "
+                   "(`use_shortest_path: false`)")
+        out.append(f"A message's path latency (`path_ms`) is the latency of the route Shadow gives "
+                   f"between its hosts' graph nodes in {GRAPHS[n['graph']]}: a node's self-loop for "
+                   f"two hosts on one node{routing}. Its excess (`excess_ms`) is the latency beyond "
+                   f"the path.\n")
+    fe, se = n["first_excess_ms"], n["excess_ms"]
+    out.append(f"The first message a client sends on its connection to a service may also carry the "
+               f"TCP and ZMTP handshakes (several round trips); replies travel on the same "
+               f"connection and never wait for them. {n['first']} first messages: excess p50 "
+               f"{_fmt(fe['p50_ms'])} ms, p90 {_fmt(fe['p90_ms'])} ms. {n['steady']} steady-state "
+               f"messages (the other delivered ones): excess p50 {_fmt(se['p50_ms'])} ms, p90 "
+               f"{_fmt(se['p90_ms'])} ms, p99 {_fmt(se['p99_ms'])} ms. Per path latency:\n")
+    out.append(_table(["path ms", "links", "steady", "steady p50 ms", "excess p50 ms",
+                       "excess p50 % of path", "first", "first excess p50 ms"],
+                      [[r["path_ms"], r["links"], r["steady"], r["p50_ms"], r["excess_p50_ms"],
+                        r["excess_p50_pct"], r["first"], r["first_excess_p50_ms"]]
+                       for r in n["by_path"]])
+               if n["by_path"] else "No message was delivered between hosts of the plan.\n")
+    if n["backend"] == "shadow":
+        out.append(_shadow_remainder(run.plan.shadow_general, run.plan.shadow_experimental))
+    return "\n".join(out)
+
+
+def _shadow_remainder(general: dict[str, Any], experimental: dict[str, Any]) -> str:
+    """What a steady-state message takes beyond its path under Shadow, with the run's settings."""
+    waiting = ("behind other frames on a bus, for a host's bandwidth, or for a lost packet to be "
+               "sent again")
+    if not general.get("model_unblocked_syscall_latency", False):
+        return (f"The remainder under Shadow: `general.model_unblocked_syscall_latency` is off, so "
+                f"system calls take no simulated time and any excess is waiting: {waiting}.\n")
+
+    def option(name: str) -> str:
+        if name in experimental:
+            return f"`{experimental[name]}`"
+        return f"{SHADOW_TIMING_DEFAULTS[name]}, Shadow's default"
+
+    return (f"The remainder under Shadow is its modelled syscall latency. Shadow moves a host's clock "
+            f"on only by modelled time: the network's and, with "
+            f"`general.model_unblocked_syscall_latency: true`, each system call that does not block "
+            f"(`experimental.unblocked_syscall_latency`: {option('unblocked_syscall_latency')}) and "
+            f"each vDSO call such as `clock_gettime` (`unblocked_vdso_latency`: "
+            f"{option('unblocked_vdso_latency')}), applied whenever `max_unapplied_cpu_latency` "
+            f"({option('max_unapplied_cpu_latency')}) has built up. The sender makes such calls "
+            f"between taking `sent_at` and writing the frame, the receiver between reading it and "
+            f"taking `recv_at`; the runtime's own processing between them takes no simulated time. "
+            f"An excess beyond that is waiting: {waiting}.\n")
+
+
 def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
     h = s["hosts"]
     m, b, p = s["messages"], s["blocks"], s["payments"]
@@ -137,10 +209,13 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
     out.append(f"{m['count']} messages: {m['delivered']} delivered, {m['lost']} lost (sent, never "
                f"received), {m['receipt_only']} received without a logged send. One-way latency "
                f"`recv_at - sent_at` per type:\n")
-    out.append(_table(["type", "count", "delivered", "lost", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+    out.append(_table(["type", "count", "delivered", "lost", "p50 ms", "p90 ms", "p99 ms", "max ms",
+                       "steady excess p50 ms", "first", "first excess p50 ms"],
                       [[k, v["count"], v["delivered"], v["lost"], v["p50_ms"], v["p90_ms"],
-                        v["p99_ms"], v["max_ms"]] for k, v in m["by_type"].items()])
+                        v["p99_ms"], v["max_ms"], v["excess_p50_ms"], v["first"],
+                        v["first_excess_p50_ms"]] for k, v in m["by_type"].items()])
                if m["by_type"] else "No message was logged.\n")
+    out.append(_latency_section(run, s["network"], heading))
     out.append(f"{heading} Blocks\n")
     out.append(f"{b['total']} blocks mined: {b['bootstrap']} in the bootstrap, {b['schedule']} in "
                f"the schedule. Shares are of the schedule's blocks; chi-square p-value of the "

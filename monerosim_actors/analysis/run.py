@@ -34,7 +34,8 @@ class Run:
     hosts: pd.DataFrame
     """One row per plan host, with its role and what reading its log found (``log``)."""
     messages: pd.DataFrame
-    """One row per bus message: id, type, src, dst, sent_at, recv_at, latency_ms, status, groups."""
+    """One row per bus message: id, type, src, dst, sent_at, recv_at, latency_ms, path_ms,
+    excess_ms, first_on_connection, status, groups."""
     blocks: pd.DataFrame
     """One row per mined block: hash, height, pool_id, miner, phase, mined_at, sightings."""
     block_seen: pd.DataFrame
@@ -45,7 +46,8 @@ class Run:
 
     @cached_property
     def links(self) -> pd.DataFrame:
-        """One row per (src, dst) host pair: message counts and latency percentiles."""
+        """One row per (src, dst) host pair: message counts, latency percentiles, the path latency
+        and the excess over it (first messages on a connection apart)."""
         return tables.links_table(self.messages)
 
     @cached_property
@@ -79,7 +81,7 @@ def load_run(out_dir: str | Path, label: str | None = None) -> Run:
         plan=plan,
         events=events,
         hosts=hosts,
-        messages=tables.messages_table(events, hosts),
+        messages=tables.messages_table(events, hosts, plan),
         blocks=blocks,
         block_seen=tables.block_seen_table(sightings, blocks),
         payments=tables.payments_table(events),

@@ -3,6 +3,10 @@
 Statistics of an empty set are None (JSON null), never NaN. Percentiles interpolate linearly
 between samples (numpy's default). Milliseconds are rounded to 3 decimals, seconds to 6, shares to 6.
 
+Latency against the network (``network``, and the ``excess_*`` and ``first*`` figures per message
+type) is split in two: the first message on each connection (it can carry the TCP and ZMTP
+handshakes, see :mod:`.connections`) and the rest, the steady state.
+
 Blocks per pool are counted in the ``schedule`` phase only, the phase in which the controller picks
 miners by hashrate share; the ``bootstrap`` blocks (mined to fund users) are reported beside them.
 """
@@ -15,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .paths import backend
 from .run import Run
 
 CONFIDENCE = 0.95
@@ -30,6 +35,7 @@ def summarize(run: Run) -> dict[str, Any]:
         "run": {"label": run.label, "start": run.start, "end": run.end},
         "hosts": hosts_summary(run.hosts),
         "messages": messages_summary(run.messages),
+        "network": network_summary(run),
         "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run) | schedule_gaps(run),
         "payments": payments_summary(run.payments),
         "propagation_s": stats(run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
@@ -73,9 +79,15 @@ def messages_summary(messages: pd.DataFrame) -> dict[str, Any]:
     by_type = {}
     for kind, group in messages.groupby("type", sort=True):
         received = group["recv_at"].notna()
+        first = group["first_on_connection"]
         by_type[str(kind)] = {"count": len(group), "delivered": int(received.sum()),
                               "lost": int((~received).sum()),
-                              **stats(group["latency_ms"], (50, 90, 99), "ms")}
+                              **stats(group["latency_ms"], (50, 90, 99), "ms"),
+                              "first": int(first.sum()),
+                              "first_excess_p50_ms": _p50(group.loc[first, "excess_ms"]),
+                              **{f"excess_{k}": v for k, v in
+                                 stats(group.loc[received & ~first, "excess_ms"], (50, 90),
+                                       "ms").items()}}
     delivered = int(messages["recv_at"].notna().sum())
     return {
         "count": len(messages),
@@ -86,6 +98,47 @@ def messages_summary(messages: pd.DataFrame) -> dict[str, Any]:
         "by_type": by_type,
         "by_group": group_latency(messages),
     }
+
+
+def network_summary(run: Run) -> dict[str, Any]:
+    """Latency against the network path: the backend and graph, the excess over the path of the
+    first messages on a connection and of the steady state, and both per path latency.
+
+    ``by_path`` has one entry per distinct path latency, in increasing order: the links (host
+    pairs) that delivered a message over such a path, the steady-state messages with their
+    latency's p50, the excess's p50 in ms and as a percentage of the path (None for a 0 ms path),
+    and the first messages with their excess's p50.
+    """
+    m = run.messages[run.messages["recv_at"].notna()]
+    first = m["first_on_connection"]
+    by_path = []
+    for path, group in m[m["path_ms"].notna()].groupby("path_ms", sort=True):
+        steady = group[~group["first_on_connection"]]
+        excess = _p50(steady["excess_ms"])
+        by_path.append({
+            "path_ms": float(path),
+            "links": len(group[["src", "dst"]].drop_duplicates()),
+            "steady": len(steady),
+            "p50_ms": _p50(steady["latency_ms"]),
+            "excess_p50_ms": excess,
+            "excess_p50_pct": _round(100 * excess / path, 3) if excess is not None and path else None,
+            "first": int(group["first_on_connection"].sum()),
+            "first_excess_p50_ms": _p50(group.loc[group["first_on_connection"], "excess_ms"]),
+        })
+    return {
+        "backend": backend(run.plan),
+        "graph": run.plan.network.kind,
+        "use_shortest_path": run.plan.network.use_shortest_path,
+        "first": int(first.sum()),
+        "steady": int((~first).sum()),
+        "first_excess_ms": stats(m.loc[first, "excess_ms"], (50, 90), "ms"),
+        "excess_ms": stats(m.loc[~first, "excess_ms"], (50, 90, 99), "ms"),
+        "by_path": by_path,
+    }
+
+
+def _p50(values: pd.Series) -> float | None:
+    return stats(values, (50,), "ms")["p50_ms"]
 
 
 def group_latency(messages: pd.DataFrame) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,8 @@ host's log) leaves empty cells and a ``status`` that says so, never a dropped ro
 
 Rows are in a deterministic order (time, then id) so that CSV files can be compared byte for byte.
 Durations are rounded to the microsecond (``latency_ms`` to 3 decimals, ``*_s`` to 6), which is
-finer than what a ``time.time()`` near 10**9 s can resolve.
+finer than what a ``time.time()`` near 10**9 s can resolve; a path latency is exact (``path_ms`` to
+6 decimals: Shadow's latencies are whole nanoseconds).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import pandas as pd
 
 from monerosim_actors.plan import Plan
 
+from .connections import first_on_connection
 from .load import HostLog
+from .paths import host_path_ms
 
 UNKNOWN_GROUP = "unknown"
 """Group of a host the plan does not know (a message to or from a stranger)."""
@@ -63,12 +66,15 @@ def hosts_table(plan: Plan, logs: Iterable[HostLog]) -> pd.DataFrame:
                                        "hashrate_share", "log", "events", "bad_lines"])
 
 
-def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame) -> pd.DataFrame:
-    """One row per bus message: send joined with receipt by id.
+def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """One row per bus message: send joined with receipt by id, and its latency against the network.
 
     ``status`` is ``delivered`` (both logged), ``lost`` (sent, never received) or ``receipt_only``
     (received, but the sender's log has no send: its log is missing or cut). Latency is
     ``recv_at - sent_at``; the receipt carries ``sent_at`` too, so it is known for every receipt.
+    ``path_ms`` is the latency of the network path between the two hosts (:mod:`.paths`),
+    ``excess_ms`` the latency beyond it, and ``first_on_connection`` marks a client's first message
+    delivered on its TCP connection to a service, which may carry the handshakes (:mod:`.connections`).
     """
     cols = {"id": "object", "type": "object", "src": "object", "dst": "object", "sent_at": "float64"}
     sent = select(events, "msg_sent", cols).drop_duplicates("id")
@@ -85,25 +91,42 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame) -> pd.D
     m["src_group"] = m["src"].map(group).fillna(UNKNOWN_GROUP)
     m["dst_group"] = m["dst"].map(group).fillna(UNKNOWN_GROUP)
     m = m.sort_values("sent_at", kind="stable", ignore_index=True)
-    return m[["id", "type", "src", "dst", "sent_at", "recv_at", "latency_ms", "status",
-              "src_group", "dst_group"]]
+    m["path_ms"] = host_path_ms(plan, m["src"], m["dst"])
+    m["excess_ms"] = (m["latency_ms"] - m["path_ms"]).round(3)
+    starts = select(events, "host_started", {"host": "object", "t": "float64"})
+    m["first_on_connection"] = first_on_connection(m, {s.host for s in plan.services.values()},
+                                                   starts)
+    return m[["id", "type", "src", "dst", "sent_at", "recv_at", "latency_ms", "path_ms", "excess_ms",
+              "first_on_connection", "status", "src_group", "dst_group"]]
 
 
 def links_table(messages: pd.DataFrame) -> pd.DataFrame:
     """One row per (src, dst) host pair: messages, delivered, lost, and latency percentiles (ms)
-    of the delivered ones (empty when none was)."""
+    of the delivered ones (empty when none was); then the path latency, the first messages on a
+    connection (``first``) and the largest excess among them, and the steady-state messages (the
+    other delivered ones) with percentiles of their excess over the path."""
     columns = ["src", "dst", "src_group", "dst_group", "count", "delivered", "lost", "p50_ms",
-               "p90_ms", "p99_ms", "max_ms"]
+               "p90_ms", "p99_ms", "max_ms", "path_ms", "first", "first_excess_ms", "steady",
+               "excess_p50_ms", "excess_p90_ms", "excess_max_ms"]
     if not len(messages):
         return pd.DataFrame(columns=columns)
-    by_link = messages.groupby(["src", "dst"], sort=True)
+    first = messages["first_on_connection"]
+    steady = messages["recv_at"].notna() & ~first
+    m = messages.assign(steady=steady, first_excess=messages["excess_ms"].where(first),
+                        steady_excess=messages["excess_ms"].where(steady))
+    by_link = m.groupby(["src", "dst"], sort=True)
     out = by_link.agg(src_group=("src_group", "first"), dst_group=("dst_group", "first"),
                       count=("id", "size"), delivered=("recv_at", "count"),
-                      max_ms=("latency_ms", "max"))
+                      max_ms=("latency_ms", "max"), path_ms=("path_ms", "first"),
+                      first=("first_on_connection", "sum"), first_excess_ms=("first_excess", "max"),
+                      steady=("steady", "sum"), excess_max_ms=("steady_excess", "max"))
     out["lost"] = out["count"] - out["delivered"]
     quantiles = by_link["latency_ms"].quantile([0.5, 0.9, 0.99]).unstack()
     out["p50_ms"], out["p90_ms"], out["p99_ms"] = (quantiles[q] for q in (0.5, 0.9, 0.99))
-    for col in ("p50_ms", "p90_ms", "p99_ms", "max_ms"):
+    excess = by_link["steady_excess"].quantile([0.5, 0.9]).unstack()
+    out["excess_p50_ms"], out["excess_p90_ms"] = (excess[q] for q in (0.5, 0.9))
+    for col in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "first_excess_ms", "excess_p50_ms",
+                "excess_p90_ms", "excess_max_ms"):
         out[col] = out[col].astype("float64").round(3)
     return out.reset_index()[columns]
 

@@ -3,8 +3,11 @@
 ``tests/golden/analysis/run`` is a small run written by hand: two pools (pool-beta's log is missing),
 two users (user-1's log ends mid-line), one marketplace, the controller and the directory; messages
 delivered, lost and received without a logged send; blocks in both phases; a payment retried then
-sent, received and confirmed, one failed, one never confirmed. ``expected/`` holds the CSV rows and
-summary worked out by hand from those logs.
+sent, received and confirmed, one failed, one never confirmed. Its plan puts the hosts on a
+three-region graph: the services, the marketplace and user-0 in europe (self-loop 5 ms), pool-alpha
+in north-america (reached over asia: 10 + 25 = 35 ms, not the direct 50 ms edge), pool-beta and
+user-1 in asia (10 ms). ``expected/`` holds the CSV rows and summary worked out by hand from those
+logs.
 """
 
 from __future__ import annotations
@@ -141,13 +144,13 @@ def test_statistics_of_one_value() -> None:
                                                                  "max_ms": 7.0}
 
 
-def test_messages_sent_at_the_same_time_are_ordered_by_id() -> None:
+def test_messages_sent_at_the_same_time_are_ordered_by_id(run: Run) -> None:
     from monerosim_actors.analysis import tables
     sent = pd.DataFrame({"t": [5.0, 5.0, 1.0], "id": ["h:10", "h:2", "h:9"], "type": "ping",
                          "src": "h", "dst": "g", "sent_at": [5.0, 5.0, 1.0]})
     received = sent.assign(recv_at=sent["sent_at"] + 0.5).iloc[[1]]
     hosts = pd.DataFrame({"host": ["h", "g"], "role": ["a", "b"]})
-    m = tables.messages_table({"msg_sent": sent, "msg_received": received}, hosts)
+    m = tables.messages_table({"msg_sent": sent, "msg_received": received}, hosts, run.plan)
     assert m["id"].tolist() == ["h:9", "h:10", "h:2"]
     assert m["status"].tolist() == ["lost", "lost", "delivered"]
 

@@ -56,7 +56,7 @@ def test_one_run_writes_summary_tables_pictures_and_report(single: Path) -> None
         assert f"]({name}.png)" in report
     assert "Missing logs: pool-beta." in report
     assert "Logs cut mid-line (crash): user-1." in report
-    assert "| mine_blocks | 4 | 3 | 1 | 45 | 49 | 49.9 | 50 |" in report
+    assert "| mine_blocks | 4 | 3 | 1 | 45 | 49 | 49.9 | 50 | 10 | 0 | n/a |" in report
     assert "chi-square p-value of the counts against the configured shares: 0.813664" in report
 
 
@@ -71,6 +71,7 @@ def test_several_runs_are_compared_run_by_run(several: Path) -> None:
     assert lines[0] == "metric,a,b,a-2"
     assert "messages,18,0,18" in lines
     assert "latency p50 (ms),40.0,,40.0" in lines
+    assert "steady-state excess over the path p50 (ms),15.0,,15.0" in lines
     for name in PICTURES:
         assert_png(several / f"{name}.png")
     report = (several / "report.md").read_text()
