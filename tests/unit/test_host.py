@@ -14,11 +14,22 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors import host
+from monerosim_actors.behaviour import RoleActor, constant, task
 from monerosim_actors.runtime.events import read_events
 from tests.e2e.plans import host_config, host_plan, write_config
 
 DURATION_S = 120.0
 """The scenario's length: a host that does not notice its role died runs this long and exits 0."""
+
+
+class Crasher(RoleActor):
+    """Its first task, right after the start, hits a bug."""
+
+    wait_time = constant(0)
+
+    @task
+    def crash(self) -> None:
+        raise RuntimeError("bug in a task")
 
 
 @pytest.fixture
@@ -35,7 +46,7 @@ def process_state() -> Iterator[None]:
 
 
 def test_a_role_that_dies_ends_main_with_exit_3_at_once(tmp_path: Path, process_state: None) -> None:
-    plan = host_plan("h", "127.0.0.1", role_class="tests.unit.test_system:TaskBug", role="tester",
+    plan = host_plan("h", "127.0.0.1", role_class=f"{__name__}:Crasher", role="tester",
                      monerod=False, wallet=False)
     path = write_config(host_config(plan, duration_s=DURATION_S), tmp_path / "hosts")
     started = time.monotonic()
