@@ -90,7 +90,8 @@ class HostSystem:
         """
         Args:
             on_stop: called (from any thread) when the system itself decides to stop (a program
-                that cannot be kept running), so that whoever waits for the end wakes up.
+                that cannot be kept running, a dead role actor or bus thread: :meth:`fail`), so
+                that whoever waits for the end wakes up.
         """
         self.config = config
         self._on_stop = on_stop
