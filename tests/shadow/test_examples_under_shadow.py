@@ -1,0 +1,75 @@
+"""The example scenarios under a real Shadow: ``run --backend shadow``, then ``analyze``.
+
+Each scenario runs to the end under Shadow (stock 3.3.0 with the project's compatibility shim), and
+its analysed logs must show a whole run: every host stopped cleanly, every pool mined scheduled
+blocks, payments were confirmed, every node ended within 2 blocks of the others, and no bus message
+arrived sooner than the network path between its two hosts allows (Shadow's clock is shared by
+all hosts, so that is a law, not a tolerance). Skipped where ``shadow`` is not on PATH.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+SHADOW = shutil.which("shadow")
+SHADOW_SKIP_REASON = ("Shadow is not installed (no `shadow` on PATH): build Shadow 3.3.0 from its release "
+                      "tag and put it on PATH (README, section 'Running under Shadow')")
+
+pytestmark = [pytest.mark.shadow, pytest.mark.e2e, pytest.mark.skipif(SHADOW is None, reason=SHADOW_SKIP_REASON)]
+
+EXAMPLES = ["quickstart", "custom_role", "regions_example", "gml_example"]
+HEIGHT_SPREAD = 2
+"""Nodes may end this many blocks apart: a block mined in the last moments may not have reached all."""
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monerosim_actors", *args], cwd=ROOT,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_runs_to_the_end_under_shadow(example: str, tmp_path: Path) -> None:
+    from monerosim_actors.analysis import load_run
+    from monerosim_actors.analysis.checks import check_consistency
+    from monerosim_actors.analysis.paths import faster_than_path
+    from monerosim_actors.analysis.summary import final_heights
+
+    require_binary("monerod")
+    require_binary("monero-wallet-rpc")
+    out = tmp_path / example
+    ran = _cli("run", str(ROOT / "configs" / f"{example}.yaml"), "-o", str(out), "--backend", "shadow")
+    assert ran.returncode == 0, f"Shadow run failed:\n{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
+    analyzed = _cli("analyze", str(out))
+    assert analyzed.returncode == 0, f"analyze failed:\n{analyzed.stderr[-3000:]}"
+    assert (out / "report" / "report.md").is_file()
+
+    run = load_run(out)
+    stops = run.events["host_stopped"]
+    assert sorted(stops["host"]) == sorted(h.name for h in run.plan.hosts), "every host logged host_stopped"
+    assert set(stops["exit_code"]) == {0}
+    assert check_consistency(run) == []
+
+    pools = {str(h.params["pool_id"]) for h in run.plan.hosts if h.role == "mining_pool"}
+    scheduled = run.blocks[run.blocks["phase"] == "schedule"]
+    assert set(scheduled["pool_id"]) == pools, f"pools with scheduled blocks: {set(scheduled['pool_id'])}"
+
+    assert run.payments["confirmed_at"].notna().sum() > 0, "no payment was confirmed"
+
+    heights = {h: v for h, v in final_heights(run).items()}
+    assert None not in heights.values(), f"nodes that saw no block: {heights}"
+    top = [v for v in heights.values() if v is not None]
+    assert max(top) - min(top) <= HEIGHT_SPREAD, f"final heights: {heights}"
+
+    delivered = run.messages[run.messages["recv_at"].notna()]
+    assert len(delivered) > 0
+    too_fast = faster_than_path(run.messages)
+    assert too_fast.empty, f"messages faster than their network path:\n{too_fast.head(10)}"
