@@ -12,6 +12,7 @@ backend must show as they happen (an error Shadow logs) go above the line with
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -161,7 +162,8 @@ class ProgressDisplay:
 
     def __init__(self, tally: Tally, tail: EventTail, stream: TextIO, *, scenario_end_s: float | None = None,
                  timing: Timing | None = None, tty: bool | None = None, clock: Callable[[], float] = time.monotonic,
-                 tty_every_s: float = 0.0, plain_every_s: float = PLAIN_EVERY_S) -> None:
+                 tty_every_s: float = 0.0, plain_every_s: float = PLAIN_EVERY_S,
+                 columns: Callable[[], int | None] | None = None) -> None:
         """Args:
             tally: the counters to feed.
             tail: where the events come from.
@@ -174,6 +176,9 @@ class ProgressDisplay:
             tty_every_s: on a terminal, the least time between two refreshes (0: every call; the
                 local backend calls about every second, Shadow's output can come many times a second).
             plain_every_s: otherwise, how often a line is written.
+            columns: the terminal's width, or None when unknown (a test seam; by default asked of
+                ``stream`` at each refresh). A line refreshed in place is cut to fit: a line that
+                wraps cannot be drawn over.
         """
         if timing is None:
             if scenario_end_s is None:
@@ -187,6 +192,7 @@ class ProgressDisplay:
         self._clock = clock
         self._started = clock()
         self._every = tty_every_s if self.tty else plain_every_s
+        self._columns = columns or self._stream_columns
         self._last: float | None = None
         self._text = ""
         self._width = 0
@@ -227,8 +233,17 @@ class ProgressDisplay:
                 self.stream.flush()
                 self._width = 0
 
+    def _stream_columns(self) -> int | None:
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):  # not a file, not a terminal, closed
+            return None
+
     def _show(self, text: str) -> None:
         if self.tty:
+            columns = self._columns()
+            if columns and len(text) >= columns:
+                text = text[:columns - 2] + "…"
             pad = " " * max(0, self._width - len(text))
             self.stream.write(f"\r{text}{pad}")
             self._width = len(text)

@@ -237,3 +237,30 @@ def test_summary_can_say_the_hosts_ends_and_the_simulated_time_instead() -> None
                                      "  hosts: 1/2 ended as Shadow expected (not: b), 1 logged a clean stop"]
     short = summary(tally, duration_s=0.5, hosts="?", simulated_s=3, out_dir="/o", failures=[], interrupted=None)
     assert short.splitlines()[0] == "run finished after 0s, 3s simulated"
+
+
+def test_on_a_terminal_a_line_wider_than_it_is_cut_so_it_can_be_drawn_over() -> None:
+    stream, width = io.StringIO(), [30]
+    display = ProgressDisplay(Tally({}), EventTail({}), stream, timing=Fixed(), tty=True, clock=Clock(),
+                              columns=lambda: width[0])
+    display.update()
+    assert stream.getvalue() == "\r<0> hosts ready 0/0 | height…"
+    width[0] = 0  # unknown: as it is
+    display.update()
+    assert stream.getvalue().endswith("| bus msgs 0 | end")
+
+
+def test_the_width_is_asked_of_the_terminal_and_unknown_for_anything_else(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    display = ProgressDisplay(Tally({}), EventTail({}), io.StringIO(), timing=Fixed(), tty=True)
+    assert display._columns() is None
+    master, slave = pty.openpty()
+    try:
+        with open(slave, "w", closefd=False) as terminal:
+            assert ProgressDisplay(Tally({}), EventTail({}), terminal, timing=Fixed())._columns() == \
+                os.get_terminal_size(slave).columns
+    finally:
+        os.close(master)
+        os.close(slave)
