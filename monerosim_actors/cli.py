@@ -31,10 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate a Monero network in Shadow, every participant played by an actor.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug lines to stderr")
+    # -v is also accepted after the stage (``run -v``); SUPPRESS keeps a -v given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log debug lines to stderr")
     sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
     for name, help_text in STAGES.items():
         stage = importlib.import_module(f"monerosim_actors.commands.{name}")
-        stage_parser = sub.add_parser(name, help=help_text, description=help_text)
+        stage_parser = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
         stage.add_arguments(stage_parser)
     return parser
 
