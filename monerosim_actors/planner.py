@@ -122,7 +122,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
         binaries=Binaries(scenario.python, scenario.monero.monerod, scenario.monero.wallet_rpc),
         services=services,
         network=NetworkPlan(topo.kind, topo.gml, topo.use_shortest_path),
-        shadow_general={**scenario.shadow_general, "model_unblocked_syscall_latency": True},
+        shadow_general={"progress": True, **scenario.shadow_general, "model_unblocked_syscall_latency": True},
         shadow_experimental={**scenario.shadow_experimental, "use_memory_manager": False},
         shadow_host_option_defaults=dict(scenario.shadow_host_option_defaults),
         shadow_compat_shim=scenario.shadow_compat_shim and addressing == "shadow",

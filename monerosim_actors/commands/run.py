@@ -96,7 +96,7 @@ def run(opts: argparse.Namespace) -> int:
     print(f"wrote {out}: {summary(plan)}", file=sys.stderr)
     if not local:
         from monerosim_actors.backends import shadow
-        return shadow.run(out, opts.shadow_bin, sys.stderr)
+        return shadow.run(out, opts.shadow_bin, sys.stderr, summary_stream=sys.stdout)
     return _run_local(plan, out, opts.time_scale)
 
 
@@ -136,8 +136,7 @@ def _run_local(plan: Plan, out: str, time_scale: float) -> int:
                     "take a minute or two of real time: little or nothing may happen after them (use a "
                     "smaller --time-scale or a longer simulation.duration)",
                     progress.format_duration(plan.duration_s / time_scale))
-    tally = progress.Tally(expected_processes={
-        h.name: int(h.monerod is not None) + int(h.wallet is not None) for h in plan.hosts})
+    tally = progress.Tally.for_plan(plan)
     tail = EventTail({h.name: os.path.join(host_data_dir(out, h.name), EVENTS_FILE) for h in plan.hosts})
     display = progress.ProgressDisplay(tally, tail, sys.stderr, scenario_end_s=plan.duration_s / time_scale)
     result = LocalBackend(plan, out, time_scale=time_scale, on_tick=display.update).run()

@@ -80,9 +80,10 @@ def test_shadow_backend_runs_shadow_in_out_and_streams_its_output(
     assert cli.main(["run", str(scenario), "-o", str(out), "--backend", "shadow"]) == 0
     called = json.loads(fake_shadow.read_text())
     assert called == {"argv": ["shadow.yaml"], "cwd": str(out)}
-    err = capfd.readouterr().err
+    captured = capfd.readouterr()
+    err = captured.err
     assert "fake shadow starting" in err and "progress: 50%" in err
-    assert f"next:   monerosim-actors analyze {out}" in err
+    assert f"next:   monerosim-actors analyze {out}" in captured.out, "the summary goes to stdout, as locally"
     assert "fake shadow starting" in (out / "shadow.log").read_text()
     assert json.loads((out / "hosts" / "user-0.json").read_text())["time_scale"] == 1.0
     assert json.loads((out / "plan.json").read_text())["addressing"] == "shadow"
