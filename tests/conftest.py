@@ -46,11 +46,12 @@ def processes_matching(needle: str) -> list[tuple[int, str]]:
     return found
 
 
-def assert_no_process_left(needle: str, timeout: float = 10.0) -> None:
+def assert_no_process_left(needle: str, timeout: float = 120.0) -> None:
     """Fail (after killing them) if processes whose command line contains ``needle`` are still alive.
 
-    Use a needle unique to the test, e.g. its data directory or its IP address. Waits up to
-    ``timeout`` seconds for processes that are on their way out.
+    Use a needle unique to the test, e.g. its data directory or its IP address. Waits for processes
+    that are on their way out (they may be slow to go on a loaded machine) and returns as soon as
+    none is left; ``timeout`` is a net, not a budget (``0``: they must be gone already).
     """
     deadline = time.monotonic() + timeout
     left = processes_matching(needle)
@@ -86,13 +87,15 @@ class RecordingEvents:
             self.items.append({"actor": actor, "event": event, **fields})
             self._cond.notify_all()
 
-    def wait_for(self, event: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[dict[str, Any]]:
+    def wait_for(self, event: str, count: int = 1, timeout: float = 120.0, **match: Any) -> list[dict[str, Any]]:
+        """The events named ``event`` with fields ``match``, once there are ``count``; returns as soon
+        as they are there (``timeout`` is a net against a hang, not a budget)."""
         def found() -> list[dict[str, Any]]:
             return [e for e in self.items if e["event"] == event
                     and all(e.get(k) == v for k, v in match.items())]
         with self._cond:
             assert self._cond.wait_for(lambda: len(found()) >= count, timeout), \
-                f"no {count} x {event} {match}; got {self.items}"
+                f"waited {timeout:g} s (a safety net) for {count} x {event} {match}; got {self.items}"
             return found()
 
 
