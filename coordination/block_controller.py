@@ -36,7 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coordination.bootstrap import Bootstrap, RegisteredPool, UserFunding
+from coordination.bootstrap import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, Bootstrap, RegisteredPool,
+                                    UserFunding, outputs_for_rate)
 from coordination.protocol import (BlocksMined, Envelope, Message, MineBlocks, MineFailed, PoolRegistered,
                                    RegisterPool, RegistrationRequested, RequestFunds)
 from coordination.schedule import BlockSchedule, PoolShare
@@ -64,9 +65,9 @@ class BlockController(RoleActor):
     """The block controller role (``block_controller``).
 
     Parameters (from the plan): ``pools`` ``[{pool_id, host, hashrate_share}]``, ``users``
-    ``[{user_id, host, wallet_initial_balance}]`` (XMR), ``marketplaces`` ``[{marketplace_id, host}]``,
-    ``registration_timeout_s``, ``mine_timeout_s``, ``schedule`` (``exponential`` | ``fixed``),
-    ``block_time_s``.
+    ``[{user_id, host, wallet_initial_balance, transaction_frequency}]`` (XMR; probability per minute),
+    ``marketplaces`` ``[{marketplace_id, host}]``, ``registration_timeout_s``, ``mine_timeout_s``,
+    ``schedule`` (``exponential`` | ``fixed``), ``block_time_s``, ``outputs_per_user`` (optional).
     """
 
     registration_timeout_s: float = 120.0
@@ -77,8 +78,10 @@ class BlockController(RoleActor):
     """While pools are missing, ask them again this often (real seconds: it waits on pools starting)."""
     faucet_wallet: str = "faucet"
     """File name of the controller's faucet wallet."""
-    outputs_per_user: int = 4
-    """Outputs each user's initial balance is split into (see :mod:`coordination.bootstrap`)."""
+    outputs_per_user: int | None = None
+    """Outputs each user's initial balance is split into; None: enough for the user's rate of
+    payments (:func:`coordination.bootstrap.outputs_for_rate` of its ``transaction_frequency`` and
+    ``block_time_s``; :data:`~coordination.bootstrap.MIN_OUTPUTS_PER_USER` for a user without one)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -86,7 +89,7 @@ class BlockController(RoleActor):
                          for p in self.params.get("pools", ())]
         self._pool_by_host = {p.host: p for p in self.expected}
         self.users = [UserFunding(str(u["user_id"]), str(u["host"]),
-                                  round(float(u["wallet_initial_balance"]) * ATOMIC_PER_XMR))
+                                  round(float(u["wallet_initial_balance"]) * ATOMIC_PER_XMR), self._outputs(u))
                       for u in self.params.get("users", ())]
         self._user_by_host = {u.host: u for u in self.users}
         self.marketplace_hosts = [str(m["host"]) for m in self.params.get("marketplaces", ())]
@@ -105,8 +108,7 @@ class BlockController(RoleActor):
         # it collects users' requests from the start; it runs once registration closes
         self.bootstrap = Bootstrap(self._Ports(self), faucet_address="", users=self.users,
                                    notify_hosts=notify, users_timeout_s=float(self.registration_timeout_s),
-                                   sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done,
-                                   outputs_per_user=int(self.outputs_per_user))
+                                   sync_timeout_s=float(self.mine_timeout_s), on_done=self._bootstrap_done)
         self.faucet_address = ""
         saved = role_state.load(ctx.data_dir, self.role)
         self._next_order = int(saved.get("next_order", 1))
@@ -118,6 +120,14 @@ class BlockController(RoleActor):
             self.bootstrap.height = self.resumed_height
             for _ in range(int(saved.get("blocks_drawn", 0))):  # the same draws as if it had not stopped
                 self._draw_block()
+
+    def _outputs(self, user: dict[str, Any]) -> int:
+        """How many outputs the bootstrap pays ``user`` (an entry of the ``users`` parameter)."""
+        if self.outputs_per_user is not None:
+            return max(1, min(int(self.outputs_per_user), MAX_OUTPUTS_PER_USER))
+        if "transaction_frequency" not in user:
+            return MIN_OUTPUTS_PER_USER
+        return outputs_for_rate(float(user["transaction_frequency"]), float(self.block_time_s))
 
     def _save(self) -> None:
         role_state.save(self.ctx.data_dir, self.role, {
@@ -325,12 +335,12 @@ class BlockController(RoleActor):
             r = self._c.ctx.wallet.transfer(list(destinations))
             return r.txid, r.fee
 
-        def tx_height(self, txid: str) -> int | None:
+        def tx_heights(self, txids: Sequence[str]) -> dict[str, int | None]:
             wallet = self._c.ctx.wallet
             assert wallet is not None
             wallet.refresh()
-            height = wallet.get_transfer_by_txid(txid).height
-            return height if height > 0 else None
+            heights = {txid: wallet.get_transfer_by_txid(txid).height for txid in txids}
+            return {txid: h if h > 0 else None for txid, h in heights.items()}
 
         def send(self, host: str, body: Message) -> Any:
             return self._c.send(host, body)

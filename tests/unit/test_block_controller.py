@@ -243,3 +243,15 @@ def test_pools_that_register_while_the_faucet_is_still_opening_are_kept() -> Non
     net.run(until=controller.setup_retry_s)
     assert controller.phase != "registration" and controller.bootstrap.faucet_address == "faucet/0"
     assert net.events("block-controller").named("registration_closed")[0]["missing"] == []
+
+
+def test_each_users_outputs_follow_its_rate_unless_the_scenario_sets_them() -> None:
+    users = [{"user_id": "user_0", "host": "user-0", "wallet_initial_balance": 10.0, "transaction_frequency": 0.5},
+             {"user_id": "user_1", "host": "user-1", "wallet_initial_balance": 10.0, "transaction_frequency": 0.1},
+             {"user_id": "user_2", "host": "user-2", "wallet_initial_balance": 10.0}]
+    _, controller = _net(users=users, block_time_s=30)
+    assert [u.outputs for u in controller.users] == [10, 4, 4]  # 3.5 payments per lock period; 0.5; no rate
+    _, controller = _net(users=users, block_time_s=120)
+    assert [u.outputs for u in controller.users] == [24, 7, 4]
+    _, controller = _net(users=users, block_time_s=30, outputs_per_user=12)
+    assert [u.outputs for u in controller.users] == [12, 12, 12]

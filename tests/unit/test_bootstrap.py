@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import sys
+import time
 from collections import Counter
 from typing import Any
+
+import pytest
 
 from actors.marketplace import Marketplace
 from actors.mining_pool import MiningPool
 from actors.regular_user import RegularUser
 from coordination.block_controller import BlockController
-from coordination.bootstrap import COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS, RING_MARGIN_BLOCKS, RING_SIZE
+from coordination.bootstrap import (COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS, MAX_OUTPUTS_PER_USER,
+                                    MIN_OUTPUTS_PER_USER, RING_MARGIN_BLOCKS, RING_SIZE, erlang_c,
+                                    outputs_for_rate, pack_transfers, split_amount)
 from coordination.marketplace_directory import MarketplaceDirectory
 from coordination.protocol import BootstrapDone, FundsSent, MineBlocks, RequestFunds
 from monerosim_actors.errors import RpcResponseError
@@ -20,14 +27,15 @@ POOLS = [{"pool_id": "pool_alpha", "host": "pool-alpha", "hashrate_share": 0.3},
 MARKETS = [{"marketplace_id": "marketplace_0", "host": "marketplace-0"}]
 
 
-def _users(n: int, balance: float = 5.0) -> list[dict[str, Any]]:
-    return [{"user_id": f"user_{i}", "host": f"user-{i}", "wallet_initial_balance": balance} for i in range(n)]
+def _users(n: int, balance: float = 5.0, frequency: float = 0.0) -> list[dict[str, Any]]:
+    return [{"user_id": f"user_{i}", "host": f"user-{i}", "wallet_initial_balance": balance,
+             "transaction_frequency": frequency} for i in range(n)]
 
 
 def economy(n_users: int = 2, balance: float = 5.0, *, pools: list[dict[str, Any]] = POOLS,
             user_hosts: int | None = None, frequency: float = 0.0, **controller: Any) -> FakeNet:
     net = FakeNet()
-    users = _users(n_users, balance)
+    users = _users(n_users, balance, frequency)
     params = dict(pools=POOLS, users=users, marketplaces=MARKETS, registration_timeout_s=60, mine_timeout_s=30,
                   schedule="exponential", block_time_s=120)
     params.update(controller)
@@ -99,13 +107,33 @@ def test_many_users_are_paid_in_batches_of_at_most_15_destinations() -> None:
 
 
 def test_locked_change_is_unlocked_by_mining_10_blocks_between_batches() -> None:
-    """3 users of 10 XMR, one per batch, 2 coinbases of 17.6: the third batch must wait for change."""
-    net = economy(3, balance=10.0, user_hosts=3, outputs_per_user=15)
+    """20 users of 1 XMR, one per transfer: 2 coinbases cover the balance, 10 more are mined so that
+    12 transfers have one of their own; the other 8 must wait for change."""
+    net = economy(20, balance=1.0, user_hosts=0, outputs_per_user=15)
+    for i in range(20):
+        deliver(net, f"user-{i}", "block-controller", RequestFunds(user_id=f"user_{i}", address=f"user_{i}/0",
+                                                                   amount=XMR))
     net.start()
     net.run(stop=lambda: _done(net))
-    steps = [s["step"] for s in net.events("block-controller").named("bootstrap_step")]
-    assert "change_locked" in steps
-    assert net.events("block-controller").named("bootstrap_done")[0]["users_funded"] == 3
+    steps = net.events("block-controller").named("bootstrap_step")
+    assert [s for s in steps if s["step"] == "spread_faucet"] == [
+        {"step": "spread_faucet", "blocks": 2, "wanted": 20, "count": 10}]
+    names = [s["step"] for s in steps]
+    assert "change_locked" in names and names.index("change_locked") == names.index("batch_paid") + 12
+    assert net.events("block-controller").named("bootstrap_done")[0]["users_funded"] == 20
+
+
+def test_the_faucet_gets_a_coinbase_output_per_transfer() -> None:
+    """The quickstart: 3 users of 10 XMR in 10 outputs, one transfer each. Two blocks cover 30 XMR,
+    but the change of each transfer is locked for 10 blocks: a third block lets all three go at once."""
+    net = economy(3, balance=10.0, user_hosts=3, frequency=0.5, block_time_s=30)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    steps = net.events("block-controller").named("bootstrap_step")
+    assert [s for s in steps if s["step"] == "spread_faucet"] == [
+        {"step": "spread_faucet", "blocks": 2, "wanted": 3, "count": 1}]
+    assert [s["step"] for s in steps].count("batch_paid") == 3
+    assert "change_locked" not in [s["step"] for s in steps]
 
 
 def test_missing_user_is_logged_and_paid_when_it_turns_up() -> None:
@@ -230,3 +258,138 @@ def test_a_node_that_counts_a_notified_block_late_does_not_stall_the_bootstrap()
     assert "sync_timeout" not in steps
     assert steps == ["start", "fund_faucet", "faucet_funded", "unlock_coinbase", "faucet_unlocked",
                      "batch_paid", "confirm_payments", "unlock_payments"]
+
+
+def _outputs_of(net: FakeNet, user: int) -> list[int]:
+    wallet = net.hosts[f"user-{user}"].wallet
+    assert wallet is not None
+    return [o.amount for o in net.ledger.outputs if o.address == wallet.get_address()]
+
+
+def test_outputs_for_rate_is_the_documented_rule() -> None:
+    # the quickstart (p = 0.5 per minute, 30 s blocks): 3.47 payments per lock period -> 10 outputs
+    assert outputs_for_rate(0.5, 30) == 10
+    assert outputs_for_rate(0.1, 120) == 7  # the seed's example: 2.1 per lock period
+    assert outputs_for_rate(0.0, 120) == outputs_for_rate(0.01, 30) == MIN_OUTPUTS_PER_USER
+    assert outputs_for_rate(1.0, 120) == outputs_for_rate(0.999, 120) == 168  # p >= 1 is clamped, as the role does
+    assert outputs_for_rate(0.999, 36_000) == MAX_OUTPUTS_PER_USER
+    rates = [outputs_for_rate(p / 20, 60) for p in range(20)]
+    assert rates == sorted(rates)  # more payments, more outputs
+    # the bound the rule keeps: a payment finds all n outputs locked with probability <= 1%, and
+    # with one output fewer it would not (above the minimum)
+    for p, block in ((0.5, 30), (0.1, 120), (0.5, 120), (0.9, 60)):
+        load = -math.log1p(-p) / 60 * 10 * block
+        n = outputs_for_rate(p, block)
+        assert erlang_c(n, load) <= 0.01 and (n == MIN_OUTPUTS_PER_USER or erlang_c(n - 1, load) > 0.01)
+
+
+def test_erlang_c_known_values() -> None:
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)  # two servers, load 1: an arrival waits 1 time in 3
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: the utilisation
+    assert erlang_c(3, 3.0) == erlang_c(3, 5.0) == 1.0 and erlang_c(3, 0.0) == 0.0
+
+
+def test_split_amount_and_pack_transfers() -> None:
+    assert split_amount(10, 4) == [2, 2, 2, 4] and sum(split_amount(10**13, 7)) == 10**13
+    assert split_amount(3, 8) == [1, 1, 1]  # never an output of 0
+    # users of 10 outputs: one per transfer (two do not fit in 15)
+    assert list(pack_transfers([("a", 10), ("b", 10)])) == [[("a", 10)], [("b", 10)]]
+    # 4 outputs: 3 users per transfer
+    assert [len(t) for t in pack_transfers((str(i), 4) for i in range(7))] == [3, 3, 1]
+    # more than 15: whole transfers, and the rest shares one with the next users
+    assert list(pack_transfers([("a", 4), ("b", 20), ("c", 5), ("d", 8)])) == [
+        [("a", 4)], [("b", 15)], [("b", 5), ("c", 5)], [("d", 8)]]
+    assert all(sum(n for _, n in t) <= MAX_DESTINATIONS for t in pack_transfers((str(i), i) for i in range(40)))
+
+
+def test_each_user_gets_outputs_for_its_rate() -> None:
+    """The quickstart's rate and block time: 10 outputs per user, so one user per transfer."""
+    net = economy(2, balance=10.0, user_hosts=2, frequency=0.5, block_time_s=30)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    steps = net.events("block-controller").named("bootstrap_step")
+    start = steps[0]
+    assert (start["step"], start["outputs_per_user"], start["transfers"]) == ("start", 10, 2)
+    assert [s["users"] for s in steps if s["step"] == "batch_paid"] == [["user_0"], ["user_1"]]
+    for i in range(2):
+        assert _outputs_of(net, i) == [XMR] * 10
+        wallet = net.hosts[f"user-{i}"].wallet
+        assert wallet is not None and wallet.get_balance().unlocked_balance == 10 * XMR
+
+
+def test_the_scenario_can_set_the_outputs_and_a_user_spans_transfers() -> None:
+    """20 outputs: a transfer of 15, then one of 5 (the next user's 20 do not fit in it); FundsSent
+    goes out once per user, with the transfer that completes it."""
+    net = economy(2, balance=10.0, user_hosts=2, outputs_per_user=20, block_time_s=30)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    ev = net.events("block-controller")
+    batches = [s for s in ev.named("bootstrap_step") if s["step"] == "batch_paid"]
+    assert [b["users"] for b in batches] == [["user_0"], ["user_0"], ["user_1"], ["user_1"]]
+    assert [sum(1 for o in net.ledger.outputs if o.txid == b["txid"] and o.address.startswith("user_"))
+            for b in batches] == [15, 5, 15, 5]
+    funds = [e for e in net.sent if isinstance(e.body, FundsSent)]
+    assert [(e.dst, e.body.txid) for e in funds] == [("user-0", batches[1]["txid"]), ("user-1", batches[3]["txid"])]
+    assert sorted(_outputs_of(net, 0)) == [XMR // 2] * 20
+    assert ev.named("bootstrap_done")[0]["users_funded"] == 2
+    for i in range(2):
+        wallet = net.hosts[f"user-{i}"].wallet
+        assert wallet is not None and wallet.get_balance().unlocked_balance == 10 * XMR
+
+
+def test_a_late_user_with_many_outputs_gets_them_all_once() -> None:
+    """18 outputs: two transfers. The second fails; the user's next request pays what is still
+    owed, and nothing twice."""
+    net = economy(2, user_hosts=1, outputs_per_user=18)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    faucet = net.hosts["block-controller"].wallet
+    assert faucet is not None
+    calls = [0]
+    real = faucet.transfer
+
+    def second_fails(dests: list[tuple[str, int]], **kw: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise RpcResponseError("transfer", -37, "not enough unlocked money")
+        return real(dests, **kw)
+    faucet.transfer = second_fails  # type: ignore[method-assign]
+    ask = RequestFunds(user_id="user_1", address="late/0", amount=5 * XMR)
+    deliver(net, "user-1", "block-controller", ask)
+    net.run(until=5)
+    steps = [s["step"] for s in net.events("block-controller").named("bootstrap_step")]
+    assert steps[-2:] == ["late_user_paid", "late_transfer_failed"]
+    assert len([o for o in net.ledger.outputs if o.address == "late/0"]) == 15
+    assert not [e for e in net.sent if isinstance(e.body, FundsSent) and e.dst == "user-1"]
+    deliver(net, "user-1", "block-controller", ask)
+    net.run(until=5)
+    assert [s["step"] for s in net.events("block-controller").named("bootstrap_step")][-1] == "late_user_paid"
+    assert len([o for o in net.ledger.outputs if o.address == "late/0"]) == 18
+    assert sum(o.amount for o in net.ledger.outputs if o.address == "late/0") == 5 * XMR
+    assert [f["user_id"] for f in net.events("block-controller").named("user_funded")].count("user_1") == 1
+    assert len([e for e in net.sent if isinstance(e.body, FundsSent) and e.dst == "user-1"]) == 1
+
+
+def test_ten_thousand_users_are_paid_in_a_loop_not_a_recursion() -> None:
+    """The bootstrap used to call itself once per transfer: RecursionError at about 3,000 users of
+    10 XMR in 4 outputs (here from about 4,000, where the faucet first runs out of unlocked coinbase).
+    10,000 users: 3,334 transfers; the fake ledger and network take most of the time."""
+    n = 10_000
+    net = economy(n, balance=10.0, user_hosts=0, registration_timeout_s=10**6)
+    for i in range(n):
+        deliver(net, f"user-{i}", "block-controller",
+                RequestFunds(user_id=f"user_{i}", address=f"user_{i}/0", amount=10 * XMR))
+    assert sys.getrecursionlimit() <= 1000 or pytest.skip("needs the default recursion limit")
+    began = time.perf_counter()
+    net.start()
+    net.run(stop=lambda: _done(net), max_steps=1_000_000)
+    elapsed = time.perf_counter() - began
+    ev = net.events("block-controller")
+    assert ev.named("bootstrap_done")[0]["users_funded"] == n
+    batches = [s for s in ev.named("bootstrap_step") if s["step"] == "batch_paid"]
+    assert len(batches) == -(-n // 3)
+    assert len(ev.named("user_funded")) == n
+    assert len({e.dst for e in net.sent if isinstance(e.body, FundsSent)}) == n
+    assert sum(o.amount for o in net.ledger.outputs if o.address == "user_9999/0") == 10 * XMR
+    print(f"bootstrap of {n} users on the fakes: {elapsed:.1f} s")
+    assert elapsed < 60
