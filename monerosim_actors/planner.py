@@ -176,7 +176,8 @@ def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: 
                           "hashrate_share": agent.params["hashrate_share"]})
         elif agent.role == "regular_user":
             users.append({"user_id": agent.agent_id, "host": name,
-                          "wallet_initial_balance": agent.params["wallet_initial_balance"]})
+                          "wallet_initial_balance": agent.params["wallet_initial_balance"],
+                          "transaction_frequency": agent.params["transaction_frequency"]})
         elif agent.role == "marketplace":
             markets.append({"marketplace_id": agent.agent_id, "host": name})
     controller, directory = agents[0], agents[1]
@@ -185,6 +186,8 @@ def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: 
         "registration_timeout_s": scenario.coordination.registration_timeout_s,
         "mine_timeout_s": scenario.coordination.mine_timeout_s,
         "schedule": scenario.consensus.schedule, "block_time_s": scenario.consensus.block_time_s})
+    if scenario.users is not None and scenario.users.outputs_per_user is not None:
+        controller.params["outputs_per_user"] = scenario.users.outputs_per_user
     directory.params.update({
         "marketplaces": markets,
         "users": [{"user_id": u["user_id"], "host": u["host"]} for u in users]})

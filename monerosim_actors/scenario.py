@@ -70,6 +70,9 @@ _MAX_LABEL = 63
 MAX_HOSTS = 100_000
 """Hosts a scenario may have in all (ten times the largest we have generated); a typo such as
 ``count: 1000000000`` is reported instead of laying out a billion hosts."""
+MAX_OUTPUTS_PER_USER = 1000
+"""``regular_users.config.outputs_per_user``'s upper bound (the bootstrap's own limit,
+``coordination.bootstrap.MAX_OUTPUTS_PER_USER``: a test checks that the two agree)."""
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed checks the same)."""
 _SHARE_TOLERANCE = 1e-9
@@ -89,6 +92,9 @@ class UsersSpec:
     extra: dict[str, Any]
     """Keys of ``config`` beyond the known ones, passed to the role verbatim."""
     region: str | None
+    outputs_per_user: int | None = None
+    """Outputs the bootstrap splits each user's balance into; None: enough for the user's rate
+    (the block controller's rule, :func:`coordination.bootstrap.outputs_for_rate`)."""
 
 
 @dataclass(frozen=True)
@@ -527,7 +533,7 @@ class _Reader:
             return None
         path: Path = ("network", "agents", "regular_users")
         m = self.mapping(agents["regular_users"], path, ("count", "config", "region"), required=("count",))
-        known = ("transaction_frequency", "wallet_initial_balance", "amount_min", "amount_max")
+        known = ("transaction_frequency", "wallet_initial_balance", "amount_min", "amount_max", "outputs_per_user")
         cfg = self.section(m, path, "config", known, extras=True)
         cpath = path + ("config",)
         spec = UsersSpec(
@@ -537,7 +543,9 @@ class _Reader:
             amount_min=self.get(cfg, cpath, "amount_min", _number(gt=0), 0.1),
             amount_max=self.get(cfg, cpath, "amount_max", _number(gt=0), 2.0),
             extra={k: v for k, v in (cfg or {}).items() if k not in known},
-            region=self.region(m, path, places, topo))
+            region=self.region(m, path, places, topo),
+            outputs_per_user=self.get(cfg, cpath, "outputs_per_user",
+                                      _number(ge=1, le=MAX_OUTPUTS_PER_USER, integer=True), None))
         if spec.amount_min is not None and spec.amount_max is not None and spec.amount_min > spec.amount_max:
             self.fail(cpath + ("amount_min",),
                       f"must be <= amount_max ({spec.amount_max:g}), got {spec.amount_min:g}")

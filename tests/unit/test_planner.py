@@ -83,14 +83,27 @@ def test_params_have_the_names_the_roles_read(tmp_path: Path) -> None:
     bc = plan.host("block-controller").params
     assert bc["pools"] == [{"pool_id": "a", "host": "a", "hashrate_share": 0.75},
                            {"pool_id": "b", "host": "b", "hashrate_share": 0.25}]
-    assert bc["users"] == [{"user_id": "user_0", "host": "user-0", "wallet_initial_balance": 10.0},
-                           {"user_id": "user_1", "host": "user-1", "wallet_initial_balance": 10.0}]
+    assert bc["users"] == [{"user_id": "user_0", "host": "user-0", "wallet_initial_balance": 10.0,
+                            "transaction_frequency": 0.1},
+                           {"user_id": "user_1", "host": "user-1", "wallet_initial_balance": 10.0,
+                            "transaction_frequency": 0.1}]
+    assert "outputs_per_user" not in bc  # the controller's rule decides
     assert bc["marketplaces"] == [{"marketplace_id": "marketplace_0", "host": "marketplace-0"}]
     assert (bc["registration_timeout_s"], bc["mine_timeout_s"], bc["schedule"], bc["block_time_s"]) == (
         100.0, 20.0, "exponential", 120.0)
     md = plan.host("marketplace-directory").params
     assert md == {"marketplaces": bc["marketplaces"],
                   "users": [{"user_id": "user_0", "host": "user-0"}, {"user_id": "user_1", "host": "user-1"}]}
+
+
+def test_outputs_per_user_goes_to_the_controller_not_the_users(tmp_path: Path) -> None:
+    doc = base_doc()
+    doc["network"]["agents"]["regular_users"]["config"] = {"outputs_per_user": 12, "transaction_frequency": 0.3}
+    plan = _plan(tmp_path, doc)
+    bc = plan.host("block-controller").params
+    assert bc["outputs_per_user"] == 12
+    assert {u["transaction_frequency"] for u in bc["users"]} == {0.3}
+    assert "outputs_per_user" not in plan.host("user-0").params
 
 
 def test_custom_roles_run_what_they_declare(tmp_path: Path) -> None:

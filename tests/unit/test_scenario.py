@@ -52,6 +52,18 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
     assert os.path.isabs(s.python) and s.notes == ()
 
 
+def test_outputs_per_user_is_optional_and_read(tmp_path: Path) -> None:
+    from coordination.bootstrap import MAX_OUTPUTS_PER_USER
+    from monerosim_actors import scenario
+    assert scenario.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
+    s = load_doc(tmp_path, base_doc())
+    assert s.users is not None and s.users.outputs_per_user is None  # the controller's rule decides
+    doc = base_doc()
+    doc["network"]["agents"]["regular_users"]["config"] = {"outputs_per_user": 12}
+    s = load_doc(tmp_path, doc)
+    assert s.users is not None and s.users.outputs_per_user == 12 and s.users.extra == {}
+
+
 def test_time_strings_and_extra_role_config(tmp_path: Path) -> None:
     doc = base_doc()
     doc["simulation"] = {"duration": "1 h", "grace_period": "90 s"}
@@ -146,6 +158,14 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("zero amount", _set(f"{USERS}.config", {"amount_min": 0}), f"{USERS}.config.amount_min", "must be > 0"),
     ("negative balance", _set(f"{USERS}.config", {"wallet_initial_balance": -1}),
      f"{USERS}.config.wallet_initial_balance", "must be >= 0"),
+    ("zero outputs per user", _set(f"{USERS}.config", {"outputs_per_user": 0}),
+     f"{USERS}.config.outputs_per_user", "must be >= 1, got 0"),
+    ("fractional outputs per user", _set(f"{USERS}.config", {"outputs_per_user": 2.5}),
+     f"{USERS}.config.outputs_per_user", "must be a whole number, got 2.5"),
+    ("huge outputs per user", _set(f"{USERS}.config", {"outputs_per_user": 10**6}),
+     f"{USERS}.config.outputs_per_user", "must be <= 1000, got 1000000"),
+    ("misspelt outputs key", _set(f"{USERS}.config", {"outputs_per_users": 8}),
+     f"{USERS}.config.outputs_per_users", "did you mean 'outputs_per_user'?"),
     ("misspelt user key", _set(f"{USERS}.config", {"transaction_frequncy": 0.2}),
      f"{USERS}.config.transaction_frequncy", "did you mean 'transaction_frequency'?"),
     ("users without marketplaces", _set("network.agents.marketplaces", _DELETE), USERS,
