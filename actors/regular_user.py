@@ -16,9 +16,14 @@ Life cycle:
 2. start paying once its unlocked balance covers ``wallet_initial_balance`` (checked on each new block
    after ``FundsSent``) or when the controller says ``BootstrapDone``, whichever comes first;
 3. for each payment, log ``payment_intent`` BEFORE the transfer (so a crash in between can be
-   reconciled), then ``payment_sent`` or ``payment_failed``. Insufficient or locked funds (the change
-   of the previous payment unlocks 10 blocks later) are retried after :attr:`RegularUser.retry_after_s`,
-   up to :attr:`RegularUser.payment_attempts` attempts.
+   reconciled), then ``payment_sent`` or ``payment_failed``. A payment that finds its funds locked
+   (the bootstrap gave the user enough outputs for its rate, but a burst of payments can still find
+   every output spent and the change not yet 10 blocks deep) waits for the unlock: on each new block
+   (``ChainAdvanced``) the user reads its unlocked balance and tries again once it covers the
+   payment (``retry_on: unlock``), or after :data:`UNLOCK_WAIT_BLOCKS` blocks whatever it says.
+   Other passing failures (insufficient funds, a busy daemon, a rejected spend) are tried again after
+   :attr:`RegularUser.retry_after_s` (``retry_on: timer``). Either way at most
+   :attr:`RegularUser.payment_attempts` attempts, all under the same ``payment_id``.
 4. a payment whose outcome is unknown (an RPC timeout, the wallet's daemon gone, the wallet or the
    whole host killed in the middle) is never retried blindly: it stays open, kept with the payment
    counter in a state file in the host's data dir (:mod:`monerosim_actors.role_state`), and is
@@ -32,6 +37,7 @@ Life cycle:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from coordination.protocol import (BootstrapDone, Envelope, FundsSent, GetVendors, Message, RequestFunds,
@@ -51,6 +57,14 @@ UNKNOWN_OUTCOME_CODES = {-38: "no_daemon_connection"}
 """Error codes after which the transfer may or may not have been relayed."""
 RECONCILE_BLOCKS = 3
 """Blocks after an intent without the transfer in the wallet before it counts as not sent."""
+UNLOCK_WAIT_BLOCKS = 20
+"""Blocks a payment waits for locked funds before it is tried again anyway (twice the lock: the
+change it waits for is in a block and unlocked long before, unless its transfer never got mined)."""
+FEE_MARGIN = 10**10
+"""0.01 XMR: what an unlocked balance must hold beyond the amount before a waiting payment is tried
+again (a user's fee in a quickstart run was 0.0018 to 0.0026 XMR)."""
+
+logger = logging.getLogger(__name__)
 
 
 def classify(error: RpcError) -> tuple[str, bool]:
@@ -132,6 +146,9 @@ class RegularUser(RoleActor):
         """payment_id -> {amount, recipient, attempt, height, unknown}: intents not settled yet."""
         self.matched: set[str] = set(saved.get("matched", ()))
         """txids already matched to a payment (never matched to a second one)."""
+        self.waiting: list[dict[str, Any]] = list(saved.get("waiting", ()))
+        """Payments waiting for locked funds: {payment_id, amount, recipient, attempt (the next one),
+        since (the height when it failed)}; tried again on a later block (kept in the state file)."""
         self.height = 0
         """The node's chain height, from ChainAdvanced."""
 
@@ -193,6 +210,8 @@ class RegularUser(RoleActor):
         self.height = max(self.height, msg.height)
         if self.ready and any(p.get("unknown") for p in self.open.values()):
             self._reconcile()
+        if self.ready and self.waiting:
+            self._retry_unlocked()
         if self.ready and self.funded is not None and not self.tasks_running and self._balance_covered():
             self._start_paying("balance")
 
@@ -273,20 +292,44 @@ class RegularUser(RoleActor):
             reason, retriable = classify(e)
             unknown = outcome_unknown(e)
             retry = retriable and attempt < int(self.payment_attempts)
+            retry_on = ("unlock" if reason == "locked_funds" else "timer") if retry else ""
             self.emit("payment_failed", payment_id=payment_id, reason=reason, amount=amount, recipient=recipient,
-                      attempt=attempt, will_retry=retry, error=str(e), reconcile=unknown)
+                      attempt=attempt, will_retry=retry, retry_on=retry_on, error=str(e), reconcile=unknown)
             if unknown:
                 self.open[payment_id]["unknown"] = True
             else:
                 del self.open[payment_id]
-            self._save()
-            if retry:
+            if retry_on == "unlock":
+                logger.info("%s: payment %s (attempt %d) waits for locked funds to unlock: %s",
+                            self.host, payment_id, attempt, e)
+                self.waiting.append({"payment_id": payment_id, "amount": amount, "recipient": recipient,
+                                     "attempt": attempt + 1, "since": self.height})
+            elif retry:
+                logger.info("%s: payment %s (attempt %d) failed (%s), tried again in %g s",
+                            self.host, payment_id, attempt, reason, self.retry_after_s)
                 self.after(self.retry_after_s, self._attempt, payment_id, amount, recipient, attempt + 1)
+            self._save()
             return
         self._settled(payment_id, result.txid)
         self.emit("payment_sent", payment_id=payment_id, txid=result.txid, amount=amount, recipient=recipient,
                   fee=result.fee, attempt=attempt)
         self._store_wallet()
+
+    def _retry_unlocked(self) -> None:
+        """On a new block: try again each waiting payment that the unlocked balance now covers, that
+        no amount of waiting would help (the balance, locked or not, is short), or that waited
+        :data:`UNLOCK_WAIT_BLOCKS` blocks. The others wait on, in order."""
+        wallet = self.ctx.wallet
+        assert wallet is not None
+        wallet.refresh()
+        balance = wallet.get_balance()
+        for p in list(self.waiting):
+            need = int(p["amount"]) + FEE_MARGIN
+            if (balance.unlocked_balance >= need or balance.balance < need
+                    or self.height >= int(p["since"]) + UNLOCK_WAIT_BLOCKS):
+                self.waiting.remove(p)
+                self._attempt(str(p["payment_id"]), int(p["amount"]), str(p["recipient"]), int(p["attempt"]))
+                balance = wallet.get_balance()  # one that failed again waits behind the others
 
     def _store_wallet(self) -> None:
         """Write the wallet's cache after each payment: a wallet process killed later then still knows
@@ -305,7 +348,7 @@ class RegularUser(RoleActor):
 
     def _save(self) -> None:
         role_state.save(self.ctx.data_dir, self.role, {"payments": self.payments, "open": self.open,
-                                                       "matched": sorted(self.matched)})
+                                                       "matched": sorted(self.matched), "waiting": self.waiting})
 
     # --- reconciliation ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from scipy import stats
 
-from actors.regular_user import RegularUser, classify
+from actors.regular_user import UNLOCK_WAIT_BLOCKS, RegularUser, classify
 from coordination.protocol import BootstrapDone, FundsSent, GetVendors, RequestFunds, VendorList
 from monerosim_actors.errors import RpcResponseError, RpcTimeout
 from tests.unit.role_fakes import XMR, FakeNet, deliver
@@ -86,8 +86,9 @@ def test_insufficient_funds_are_retried_later_a_timeout_is_not() -> None:
     _go(net)
     net.run(stop=lambda: len(net.events("user-0").named("payment_failed")) >= 3)
     failed = net.events("user-0").named("payment_failed")[:3]
-    assert [(f["reason"], f["attempt"], f["will_retry"]) for f in failed] == [
-        ("insufficient_funds", 1, True), ("insufficient_funds", 2, True), ("insufficient_funds", 3, False)]
+    assert [(f["reason"], f["attempt"], f["will_retry"], f["retry_on"]) for f in failed] == [
+        ("insufficient_funds", 1, True, "timer"), ("insufficient_funds", 2, True, "timer"),
+        ("insufficient_funds", 3, False, "")]
     assert len({f["payment_id"] for f in failed}) == 1
     wallet = net.hosts["user-0"].wallet
     assert wallet is not None
@@ -95,6 +96,88 @@ def test_insufficient_funds_are_retried_later_a_timeout_is_not() -> None:
     user.pay()
     last = net.events("user-0").named("payment_failed")[-1]
     assert (last["reason"], last["will_retry"]) == ("rpc_timeout", False)
+
+
+def _funded_user(outputs: int, **params: Any) -> tuple[FakeNet, RegularUser]:
+    """A user holding ``outputs`` unlocked outputs of 1 XMR, paying 0.2-0.3 XMR only when told."""
+    net, user = _user(transaction_frequency=0.0, amount_min=0.2, amount_max=0.3, **params)
+    net.ledger.mine(1, "faucet/0")
+    net.ledger.warm_up()
+    net.ledger.transfer({"faucet/0"}, "faucet/0", [("user_0/0", XMR)] * outputs)
+    net.ledger.mine(10, "elsewhere")
+    _go(net)
+    net.run(until=1)
+    return net, user
+
+
+def _mine(net: FakeNet, blocks: int) -> None:
+    net.ledger.mine(blocks, "elsewhere")
+    net.run(until=1)
+
+
+def test_locked_funds_wait_for_the_unlock_not_for_a_timer() -> None:
+    """One output: the second payment finds the change locked. It is not tried every
+    ``retry_after_s`` while no block comes, but on the block that unlocks the change."""
+    net, user = _funded_user(1, retry_after_s=15)
+    ev = net.events("user-0")
+    user.pay()
+    user.pay()
+    (failed,) = ev.named("payment_failed")
+    assert (failed["reason"], failed["attempt"], failed["will_retry"], failed["retry_on"]) == (
+        "locked_funds", 1, True, "unlock")
+    net.run(until=600)  # no block: nothing to try again for
+    assert len(ev.named("payment_intent")) == 2
+    _mine(net, 9)  # the first payment is in a block; its change is 9 deep, still locked
+    assert len(ev.named("payment_intent")) == 2 and user.waiting
+    _mine(net, 1)  # 10 deep: unlocked, and the waiting payment goes out at once
+    sent = ev.named("payment_sent")
+    assert [(s["payment_id"], s["attempt"]) for s in sent] == [("user-0:1", 1), ("user-0:2", 2)]
+    assert ev.named("payment_intent")[-1] == {"payment_id": "user-0:2", "amount": failed["amount"],
+                                              "recipient": failed["recipient"], "attempt": 2}
+    assert not user.waiting
+
+
+def test_waiting_payments_go_out_in_order_as_far_as_the_unlocked_funds_reach() -> None:
+    net, user = _funded_user(2)
+    for _ in range(5):
+        user.pay()
+    ev = net.events("user-0")
+    assert [f["payment_id"] for f in ev.named("payment_failed")] == ["user-0:3", "user-0:4", "user-0:5"]
+    _mine(net, 10)  # the two changes (about 0.75 XMR each) unlock: they pay :3 and :4, :5 waits on
+    assert [s["payment_id"] for s in ev.named("payment_sent")] == [f"user-0:{i}" for i in range(1, 5)]
+    assert [p["payment_id"] for p in user.waiting] == ["user-0:5"]
+
+
+def test_a_payment_waits_at_most_unlock_wait_blocks() -> None:
+    """The change it waits for never unlocks (its transfer stays in the pool): after
+    UNLOCK_WAIT_BLOCKS blocks the payment is tried anyway, fails again, and waits again."""
+    net, user = _funded_user(1)
+    user.pay()
+    net.ledger.hold_back = 10**6  # nothing leaves the pool any more
+    user.pay()
+    ev = net.events("user-0")
+    _mine(net, UNLOCK_WAIT_BLOCKS - 1)
+    assert len(ev.named("payment_failed")) == 1
+    _mine(net, 1)
+    failed = ev.named("payment_failed")
+    assert [(f["payment_id"], f["attempt"], f["retry_on"]) for f in failed] == [
+        ("user-0:2", 1, "unlock"), ("user-0:2", 2, "unlock")]
+
+
+def test_a_waiting_payment_the_balance_cannot_cover_is_tried_at_once() -> None:
+    """Waiting would not help when the whole balance, locked or not, is short of the payment."""
+    net, user = _funded_user(1, payment_attempts=2)
+    user.pay()
+    wallet = net.hosts["user-0"].wallet
+    assert wallet is not None
+    wallet.fail_transfers.append(RpcResponseError("transfer", -37, "not enough unlocked money"))
+    user.amount_min = user.amount_max = 5.0
+    user.pay()
+    _mine(net, 1)
+    failed = net.events("user-0").named("payment_failed")
+    assert [(f["reason"], f["attempt"], f["will_retry"]) for f in failed] == [
+        ("locked_funds", 1, True), ("insufficient_funds", 2, False)]
+    assert not user.waiting
 
 
 def test_classify() -> None:
