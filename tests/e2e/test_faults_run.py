@@ -1,7 +1,7 @@
 """Faults of a whole local run (the local backend, real processes): SIGTERM at different moments
 (start-up, bootstrap) stops every host with exit 0 and leaves nothing behind; a host that cannot
 start (binary missing, port taken, data directory unusable) fails at once with a message that names
-the host and the cause. SIGTERM during the schedule is the last test of ``test_faults.py``.
+the host and the cause. SIGTERM during the schedule is a test of ``test_faults.py``.
 
 Addresses: 127.90.(2 * session slot + 11).x.
 """
@@ -12,7 +12,6 @@ import json
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -109,14 +108,15 @@ def _one_host(plan: Plan, name: str = "pool-alpha") -> Plan:
 
 
 def _fails_at_once(plan: Plan, out: Path, *expected: str) -> None:
-    started = time.monotonic()
+    """The run fails naming the host and the cause. "At once" is what the cause says, not a stopwatch:
+    the program could not start or exited (a host that waited instead would fail with "did not answer
+    its RPC within ...")."""
     result = _run(plan, out)
-    took = time.monotonic() - started
     assert result.exit_code == 1
     (failure,) = result.failures
     text = str(failure)
     assert text.startswith("host pool-alpha: ") and all(part in text for part in expected), text
-    assert took < 120, f"the failure took {took:.0f} s"
+    assert "did not answer" not in text, text
     assert processes_matching(str(out)) == []
 
 

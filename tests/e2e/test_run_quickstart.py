@@ -1,22 +1,22 @@
 """The quickstart through ``monerosim-actors run`` with real monerod, wallets and ZeroMQ, at the
-README's time scale: every role at work, everything stopped cleanly, within five minutes."""
+README's time scale: every role at work, everything stopped cleanly.
+
+How long it takes is not checked here (a loaded machine only makes it slower): the run stops itself
+at the scenario's end, and a timing figure belongs in ``bench/``."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import processes_matching, require_binary
+from tests.e2e.conftest import SAFETY_S
 from tests.e2e.run_cli import QUICKSTART, QUICKSTART_TIME_SCALE, first_address, start_run
 
 pytestmark = pytest.mark.e2e
-
-BUDGET_S = 300
-"""The quickstart's promise: at most five minutes on a 2-core machine."""
 
 
 def load_events(out: Path) -> dict[str, list[dict]]:
@@ -30,18 +30,15 @@ def test_quickstart_runs_every_role_and_stops_cleanly(tmp_path: Path) -> None:
     require_binary("monerod")
     require_binary("monero-wallet-rpc")
     out = tmp_path / "quickstart"
-    started = time.monotonic()
     proc = start_run(first_address(0), str(QUICKSTART), "-o", str(out), "--time-scale", QUICKSTART_TIME_SCALE)
     try:
-        stdout, stderr = proc.communicate(timeout=BUDGET_S + 120)
+        stdout, stderr = proc.communicate(timeout=SAFETY_S)  # the run ends itself: a net against a hang
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    took = time.monotonic() - started
     assert processes_matching(str(out)) == [], "processes outlived the run"
     assert proc.returncode == 0, f"run failed:\n{stdout}\n{stderr[-4000:]}"
-    assert took <= BUDGET_S, f"the quickstart took {took:.0f} s, more than {BUDGET_S} s"
 
     plan = json.loads((out / "plan.json").read_text())
     events = load_events(out)
