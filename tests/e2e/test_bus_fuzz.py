@@ -30,7 +30,7 @@ from coordination.protocol import (MAX_FRAME_BYTES, MESSAGE_TYPES, Envelope, Get
                                    VendorList, Pong, decode, encode)
 from monerosim_actors.errors import ProtocolError
 from monerosim_actors.plan import ServiceAddress
-from tests.e2e.conftest import HostProcess
+from tests.e2e.conftest import SAFETY_S, HostProcess
 from tests.e2e.plans import host_config, host_plan
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +42,8 @@ FUZZER = "fuzzer"
 PROBE_BASE = 10**15
 """Probes use ``seq``/``request`` numbers from here up, so a mutated frame that happens to be a valid
 ping cannot be taken for one."""
-REPLY_TIMEOUT_MS = 30_000
+REPLY_TIMEOUT_MS = int(SAFETY_S * 1000)
+"""How long to wait for a probe's answer: a net against a hang, not a budget."""
 
 
 def fuzz_ip() -> str:

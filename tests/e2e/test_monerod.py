@@ -18,7 +18,7 @@ from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import STATUS_BUSY
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left
-from tests.e2e.conftest import wait_for_event
+from tests.e2e.conftest import SAFETY_S, wait_for_event
 from tests.e2e.plans import binaries, host_config, host_plan, loopback
 
 pytestmark = pytest.mark.e2e
@@ -43,20 +43,20 @@ def test_mine_to_wallet_kill9_restart_and_graceful_stop(start_host: Callable[...
     assert balance.balance > 0 and balance.unlocked_balance == 0  # coinbase is locked 60 blocks
 
     events_path = os.path.join(system.data_dir, "events.jsonl")
-    seen = wait_for_event(events_path, "block_seen", count=5, timeout=30)
+    seen = wait_for_event(events_path, "block_seen", count=5)
     assert [e["hash"] for e in seen] == list(hashes)
     assert seen[-1]["height"] == height
-    wait_for_event(events_path, "role_got", type="ChainAdvanced", timeout=30)
+    wait_for_event(events_path, "role_got", type="ChainAdvanced")
 
     # kill -9: the supervisor restarts monerod with its chain, and tells the role
     pid = events_of(system, "process_started")[0]["pid"]
     os.kill(pid, signal.SIGKILL)
-    exited = wait_for_event(events_path, "process_exited", name="monerod", timeout=30)[0]
+    exited = wait_for_event(events_path, "process_exited", name="monerod")[0]
     assert exited["returncode"] == -signal.SIGKILL and exited["expected"] is False
-    restarted = wait_for_event(events_path, "process_restarted", name="monerod", timeout=180)[0]
+    restarted = wait_for_event(events_path, "process_restarted", name="monerod")[0]
     assert restarted["attempt"] == 1 and restarted["pid"] != pid
     assert system.daemon.get_height() == height + 1
-    wait_for_event(events_path, "role_got", type="ProcessRestarted", timeout=30)
+    wait_for_event(events_path, "role_got", type="ProcessRestarted")
     system.wallet.store()
 
     # graceful stop: both programs exit 0 over RPC, nothing is left
@@ -120,7 +120,7 @@ def test_readiness_timeout_names_the_program(tmp_path: Path) -> None:
     system = HostSystem(config, str(tmp_path / "mute"), ready_timeout_s=1.0)
     with pytest.raises(ProcessError, match="monerod did not answer its RPC within 1 s"):
         system.start()
-    assert_no_process_left(system.data_dir, timeout=5)
+    assert_no_process_left(system.data_dir)
 
 
 def test_shadow_launch_mode_attaches_and_stops_over_rpc(tmp_path: Path, monero_binaries: None) -> None:
@@ -131,12 +131,12 @@ def test_shadow_launch_mode_attaches_and_stops_over_rpc(tmp_path: Path, monero_b
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-        system = HostSystem(host_config(plan, launch_mode="shadow"), str(data_dir), ready_timeout_s=60)
+        system = HostSystem(host_config(plan, launch_mode="shadow"), str(data_dir), ready_timeout_s=SAFETY_S)
         assert system.start()
         assert system.daemon is not None and system.daemon.get_info().nettype == "fakechain"
         assert not events_of(system, "process_started")
         system.stop("test", 0)
-        assert monerod.wait(30) == 0
+        assert monerod.wait(SAFETY_S) == 0
     finally:
         if monerod.poll() is None:
             os.killpg(monerod.pid, signal.SIGKILL)
@@ -152,7 +152,7 @@ def test_peered_nodes_see_each_others_blocks(start_host: Callable[..., HostSyste
                              peers=(f"{loopback(2, 6)}:18080",)))
     assert a.daemon is not None and b.daemon is not None
     address = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + SAFETY_S  # a net against a hang
     while True:  # BUSY until the nodes have connected and synchronised
         try:
             height, hashes = a.daemon.generateblocks(2, address)
@@ -160,5 +160,5 @@ def test_peered_nodes_see_each_others_blocks(start_host: Callable[..., HostSyste
         except RpcResponseError as e:
             assert e.rpc_message == STATUS_BUSY and time.monotonic() < deadline, e
             time.sleep(0.5)
-    seen = wait_for_event(os.path.join(b.data_dir, "events.jsonl"), "block_seen", count=2, timeout=30)
+    seen = wait_for_event(os.path.join(b.data_dir, "events.jsonl"), "block_seen", count=2)
     assert [e["hash"] for e in seen] == list(hashes) and seen[-1]["height"] == height

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import processes_matching, require_binary
+from tests.e2e.conftest import SAFETY_S
 from tests.e2e.run_cli import QUICKSTART, first_address, start_run
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,7 @@ def test_sigint_mid_run_stops_everything_and_exits_130(tmp_path: Path) -> None:
             pytest.fail(f"the run ended before it was interrupted: {proc.wait()}")
         assert processes_matching(f"{out}/shadow.data/hosts/pool-alpha/monerod")
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
+        stdout, stderr = proc.communicate(timeout=SAFETY_S)  # a net against a hang
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -27,7 +27,7 @@ from monerosim_actors import defaults, monero_args
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan import ServiceAddress
 from monerosim_actors.scenario import load_scenario
-from tests.e2e.conftest import HostProcess
+from tests.e2e.conftest import SAFETY_S, HostProcess
 from tests.e2e.plans import host_config, host_plan
 from tests.unit.scenario_helpers import base_doc
 
@@ -35,7 +35,8 @@ CONTROLLER = defaults.BLOCK_CONTROLLER_HOST
 DIRECTORY = defaults.MARKETPLACE_DIRECTORY_HOST
 MONERO_PORTS = {defaults.MONEROD_P2P_PORT, defaults.MONEROD_RPC_PORT, defaults.MONEROD_ZMQ_RPC_PORT,
                 defaults.MONEROD_ZMQ_PUB_PORT, defaults.WALLET_RPC_PORT}
-REPLY_TIMEOUT_MS = 30_000
+REPLY_TIMEOUT_MS = int(SAFETY_S * 1000)
+"""How long to wait for an answer: a net against a hang, not a budget."""
 
 
 def who_may_ips(count: int) -> list[str]:
@@ -173,11 +174,11 @@ def frame(src: str, dst: str, body: Message) -> bytes:
 
 
 def reply(sock: zmq.Socket, timeout_ms: int = REPLY_TIMEOUT_MS) -> Message:
-    assert sock.poll(timeout_ms), "no answer"
+    assert sock.poll(timeout_ms), f"no answer (waited {timeout_ms / 1000:g} s, a safety net)"
     return decode(sock.recv()).body
 
 
-def route_to(router: zmq.Socket, peer: str, data: bytes, timeout: float = 60.0) -> None:
+def route_to(router: zmq.Socket, peer: str, data: bytes, timeout: float = SAFETY_S) -> None:
     """Send through a ROUTER once ``peer`` has connected (ROUTER_MANDATORY refuses unknown peers)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -235,12 +236,12 @@ def test_pools_register_only_as_planned(spawn_host: Callable[..., HostProcess], 
         params={"pools": [{"pool_id": "pool_a", "host": "pool-a", "hashrate_share": 1.0}], "users": [],
                 "marketplaces": [], "registration_timeout_s": 3600, "mine_timeout_s": 120,
                 "schedule": "fixed", "block_time_s": 3600}), services=_services(ctrl_ip, dir_ip)))
-    controller.wait_for("role_started", timeout=180)
+    controller.wait_for("role_started")
 
     # a host that is no pool registers: refused, answered, logged
     stranger = raw.dealer("user-0", f"tcp://{ctrl_ip}:5555")
     stranger.send(frame("user-0", CONTROLLER, RegisterPool(pool_id="pool_a", hashrate_share=1.0, address="x")))
-    answer = reply(stranger, timeout_ms=180_000)  # the controller answers once its faucet wallet is open
+    answer = reply(stranger)  # the controller answers once its faucet wallet is open
     assert isinstance(answer, PoolRegistered) and not answer.accepted and answer.reason == "not_a_planned_pool"
     controller.wait_for("msg_rejected", src="user-0", reason="not_a_planned_pool", type="register_pool")
     # ... and claiming to be the pool does not get past the bus
@@ -272,7 +273,7 @@ def test_a_pool_mines_only_for_the_block_controller(spawn_host: Callable[..., Ho
         "pool-a", pool_ip, role="mining_pool", role_class="actors.mining_pool:MiningPool",
         params={"pool_id": "pool_a", "hashrate_share": 1.0}), services=_services(ctrl_ip, dir_ip)))
 
-    assert fake_controller.poll(240_000), "the pool never registered"
+    assert fake_controller.poll(REPLY_TIMEOUT_MS), f"the pool did not register (waited {SAFETY_S:g} s)"
     identity, data = fake_controller.recv_multipart()
     registration = decode(data)
     assert identity == b"pool-a" and isinstance(registration.body, RegisterPool)
@@ -287,7 +288,7 @@ def test_a_pool_mines_only_for_the_block_controller(spawn_host: Callable[..., Ho
     order(fake_directory, DIRECTORY, 990002)  # honest src, but not the controller: the role rejects it
     pool.wait_for("msg_rejected", src=DIRECTORY, reason="not_the_block_controller", type="mine_blocks")
     order(fake_controller, CONTROLLER, 990003)  # the controller's: mined
-    pool.wait_for("block_mined", timeout=120, order=990003)
+    pool.wait_for("block_mined", order=990003)
 
     # every listening socket on the pool's own address; a client offers no bus port (and this lone,
     # --offline node no P2P port: the controller's test sees one)
