@@ -270,6 +270,9 @@ def test_wallet_killed_is_reopened_with_its_balance(net: Network) -> None:
 def test_the_controller_host_killed_and_restarted_resumes_the_schedule(net: Network) -> None:
     old = net.role("block_controller")
     name = old.config.host.name
+    # a schedule to resume: it starts after the bootstrap (alone, this test would kill the controller
+    # before its first scheduled order, and no pause in the schedule would span the restart)
+    net.wait(old, event("mine_completed", phase="schedule"), "the schedule's first block")
     monerod_pid = int((old.data_dir / "monerod.pid").read_text())
     net.kill_runtime(old)
     killed_at = time.time()
