@@ -18,7 +18,7 @@ import time
 from bench import report
 from bench.common import ROOT
 
-MODULES = ("bus_latency", "bus_throughput", "coordination", "host_footprint", "local_growth")
+MODULES = ("bus_latency", "bus_throughput", "coordination", "host_footprint", "local_growth", "shadow_speed")
 """Figures of this suite: ``bench.NAME.main(argv)``."""
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "idle_host": ("--seconds", "60"),
@@ -28,7 +28,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
 }
 """Figures measured by other issues' scripts, ``bench/NAME.py``, with the suite's arguments."""
 ORDER = ("bus_latency", "bus_throughput", "coordination", "host_footprint", "idle_host", "monerod_footprint",
-         "local_growth", "gen_scale", "analyze_scale")
+         "local_growth", "gen_scale", "analyze_scale", "shadow_speed")
 
 
 def command(name: str) -> list[str]:

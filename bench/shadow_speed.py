@@ -1,0 +1,267 @@
+"""Shadow speed: how fast scenarios run under Shadow, and where the wall time goes.
+
+For each scenario (the quickstart, and its shape at 16 and 32 hosts) this generates OUT, runs
+``shadow OUT/shadow.yaml`` and records:
+
+- wall time and the simulated/wall ratio, overall and per phase: start-up (until the block
+  controller's ``bootstrap_step start``), bootstrap (until ``bootstrap_done``) and schedule (the
+  rest). Shadow's heartbeat lines pair its wall clock with the simulated clock every simulated
+  second, so the wall time at which a phase ended is read off them;
+- CPU seconds per program kind (Shadow itself, the host runtimes, monerod, wallet-rpc) and peak
+  memory (the sum of the resident sets of Shadow's process tree), sampled from ``/proc`` once a
+  second (a program's last second is lost: the figures are a floor);
+- with ``--syscalls``, an extra run per scenario with Shadow's strace logging, counting the
+  syscalls each program kind made per simulated second (that run is slower and not timed).
+
+Writes ``bench/results/shadow_speed.json``. Skipped, with the reason, where ``shadow`` is not on PATH.
+
+Run: ``.venv/bin/python -m bench shadow_speed [--only quickstart] [--syscalls] [-- gen overrides]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, row, write_result
+
+SCENARIOS = {
+    "quickstart": ROOT / "configs" / "quickstart.yaml",
+    "hosts16": ROOT / "bench" / "scenarios" / "shadow_16.yaml",
+    "hosts32": ROOT / "bench" / "scenarios" / "shadow_32.yaml",
+}
+TARGET_RATIO = 20.0
+"""The quickstart's target: 20 simulated seconds per wall second, start-up and bootstrap included."""
+SAMPLE_S = 1.0
+SIMULATION_START = 946684800.0
+"""Shadow's simulated clock starts at 2000-01-01 00:00:00 UTC (what ``time.time()`` returns at first)."""
+HEARTBEAT = re.compile(r"^(\d+):(\d\d):(\d\d\.\d+) .*Process resource usage at simtime (\d+) ")
+KINDS = (("monerod", "monerod"), ("monero-wallet-r", "wallet-rpc"), ("shadow", "shadow"), ("python", "runtime"))
+"""``/proc/PID/comm`` prefix -> program kind (comm is cut to 15 characters)."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def kind_of(comm: str) -> str:
+    for prefix, kind in KINDS:
+        if comm.startswith(prefix):
+            return kind
+    return "other"
+
+
+@dataclass
+class TreeSampler:
+    """Samples the CPU time and memory of a process and all its descendants from ``/proc``."""
+
+    root: int
+    cpu_s: dict[int, tuple[str, float]] = field(default_factory=dict)
+    """pid -> (kind, the last CPU seconds seen)."""
+    peak_rss_mb: float = 0.0
+    peak_by_kind_mb: Counter[str] = field(default_factory=Counter)
+
+    def sample(self) -> None:
+        children: dict[int, list[int]] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1:text.rindex(")")]
+            rest = text[text.rindex(")") + 2:].split()
+            stats[int(entry)] = [comm, *rest]
+            children.setdefault(int(rest[1]), []).append(int(entry))
+        tree, todo = [], [self.root]
+        while todo:
+            pid = todo.pop()
+            if pid in stats:
+                tree.append(pid)
+                todo += children.get(pid, [])
+        rss_by_kind: Counter[str] = Counter()
+        for pid in tree:
+            comm, fields = stats[pid][0], stats[pid][1:]
+            kind = kind_of(comm)
+            self.cpu_s[pid] = (kind, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+            rss_by_kind[kind] += int(fields[21]) * PAGE_MB
+        self.peak_rss_mb = max(self.peak_rss_mb, sum(rss_by_kind.values()))
+        for kind, mb in rss_by_kind.items():
+            self.peak_by_kind_mb[kind] = max(self.peak_by_kind_mb[kind], mb)
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        total: Counter[str] = Counter()
+        for kind, seconds in self.cpu_s.values():
+            total[kind] += seconds
+        return {k: round(v, 1) for k, v in sorted(total.items())}
+
+
+def heartbeats(log: Path) -> list[tuple[float, float]]:
+    """(simulated seconds, wall seconds) pairs from Shadow's heartbeat lines, in order."""
+    pairs = []
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = HEARTBEAT.match(line)
+            if m:
+                wall = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+                pairs.append((int(m[4]) / 1e9, wall))
+    return pairs
+
+
+def wall_at(pairs: list[tuple[float, float]], sim_s: float) -> float | None:
+    """The wall time at which Shadow reached simulated time ``sim_s`` (linear between heartbeats)."""
+    if not pairs:
+        return None
+    sims = [p[0] for p in pairs]
+    i = bisect.bisect_left(sims, sim_s)
+    if i == 0:
+        return pairs[0][1] * sim_s / pairs[0][0] if pairs[0][0] else pairs[0][1]
+    if i == len(pairs):
+        return pairs[-1][1]
+    (s0, w0), (s1, w1) = pairs[i - 1], pairs[i]
+    return w0 + (w1 - w0) * (sim_s - s0) / (s1 - s0)
+
+
+def phase_ends(out: Path) -> dict[str, float]:
+    """Simulated seconds (from the simulation's start) at which start-up and bootstrap ended."""
+    controller = out / "shadow.data" / "hosts" / "block-controller" / "events.jsonl"
+    found: dict[str, float] = {}
+    with open(controller) as f:
+        for line in f:
+            e = json.loads(line)
+            if e["event"] == "bootstrap_step" and e.get("step") == "start":
+                found.setdefault("startup", e["t"])
+            elif e["event"] == "bootstrap_done":
+                found.setdefault("bootstrap", e["t"])
+    return {k: v - SIMULATION_START for k, v in found.items()}
+
+
+def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> dict[str, Any]:
+    """Run Shadow on OUT while sampling its process tree; the raw figures."""
+    log = out / "shadow.log"
+    started = time.monotonic()
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([shutil.which("shadow") or "shadow", "shadow.yaml"], cwd=out,
+                                stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+    sampler = TreeSampler(proc.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(sampler_every):
+            sampler.sample()
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    code = proc.wait()
+    done.set()
+    thread.join()
+    wall = time.monotonic() - started
+    return {"exit_code": code, "wall_s": round(wall, 1), "cpu_s_by_kind": sampler.cpu_by_kind(),
+            "peak_rss_mb": round(sampler.peak_rss_mb), "peak_rss_mb_by_kind":
+            {k: round(v) for k, v in sorted(sampler.peak_by_kind_mb.items())}}
+
+
+def generate(config: Path, out: Path, extra: list[str]) -> dict[str, Any]:
+    subprocess.run([sys.executable, "-m", "monerosim_actors", "gen", str(config), "-o", str(out), *extra],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return json.loads((out / "plan.json").read_text())
+
+
+def measure(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[str, Any]:
+    out = workdir / name
+    plan = generate(config, out, extra)
+    raw = run_shadow(out)
+    simulated = plan["stop_time_s"]
+    pairs = heartbeats(out / "shadow.log")
+    ends = phase_ends(out) if raw["exit_code"] == 0 else {}
+    phases: dict[str, Any] = {}
+    start_sim, start_wall = 0.0, 0.0
+    for phase, end_sim in (("startup", ends.get("startup")), ("bootstrap", ends.get("bootstrap")),
+                           ("schedule", simulated)):
+        end_wall = wall_at(pairs, end_sim) if end_sim is not None else None
+        if end_sim is None or end_wall is None:
+            break
+        took = end_wall - start_wall
+        phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
+                         "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
+        start_sim, start_wall = end_sim, end_wall
+    hosts = len(plan["hosts"])
+    return {**raw, "hosts": hosts, "simulated_s": simulated, "ratio": round(simulated / raw["wall_s"], 2),
+            "phases": phases, "wall_ms_per_host_sim_s": round(1000 * raw["wall_s"] / (hosts * simulated), 3)}
+
+
+def count_syscalls(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[str, Any]:
+    """Syscalls per program kind per simulated second, from Shadow's strace logs (a separate run)."""
+    out = workdir / f"{name}-strace"
+    plan = generate(config, out, extra)
+    text = (out / "shadow.yaml").read_text()
+    (out / "shadow.yaml").write_text(text.replace("experimental:\n", "experimental:\n  strace_logging_mode: deterministic\n", 1))
+    raw = run_shadow(out)
+    counts: Counter[str] = Counter()
+    names: Counter[str] = Counter()
+    for strace in (out / "shadow.data" / "hosts").glob("*/*.strace"):
+        kind = kind_of(strace.name.split(".")[0])
+        with open(strace, "rb") as f:
+            for line in f:
+                counts[kind] += 1
+                call = line.split(b"] ", 1)[-1].split(b"(", 1)[0].decode(errors="replace")
+                names[f"{kind}:{call}"] += 1
+    simulated = plan["stop_time_s"]
+    return {"exit_code": raw["exit_code"], "per_sim_s": {k: round(v / simulated, 1) for k, v in sorted(counts.items())},
+            "top": dict(names.most_common(15))}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench shadow_speed")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
+    parser.add_argument("--syscalls", action="store_true", help="also count syscalls (an extra, slower run each)")
+    parser.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (default: a temporary folder)")
+    parser.add_argument("gen_args", nargs="*", help="extra arguments for gen (after --)")
+    opts = parser.parse_args(argv)
+    if shutil.which("shadow") is None:
+        print("shadow_speed: skipped: Shadow is not installed (no `shadow` on PATH)")
+        return 0
+    names = opts.only or list(SCENARIOS)
+    workdir = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="shadow-speed-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    version = subprocess.run(["shadow", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    data: dict[str, Any] = {"shadow": version, "runs": {}}
+    try:
+        for name in names:
+            print(f"shadow_speed: {name} ...", flush=True)
+            data["runs"][name] = measure(name, SCENARIOS[name], workdir, opts.gen_args)
+            if opts.syscalls:
+                data["runs"][name]["syscalls"] = count_syscalls(name, SCENARIOS[name], workdir, opts.gen_args)
+            print(json.dumps(data["runs"][name], indent=1), flush=True)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    rows = []
+    for name, r in data["runs"].items():
+        target = f">= {TARGET_RATIO:g}x" if name == "quickstart" else "(per host: no worse than at 8)"
+        met = r["ratio"] >= TARGET_RATIO if name == "quickstart" else None
+        phases = ", ".join(f"{p} {v['ratio']}x" for p, v in r["phases"].items())
+        rows.append(row(f"Shadow: {name} ({r['hosts']} hosts, {r['simulated_s']:g} s simulated)",
+                        baseline="real time (1x)", value=f"{r['wall_s']:g} s wall, {r['ratio']}x ({phases}); "
+                        f"{r['wall_ms_per_host_sim_s']} wall ms per host per simulated s; peak {r['peak_rss_mb']} MB",
+                        ratio=r["ratio"], target=target, met=met))
+    write_result("shadow_speed", "Scenarios under Shadow: wall time, phases, CPU per program, memory", rows, data)
+    return 0 if all(r["exit_code"] == 0 for r in data["runs"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
