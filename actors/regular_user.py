@@ -274,7 +274,7 @@ class RegularUser(RoleActor):
         payment_id = f"{self.host}:{self.payments}"
         if not self.vendors:
             self.emit("payment_failed", payment_id=payment_id, reason="no_vendors", amount=0, recipient="",
-                      attempt=1, will_retry=False)
+                      attempt=1, will_retry=False, retry_on="")
             return
         recipient = self.rng.choice(self.vendors)
         amount = round(self.rng.uniform(float(self.amount_min), float(self.amount_max)) * ATOMIC_PER_XMR)
