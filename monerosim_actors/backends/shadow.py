@@ -59,11 +59,10 @@ log = logging.getLogger(__name__)
 LOG_FILE = "shadow.log"
 INSTALL_HINT = """\
 Shadow is not installed (no `shadow` on PATH; name it with --shadow-bin PATH).
-To get it, build Shadow 3.x from source: https://shadow.github.io/docs/guide/install_shadow.html
-Stock Shadow 3.3 refuses two socket options monerod's RPC server sets (IP_TOS, TCP_NODELAY off):
-use a Shadow that accepts them, such as the fork the Monero simulation community maintains (it also
-adds sendmmsg and no-op mlock/msync for LMDB). Meanwhile, `--backend local` runs the same scenario
-on this machine."""
+To get it, build Shadow 3.3.0 (or later) from source and put `shadow` on PATH:
+https://shadow.github.io/docs/guide/install_shadow.html
+A stock 3.3.0 works: gen gives every process the project's compatibility shim (README, "Running the
+output under Shadow"). Meanwhile, `--backend local` runs the same scenario on this machine."""
 MAX_NOTES = 40
 """Warnings, errors and other lines shown while Shadow runs, and apart from them the processes that
 ended badly; the rest are only in shadow.log (and the processes in the summary)."""
