@@ -60,7 +60,7 @@ def make_plan(n: int, out: str) -> Plan:
             monerod=MonerodPlan(p2p_port=defaults.MONEROD_P2P_PORT, rpc_port=defaults.MONEROD_RPC_PORT,
                                 zmq_rpc_port=defaults.MONEROD_ZMQ_RPC_PORT,
                                 zmq_pub_port=defaults.MONEROD_ZMQ_PUB_PORT, difficulty=1,
-                                priority_peers=peers, extra_args=()),
+                                peers=peers, extra_args=()),
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT, daemon_address=f"{ip}:{defaults.MONEROD_RPC_PORT}"),
             bus_port=None,
             processes=(ProcessPlan("runtime", sys.executable, ("-m", "monerosim_actors.host", "--config", config),

@@ -108,7 +108,7 @@ def node(name: str, ip: str, peer: str) -> HostPlan:
         name=name, agent_id=name, role="bench", role_class="", ip=ip, network_node_id=0,
         start_time_s=0, seed=0, params={},
         monerod=MonerodPlan(p2p_port=18080, rpc_port=18081, zmq_rpc_port=18082, zmq_pub_port=18083,
-                            difficulty=1, priority_peers=(f"{peer}:18080",)),
+                            difficulty=1, peers=(f"{peer}:18080",)),
         wallet=WalletPlan(rpc_port=18088, daemon_address=f"{ip}:18081"),
         bus_port=None, processes=())
 

@@ -40,8 +40,12 @@ def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
     ]
     if ipaddress.IPv4Address(ip).is_loopback:
         argv.append("--allow-local-ip")
-    for peer in node.priority_peers:
-        argv += ["--add-priority-node", peer]
+    # Exclusive, not priority, peers: with priority peers monerod also dials the public network's
+    # hard-coded seed nodes whenever its peer list is short (always, in a small network): real
+    # internet addresses from a local run, and under Shadow ~15,000 failed connects per node per
+    # simulated half hour. Other nodes still connect in, so the graph is the plan's peers both ways.
+    for peer in node.peers:
+        argv += ["--add-exclusive-node", peer]
     argv += list(node.extra_args)
     return argv
 

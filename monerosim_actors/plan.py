@@ -39,8 +39,9 @@ class MonerodPlan:
     zmq_pub_port: int
     """monerod publishes ``json-minimal-chain_main`` and ``json-minimal-txpool_add`` here."""
     difficulty: int
-    priority_peers: tuple[str, ...]
-    """``IP:PORT`` of the nodes this one keeps connections to (``--add-priority-node``)."""
+    peers: tuple[str, ...]
+    """``IP:PORT`` of the nodes this one connects to, and the only ones it dials
+    (``--add-exclusive-node``): without that, monerod also dials the public network's seed nodes."""
     extra_args: tuple[str, ...] = ()
 
 

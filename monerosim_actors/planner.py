@@ -86,7 +86,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                                      f"than that, got {scenario.duration_s:g} s")])
     places = _placements(scenario.topology.places, agents)
     with_node = [i for i, a in enumerate(agents) if a.monerod]
-    peers = _priority_peers(len(with_node), scenario.peer_count, random.Random(f"{seed}/peers"))
+    peers = _peer_graph(len(with_node), scenario.peer_count, random.Random(f"{seed}/peers"))
     peer_of = {host: [f"{ips[with_node[p]]}:{defaults.MONEROD_P2P_PORT}" for p in node_peers]
                for host, node_peers in zip(with_node, peers)}
     _fill_coordination_params(agents, names, scenario)
@@ -101,7 +101,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
             monerod=MonerodPlan(
                 p2p_port=defaults.MONEROD_P2P_PORT, rpc_port=defaults.MONEROD_RPC_PORT,
                 zmq_rpc_port=defaults.MONEROD_ZMQ_RPC_PORT, zmq_pub_port=defaults.MONEROD_ZMQ_PUB_PORT,
-                difficulty=scenario.consensus.difficulty, priority_peers=tuple(peer_of[i]),
+                difficulty=scenario.consensus.difficulty, peers=tuple(peer_of[i]),
                 extra_args=scenario.monero.monerod_args) if agent.monerod else None,
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
                               daemon_address=f"{ip}:{defaults.MONEROD_RPC_PORT}",
@@ -253,8 +253,8 @@ class _Turns:
         return self.places[best]
 
 
-def _priority_peers(n: int, count: int, rng: random.Random) -> list[list[int]]:
-    """Each node's priority peers: a ring over a seeded shuffle (so the graph is connected) plus
+def _peer_graph(n: int, count: int, rng: random.Random) -> list[list[int]]:
+    """Each node's peers: a ring over a seeded shuffle (so the graph is connected) plus
     random chords up to ``count`` peers per node. O(n * count)."""
     if n < 2:
         return [[] for _ in range(n)]

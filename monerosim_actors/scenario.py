@@ -915,4 +915,4 @@ def _managed_flags(program: str) -> frozenset[str]:
                     wallet=WalletPlan(5, "11.0.0.1:2"), bus_port=None, processes=())
     argv = (monero_args.monerod_argv("monerod", host, "/d") if program == "monerod"
             else monero_args.wallet_argv("wallet", host, "/d"))
-    return frozenset(a for a in argv if a.startswith("--") and a != "--add-priority-node")
+    return frozenset(a for a in argv if a.startswith("--") and a != "--add-exclusive-node")

@@ -48,7 +48,7 @@ def host_plan(name: str, ip: str, *, role_class: str = IDLE_ROLE, role: str = "t
     node = MonerodPlan(p2p_port=defaults.MONEROD_P2P_PORT, rpc_port=defaults.MONEROD_RPC_PORT,
                        zmq_rpc_port=defaults.MONEROD_ZMQ_RPC_PORT,
                        zmq_pub_port=defaults.MONEROD_ZMQ_PUB_PORT, difficulty=1,
-                       priority_peers=peers, extra_args=("--offline",) if offline else ())
+                       peers=peers, extra_args=("--offline",) if offline else ())
     return HostPlan(
         name=name, agent_id=name.replace("-", "_"), role=role, role_class=role_class, ip=ip,
         network_node_id=0, start_time_s=start_time_s, seed=seed, params=dict(params or {}),

@@ -13,7 +13,7 @@ import pytest
 from monerosim_actors import defaults
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan import Plan
-from monerosim_actors.planner import _priority_peers, build_plan, host_seed
+from monerosim_actors.planner import _peer_graph, build_plan, host_seed
 from monerosim_actors.scenario import BUILTIN_ROLE_CLASSES, load_scenario
 
 from scenario_helpers import EXE, base_doc, load_doc
@@ -122,7 +122,7 @@ def test_custom_roles_run_what_they_declare(tmp_path: Path) -> None:
 
 def test_peer_graph_is_connected_bounded_and_seeded() -> None:
     for n, count in [(2, 3), (3, 3), (10, 1), (500, 3), (50, 8)]:
-        peers = _priority_peers(n, count, random.Random(f"1/{n}"))
+        peers = _peer_graph(n, count, random.Random(f"1/{n}"))
         assert all(len(p) == min(count, n - 1) and i not in p for i, p in enumerate(peers))
         seen, todo = {0}, [0]
         adjacent: dict[int, set[int]] = {i: set() for i in range(n)}
@@ -135,18 +135,18 @@ def test_peer_graph_is_connected_bounded_and_seeded() -> None:
                 seen.add(j)
                 todo.append(j)
         assert len(seen) == n
-    assert _priority_peers(1, 3, random.Random(1)) == [[]]
-    assert _priority_peers(20, 3, random.Random("a")) == _priority_peers(20, 3, random.Random("a"))
-    assert _priority_peers(20, 3, random.Random("a")) != _priority_peers(20, 3, random.Random("b"))
+    assert _peer_graph(1, 3, random.Random(1)) == [[]]
+    assert _peer_graph(20, 3, random.Random("a")) == _peer_graph(20, 3, random.Random("a"))
+    assert _peer_graph(20, 3, random.Random("a")) != _peer_graph(20, 3, random.Random("b"))
 
 
-def test_priority_peers_are_monerod_p2p_endpoints(tmp_path: Path) -> None:
+def test_peers_are_monerod_p2p_endpoints(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     p2p = {f"{h.ip}:{defaults.MONEROD_P2P_PORT}" for h in plan.hosts if h.monerod is not None}
     for h in plan.hosts:
         if h.monerod is not None:
-            assert set(h.monerod.priority_peers) <= p2p - {f"{h.ip}:{defaults.MONEROD_P2P_PORT}"}
-            assert len(h.monerod.priority_peers) == 3
+            assert set(h.monerod.peers) <= p2p - {f"{h.ip}:{defaults.MONEROD_P2P_PORT}"}
+            assert len(h.monerod.peers) == 3
 
 
 def test_seed_changes_peers_and_host_seeds_only(tmp_path: Path) -> None:
