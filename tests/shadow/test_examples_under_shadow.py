@@ -1,4 +1,5 @@
-"""The example scenarios under a real Shadow: ``run --backend shadow``, then ``analyze``.
+"""The example scenarios under a real Shadow: ``run --backend shadow``, then ``analyze``; and the bus's
+latency against paths of 10, 50 and 120 ms.
 
 Each scenario runs to the end under Shadow (stock 3.3.0 with the project's compatibility shim), and
 its analysed logs must show a whole run: every host stopped cleanly, every pool mined scheduled
@@ -26,6 +27,10 @@ SHADOW_SKIP_REASON = ("Shadow is not installed (no `shadow` on PATH): build Shad
 pytestmark = [pytest.mark.shadow, pytest.mark.e2e, pytest.mark.skipif(SHADOW is None, reason=SHADOW_SKIP_REASON)]
 
 EXAMPLES = ["quickstart", "custom_role", "regions_example", "gml_example"]
+LATENCY_SCENARIO = Path(__file__).parent / "scenarios" / "latency_regions.yaml"
+STEADY_TOLERANCE = 0.01
+"""The steady-state p50 may exceed the path by at most 1%: what remains is Shadow's modelled time for
+the system calls and clock reads on the way, tens of microseconds."""
 HEIGHT_SPREAD = 2
 """Nodes may end this many blocks apart: a block mined in the last moments may not have reached all."""
 
@@ -33,6 +38,16 @@ HEIGHT_SPREAD = 2
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "monerosim_actors", *args], cwd=ROOT,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+
+
+def _run_and_analyze(config: Path, out: Path) -> None:
+    require_binary("monerod")
+    require_binary("monero-wallet-rpc")
+    ran = _cli("run", str(config), "-o", str(out), "--backend", "shadow")
+    assert ran.returncode == 0, f"Shadow run failed:\n{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
+    analyzed = _cli("analyze", str(out))
+    assert analyzed.returncode == 0, f"analyze failed:\n{analyzed.stderr[-3000:]}"
+    assert (out / "report" / "report.md").is_file()
 
 
 @pytest.mark.timeout(1800)
@@ -43,15 +58,8 @@ def test_example_runs_to_the_end_under_shadow(example: str, tmp_path: Path) -> N
     from monerosim_actors.analysis.paths import faster_than_path
     from monerosim_actors.analysis.summary import final_heights
 
-    require_binary("monerod")
-    require_binary("monero-wallet-rpc")
     out = tmp_path / example
-    ran = _cli("run", str(ROOT / "configs" / f"{example}.yaml"), "-o", str(out), "--backend", "shadow")
-    assert ran.returncode == 0, f"Shadow run failed:\n{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
-    analyzed = _cli("analyze", str(out))
-    assert analyzed.returncode == 0, f"analyze failed:\n{analyzed.stderr[-3000:]}"
-    assert (out / "report" / "report.md").is_file()
-
+    _run_and_analyze(ROOT / "configs" / f"{example}.yaml", out)
     run = load_run(out)
     stops = run.events["host_stopped"]
     assert sorted(stops["host"]) == sorted(h.name for h in run.plan.hosts), "every host logged host_stopped"
@@ -73,3 +81,18 @@ def test_example_runs_to_the_end_under_shadow(example: str, tmp_path: Path) -> N
     assert len(delivered) > 0
     too_fast = faster_than_path(run.messages)
     assert too_fast.empty, f"messages faster than their network path:\n{too_fast.head(10)}"
+
+
+@pytest.mark.timeout(1800)
+def test_steady_state_latency_is_the_path_latency_within_one_percent(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "latency"
+    _run_and_analyze(LATENCY_SCENARIO, out)
+    network = json.loads((out / "report" / "summary.json").read_text())["network"]
+    rows = {row["path_ms"]: row for row in network["by_path"] if row["steady"]}
+    assert set(rows) == {10.0, 50.0, 120.0}, f"paths with steady-state messages: {sorted(rows)}"
+    for path_ms, row in rows.items():
+        assert path_ms <= row["p50_ms"] <= path_ms * (1 + STEADY_TOLERANCE), row
+    report = (out / "report" / "report.md").read_text()
+    assert "modelled" in report and "syscall" in report, "the report says what the remainder is"
