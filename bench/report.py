@@ -104,6 +104,7 @@ SOURCES: dict[str, tuple[str, Callable[[dict[str, Any]], list[Row]]]] = {
     "local_growth": ("Local run growth", _own),
     "gen_scale": ("Generator scale", _gen_scale),
     "analyze_scale": ("Analysis scale", _analyze_scale),
+    "shadow_speed": ("Under Shadow", _own),
 }
 """Result file stem -> (section name, reader), in the table's order."""
 
