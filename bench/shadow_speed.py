@@ -205,24 +205,36 @@ def measure(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[st
 
 
 def count_syscalls(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[str, Any]:
-    """Syscalls per program kind per simulated second, from Shadow's strace logs (a separate run)."""
+    """Syscalls per program kind per simulated second, from Shadow's strace logs (a separate run).
+
+    The run uses ``launch: shadow``, so that monerod and the wallet are processes of Shadow's own
+    with strace files of their own (a child the runtime starts logs into the runtime's file); the
+    programs and their work are the same.
+    """
+    import yaml
+
+    scenario = yaml.safe_load(config.read_text())
+    scenario.setdefault("monero", {})["launch"] = "shadow"
+    scenario.setdefault("shadow", {}).setdefault("experimental", {})["strace_logging_mode"] = "deterministic"
+    variant = workdir / f"{name}-strace.yaml"
+    variant.write_text(yaml.safe_dump(scenario, sort_keys=False))
     out = workdir / f"{name}-strace"
-    plan = generate(config, out, extra)
-    text = (out / "shadow.yaml").read_text()
-    (out / "shadow.yaml").write_text(text.replace("experimental:\n", "experimental:\n  strace_logging_mode: deterministic\n", 1))
+    plan = generate(variant, out, extra)
     raw = run_shadow(out)
     counts: Counter[str] = Counter()
-    names: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
     for strace in (out / "shadow.data" / "hosts").glob("*/*.strace"):
         kind = kind_of(strace.name.split(".")[0])
         with open(strace, "rb") as f:
             for line in f:
+                if not line[:1].isdigit():
+                    continue  # the continuation of a multi-line entry
                 counts[kind] += 1
-                call = line.split(b"] ", 1)[-1].split(b"(", 1)[0].decode(errors="replace")
-                names[f"{kind}:{call}"] += 1
+                calls[f"{kind}:{line.split(b'] ', 1)[-1].split(b'(', 1)[0].decode(errors='replace')}"] += 1
     simulated = plan["stop_time_s"]
-    return {"exit_code": raw["exit_code"], "per_sim_s": {k: round(v / simulated, 1) for k, v in sorted(counts.items())},
-            "top": dict(names.most_common(15))}
+    return {"exit_code": raw["exit_code"],
+            "per_sim_s": {k: round(v / simulated, 1) for k, v in sorted(counts.items())},
+            "top": dict(calls.most_common(15))}
 
 
 def previous_runs() -> dict[str, Any]:
