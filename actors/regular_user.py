@@ -44,7 +44,7 @@ from coordination.protocol import (BootstrapDone, Envelope, FundsSent, GetVendor
                                    VendorList)
 from monerosim_actors import role_state
 from monerosim_actors.behaviour import RoleActor, task
-from monerosim_actors.errors import RpcError, RpcResponseError, RpcTimeout
+from monerosim_actors.errors import RpcConnectionError, RpcError, RpcResponseError, RpcTimeout
 from monerosim_actors.plan import ATOMIC_PER_XMR
 from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
 from monerosim_actors.runtime.rpc import TransferEntry
@@ -71,6 +71,8 @@ def classify(error: RpcError) -> tuple[str, bool]:
     """A short reason for a failed transfer, and whether trying again later may succeed."""
     if isinstance(error, RpcTimeout):
         return "rpc_timeout", False
+    if isinstance(error, RpcConnectionError):
+        return "rpc_connection_error", False
     if isinstance(error, RpcResponseError):
         text = error.rpc_message.lower()
         if "unlocked" in text:
@@ -89,8 +91,8 @@ def classify(error: RpcError) -> tuple[str, bool]:
 
 def outcome_unknown(error: RpcError) -> bool:
     """Whether the transfer may have been relayed although the call failed."""
-    return isinstance(error, RpcTimeout) or (isinstance(error, RpcResponseError)
-                                             and error.code in UNKNOWN_OUTCOME_CODES)
+    return isinstance(error, (RpcTimeout, RpcConnectionError)) or (
+        isinstance(error, RpcResponseError) and error.code in UNKNOWN_OUTCOME_CODES)
 
 
 def matches(entry: TransferEntry, amount: int, recipient: str) -> bool:

@@ -6,8 +6,11 @@
     ├── ShimBuildError       the Shadow compatibility shim cannot be compiled (no C compiler, or it failed)
     ├── ProcessError         a managed program (monerod, wallet-rpc) failed: host, argv, code, log tail
     ├── RpcError             a JSON-RPC call failed
-    │   ├── RpcTimeout       no answer in time (or no connection)
-    │   └── RpcResponseError the program answered with an error: carries its code and message
+    │   ├── RpcTimeout       no answer in time (connecting or reading)
+    │   ├── RpcConnectionError no connection: refused, reset or dropped before an answer
+    │   ├── RpcResponseError the program answered with an error: carries its code and message
+    │   └── RpcMalformedAnswer the program answered, but not in the shape the call reads (missing
+    │                        field, wrong type, not JSON)
     └── ProtocolError        a bus frame is malformed, unknown, oversized or of another version
 """
 
@@ -81,7 +84,22 @@ class RpcError(MonerosimError):
 
 
 class RpcTimeout(RpcError):
-    """The program did not answer in time, or refused the connection."""
+    """The program did not answer in time (connecting or reading)."""
+
+
+class RpcConnectionError(RpcError):
+    """No connection to the program: refused (not up yet, or gone), reset, or closed before an answer.
+
+    A call that changes state may still have been carried out when the connection broke after the
+    request was sent.
+    """
+
+
+class RpcMalformedAnswer(RpcError):
+    """The program answered, but the answer is not what the call reads: a field is missing or of the
+    wrong type, or the body is not JSON. Raised ``from`` the original ``KeyError``/``ValueError``/
+    ``TypeError``.
+    """
 
 
 class RpcResponseError(RpcError):

@@ -7,9 +7,9 @@ from typing import Any
 
 from scipy import stats
 
-from actors.regular_user import UNLOCK_WAIT_BLOCKS, RegularUser, classify
+from actors.regular_user import UNLOCK_WAIT_BLOCKS, RegularUser, classify, outcome_unknown
 from coordination.protocol import BootstrapDone, FundsSent, GetVendors, RequestFunds, VendorList
-from monerosim_actors.errors import RpcResponseError, RpcTimeout
+from monerosim_actors.errors import RpcConnectionError, RpcResponseError, RpcTimeout
 from tests.unit.role_fakes import XMR, FakeNet, deliver
 
 CTRL, DIR = "block-controller", "marketplace-directory"
@@ -187,6 +187,13 @@ def test_classify() -> None:
         ("not_enough_outs_to_mix", True)
     assert classify(RpcResponseError("transfer", -2, "wrong address")) == ("rpc_error_-2", False)
     assert classify(RpcTimeout("transfer", "x")) == ("rpc_timeout", False)
+
+
+def test_a_dropped_connection_is_not_a_timeout_and_its_outcome_is_unknown() -> None:
+    error = RpcConnectionError("transfer", "connection reset")
+    assert classify(error) == ("rpc_connection_error", False)
+    assert outcome_unknown(error) and outcome_unknown(RpcTimeout("transfer", "x"))
+    assert not outcome_unknown(RpcResponseError("transfer", -2, "wrong address"))
 
 
 def test_no_vendors_is_a_failed_payment_not_a_crash() -> None:

@@ -1,17 +1,20 @@
-"""The RPC clients map answers to typed results and failures to RpcTimeout / RpcResponseError,
+"""The RPC clients map answers to typed results and failures to RpcTimeout / RpcConnectionError /
+RpcResponseError / RpcMalformedAnswer,
 and retry only idempotent calls (against a small fake HTTP server speaking monerod's dialect)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from monerosim_actors.errors import RpcResponseError, RpcTimeout
+from monerosim_actors.errors import (RpcConnectionError, RpcError, RpcMalformedAnswer, RpcResponseError,
+                                     RpcTimeout)
 from monerosim_actors.runtime.rpc import STATUS_CODE, DaemonRpc, GeneratedBlocks, WalletRpc
 
 Handler = Callable[[str, dict[str, Any]], Any]
@@ -36,11 +39,17 @@ class FakeServer:
                 if answer == "drop":  # close without an answer
                     self.close_connection = True
                     return
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if isinstance(answer, tuple) and answer[0] == "sleep":  # answer too late
+                    time.sleep(answer[1])
+                    answer = answer[2]
+                data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                    pass
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -127,11 +136,11 @@ def test_json_rpc_error_carries_code_and_message(serve) -> None:
 def test_reads_are_retried_writes_are_not(serve) -> None:
     server = serve(lambda name, params: "drop")
     w = WalletRpc(server.url, timeout=2)
-    with pytest.raises(RpcTimeout):
+    with pytest.raises(RpcConnectionError):
         w.get_balance()
     assert server.calls == ["get_balance"] * 3
     server.calls.clear()
-    with pytest.raises(RpcTimeout):
+    with pytest.raises(RpcConnectionError):
         w.transfer([("addr", 5)])
     assert server.calls == ["transfer"]
 
@@ -143,9 +152,35 @@ def test_read_recovers_on_retry(serve) -> None:
     assert (b.balance, b.unlocked_balance, b.blocks_to_unlock) == (10, 4, 3)
 
 
-def test_connection_refused_is_timeout() -> None:
-    with pytest.raises(RpcTimeout):
+def test_connection_refused_is_a_connection_error_not_a_timeout() -> None:
+    with pytest.raises(RpcConnectionError) as e:
         DaemonRpc("http://127.30.250.2:9", timeout=1).get_info(retries=0)
+    assert not isinstance(e.value, RpcTimeout) and isinstance(e.value, RpcError)
+    assert "get_info" in str(e.value)
+
+
+def test_no_answer_in_time_is_a_timeout(serve) -> None:
+    server = serve(lambda name, params: ("sleep", 1.0, rpc_result({"height": 1})))
+    with pytest.raises(RpcTimeout):
+        DaemonRpc(server.url, timeout=0.2).get_info(retries=0)
+
+
+@pytest.mark.parametrize("answer", [rpc_result({"status": "OK"}), rpc_result({"height": "six", "status": "OK"}),
+                                    rpc_result(["not", "a", "dict"]), {"error": "no dict"}, b"<html>oops"])
+def test_malformed_answer_is_an_rpc_error_naming_the_method(serve, answer: Any) -> None:
+    server = serve(lambda name, params: answer)
+    with pytest.raises(RpcMalformedAnswer) as e:
+        DaemonRpc(server.url).get_info(retries=0)
+    assert str(e.value).startswith("get_info: ")
+    assert isinstance(e.value, RpcError)
+
+
+def test_malformed_answer_keeps_the_original_as_its_cause(serve) -> None:
+    server = serve(lambda name, params: rpc_result({"fee": 3}))
+    with pytest.raises(RpcMalformedAnswer) as e:
+        WalletRpc(server.url).transfer([("addr", 5)])
+    assert isinstance(e.value.__cause__, KeyError) and "transfer" in str(e.value)
+    assert server.calls == ["transfer"]
 
 
 def test_wallet_calls_send_expected_params(serve) -> None:
