@@ -68,6 +68,25 @@ def read_plan(out_dir: Path) -> Plan:
         raise OutputError(f"{path}: not a plan written by monerosim-actors ({e})") from e
 
 
+def read_time_scale(out_dir: Path, plan: Plan) -> float:
+    """The run's time scale: the local backend's ``--time-scale`` K, 1 under Shadow.
+
+    ``gen``/``run`` write it into every host config (``OUT/hosts/HOST.json``, ``time_scale``); the
+    first config that has it is read. A folder without host configs (a hand-written run) is taken
+    as K = 1. Event times ``t`` are the hosts' ``time.time()``: under Shadow the simulated clock,
+    locally real time, during which K scenario seconds pass per real second.
+    """
+    for host in plan.hosts:
+        path = out_dir / defaults.HOSTS_DIR / f"{host.name}.json"
+        try:
+            value = json.loads(path.read_text(encoding="utf-8")).get("time_scale")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if type(value) in (int, float) and value > 0:
+            return float(value)
+    return 1.0
+
+
 def read_host_log(path: Path, host: str) -> tuple[dict[str, list[pd.DataFrame]], HostLog]:
     """Every event of one host's log, as one DataFrame per chunk and event name.
 

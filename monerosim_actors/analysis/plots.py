@@ -203,11 +203,11 @@ def chain_height(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) 
             continue
         lines = seen.groupby("node", sort=True) if len(runs) == 1 else [(run.label, seen)]
         for name, rows in lines:
-            times = np.append(rows["seen_at"].to_numpy(), run.end) - run.start
+            times = (np.append(rows["seen_at"].to_numpy(), run.end) - run.start) * run.time_scale
             top = rows["height"].astype(float).cummax().to_numpy()
             ax.step(times, np.append(top, top[-1]), where="post", label=str(name), lw=1)
             curves += 1
-    ax.set_xlabel("time since the run started (s)")
+    ax.set_xlabel("scenario time since the run started (s)")
     ax.set_ylabel("block height seen" if len(runs) == 1 else "highest block seen by any node")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)

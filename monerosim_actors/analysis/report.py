@@ -193,14 +193,41 @@ def _shadow_remainder(general: dict[str, Any], experimental: dict[str, Any]) -> 
             f"An excess beyond that is waiting: {waiting}.\n")
 
 
+def _time_note(k: float) -> str:
+    """What the run's seconds are: the time scale, and which durations are scaled."""
+    if k == 1:
+        return ("Time scale 1: durations are scenario seconds, equal to the event clock's (under "
+                "Shadow the simulated clock). Message latencies are in ms of the same clock.\n")
+    return (f"Time scale {_fmt(k)} (the local backend's `--time-scale`): {_fmt(k)} scenario seconds "
+            f"passed per real second. Durations are given in scenario seconds (real seconds times "
+            f"{_fmt(k)}) with the real seconds beside them; message latencies (ms) are the bus's "
+            f"own real time, not scaled.\n")
+
+
+def _secs(d: dict[str, Any], name: str, k: float) -> str:
+    """``d[NAME_s]`` in scenario seconds, with ``d[NAME_real_s]`` beside it when k is not 1."""
+    text = f"{_fmt(d[f'{name}_s'])} s"
+    return text if k == 1 else f"{text} ({_fmt(d.get(f'{name}_real_s'))} real s)"
+
+
+def _stat_secs(d: dict[str, Any], name: str, keys: Sequence[str], k: float) -> str:
+    """Statistics ``d[NAME_s][KEY]`` in scenario seconds (real seconds beside when k is not 1)."""
+    real = d.get(f"{name}_real_s", {})
+    return ", ".join(f"{key} " + _secs({f"{name}_s": d[f"{name}_s"][key],
+                                        f"{name}_real_s": real.get(key)}, name, k)
+                     for key in keys)
+
+
 def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
     h = s["hosts"]
     m, b, p = s["messages"], s["blocks"], s["payments"]
-    duration = (s["run"]["end"] - s["run"]["start"]) if s["run"]["start"] is not None else None
+    k = s["run"]["time_scale"]
     out = [f"{heading} Hosts\n",
-           f"Run folder `{run.out_dir}`: {h['total']} hosts, events over {_fmt(duration)} s. "
+           f"Run folder `{run.out_dir}`: {h['total']} hosts, events over "
+           f"{_secs(s['run'], 'duration', k)}. "
            f"Missing logs: {', '.join(h['missing_logs']) or 'none'}. "
            f"Logs cut mid-line (crash): {', '.join(h['truncated_logs']) or 'none'}.\n"]
+    out.append(_time_note(k))
     problems = check_consistency(run)
     out.append("Consistency: " + ("; ".join(problems) if problems else "the numbers agree with "
                "the logs (blocks mined = chain height gained, confirmed <= sent, every receipt "
@@ -228,17 +255,15 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
                         v["expected_share"], v["bootstrap_blocks"]] for k, v in b["by_pool"].items()])
                if b["by_pool"] else "No mining pool in the plan.\n")
     out.append(f"{heading} Payments\n")
-    cd, pd_ = p["confirmation_delay_s"], p["pool_delay_s"]
     out.append(f"{p['sent']} sent, {p['failed']} failed (after {p['failed_attempts']} failed "
                f"attempts in all), {p['received']} seen by a marketplace, "
-               f"{p['confirmed']} confirmed. Delay from send to confirmation: p50 {_fmt(cd['p50'])} s, "
-               f"p90 {_fmt(cd['p90'])} s, max {_fmt(cd['max'])} s; to the marketplace's pool: p50 "
-               f"{_fmt(pd_['p50'])} s.\n")
-    prop = s["propagation_s"]
+               f"{p['confirmed']} confirmed. Delay from send to confirmation: "
+               f"{_stat_secs(p, 'confirmation_delay', ('p50', 'p90', 'max'), k)}; to the "
+               f"marketplace's pool: {_stat_secs(p, 'pool_delay', ('p50',), k)}.\n")
     heights = s["nodes"]["final_heights"]
     out.append(f"{heading} Nodes\n")
-    out.append(f"Block propagation (mining to first sight on another node): p50 {_fmt(prop['p50'])} s, "
-               f"p90 {_fmt(prop['p90'])} s, max {_fmt(prop['max'])} s. Final heights:\n")
+    out.append(f"Block propagation (mining to first sight on another node): "
+               f"{_stat_secs(s, 'propagation', ('p50', 'p90', 'max'), k)}. Final heights:\n")
     out.append(_table(["node", "final height"], list(heights.items())) if heights
                else "No host runs a node.\n")
     out.append(f"{heading} Tables\n")

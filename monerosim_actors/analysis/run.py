@@ -28,6 +28,10 @@ class Run:
     label: str
     """How plots and reports name this run (the folder's name unless given)."""
     plan: Plan
+    time_scale: float
+    """The local backend's ``--time-scale`` K (1 under Shadow): scenario seconds = real seconds * K.
+    Event times are real seconds locally, so every duration between events is multiplied by K to be
+    said in scenario seconds (under Shadow the two are equal)."""
     events: dict[str, pd.DataFrame]
     """Raw events by name (``msg_sent``, ``block_seen``, ...): ``t``, ``host``, ``actor``,
     ``event`` and the event's fields, as logged."""
@@ -79,6 +83,7 @@ def load_run(out_dir: str | Path, label: str | None = None) -> Run:
         out_dir=out,
         label=label or out.resolve().name,
         plan=plan,
+        time_scale=load.read_time_scale(out, plan),
         events=events,
         hosts=hosts,
         messages=tables.messages_table(events, hosts, plan),

@@ -7,6 +7,13 @@ Latency against the network (``network``, and the ``excess_*`` and ``first*`` fi
 type) is split in two: the first message on each connection (it can carry the TCP and ZMTP
 handshakes, see :mod:`.connections`) and the rest, the steady state.
 
+Durations are in scenario seconds. Event times are the hosts' ``time.time()``: under Shadow the
+simulated clock (scenario seconds), under the local backend real time, during which ``time_scale``
+(its ``--time-scale`` K, read from the host configs) scenario seconds pass per real second. So a
+duration between two events is its real length times K; when K is not 1 each figure in seconds has a
+``*_real_s`` sibling with the real length. Message latencies (``*_ms``) are the bus's own
+time and are not scaled: they are real milliseconds (simulated ones under Shadow), whatever K is.
+
 Blocks per pool are counted in the ``schedule`` phase only, the phase in which the controller picks
 miners by hashrate share; the ``bootstrap`` blocks (mined to fund users) are reported beside them.
 """
@@ -31,15 +38,19 @@ GAP_FACTOR = 10.0
 
 def summarize(run: Run) -> dict[str, Any]:
     """The summary of one run (the shape ``summary.json`` documents in the README)."""
+    k = run.time_scale
+    real = run.end - run.start if run.start is not None and run.end is not None else None
     return {
-        "run": {"label": run.label, "start": run.start, "end": run.end},
+        "run": {"label": run.label, "start": run.start, "end": run.end, "time_scale": k,
+                "duration_s": _round(real * k, 6) if real is not None else None,
+                **({"duration_real_s": _round(real, 6)} if k != 1 else {})},
         "hosts": hosts_summary(run.hosts),
         "messages": messages_summary(run.messages),
         "network": network_summary(run),
         "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run) | schedule_gaps(run),
-        "payments": payments_summary(run.payments),
-        "propagation_s": stats(run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
-                               (50, 90, 99), "s"),
+        "payments": payments_summary(run.payments, k),
+        **seconds("propagation", run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
+                  (50, 90, 99), k),
         "nodes": {"final_heights": final_heights(run)},
     }
 
@@ -53,6 +64,16 @@ def stats(values: pd.Series, percentiles: tuple[int, ...], unit: str) -> dict[st
     for p in percentiles:
         out[f"p{p}{suffix}"] = _round(np.percentile(v, p), digits) if len(v) else None
     out[f"max{suffix}"] = _round(v.max(), digits) if len(v) else None
+    return out
+
+
+def seconds(name: str, real: pd.Series, percentiles: tuple[int, ...],
+            time_scale: float) -> dict[str, dict[str, float | None]]:
+    """``{NAME_s: stats in scenario seconds}``, and ``NAME_real_s`` (real seconds) when the time
+    scale is not 1."""
+    out = {f"{name}_s": stats(real * time_scale, percentiles, "s")}
+    if time_scale != 1:
+        out[f"{name}_real_s"] = stats(real, percentiles, "s")
     return out
 
 
@@ -216,8 +237,8 @@ def orders_summary(run: Run) -> dict[str, int]:
 def schedule_gaps(run: Run) -> dict[str, Any]:
     """Pauses in the controller's schedule (``mine_ordered`` of phase ``schedule``): those during which
     the controller's host started again (it was killed or stopped) and those longer than
-    :data:`GAP_FACTOR` mean intervals (the block time over the run's time scale), in seconds since
-    the run's start; and how often a restarted controller resumed (``controller_resumed``)."""
+    :data:`GAP_FACTOR` mean intervals (the block time), in scenario seconds since the run's start
+    (and each gap's real length when the time scale is not 1); and how often a restarted controller resumed (``controller_resumed``)."""
     controllers = set(run.hosts.loc[run.hosts["role"] == "block_controller", "host"])
 
     def of_controller(name: str) -> pd.DataFrame:
@@ -225,21 +246,22 @@ def schedule_gaps(run: Run) -> dict[str, Any]:
         return df[df["host"].isin(controllers)] if df is not None else pd.DataFrame()
 
     started = of_controller("host_started")
-    scale = float(started["time_scale"].dropna().iloc[0]) if "time_scale" in started and \
-        started["time_scale"].notna().any() else 1.0
-    mean = run.plan.consensus.block_time_s / scale
+    k = run.time_scale
+    mean = run.plan.consensus.block_time_s / k  # real seconds, like the event times
     ordered = of_controller("mine_ordered")
     times = (sorted(ordered.loc[ordered["phase"] == "schedule", "t"].dropna()) if len(ordered) else [])
     restarts = list(started["t"].dropna()) if len(started) else []
     origin = run.start or 0.0
-    gaps = [{"from_s": _round(a - origin, 6), "to_s": _round(b - origin, 6), "duration_s": _round(b - a, 6),
+    gaps = [{"from_s": _round((a - origin) * k, 6), "to_s": _round((b - origin) * k, 6),
+             "duration_s": _round((b - a) * k, 6),
+             **({"duration_real_s": _round(b - a, 6)} if k != 1 else {}),
              "restart": any(a < r < b for r in restarts)}
             for a, b in zip(times, times[1:])
             if b - a > GAP_FACTOR * mean or any(a < r < b for r in restarts)]
     return {"schedule_gaps": gaps, "controller_resumed": len(of_controller("controller_resumed"))}
 
 
-def payments_summary(payments: pd.DataFrame) -> dict[str, Any]:
+def payments_summary(payments: pd.DataFrame, time_scale: float = 1.0) -> dict[str, Any]:
     """Payments sent, failed, seen in a marketplace's pool, confirmed, and the delays from send.
 
     ``failed`` counts payments that were never sent; ``failed_attempts`` every failed try,
@@ -253,8 +275,8 @@ def payments_summary(payments: pd.DataFrame) -> dict[str, Any]:
         "received": int(payments["received_at"].notna().sum()),
         "confirmed": int(payments["confirmed_at"].notna().sum()),
         "receipt_only": int((payments["status"] == "receipt_only").sum()),
-        "pool_delay_s": stats(payments["pool_delay_s"], (50, 90), "s"),
-        "confirmation_delay_s": stats(payments["confirmation_delay_s"], (50, 90), "s"),
+        **seconds("pool_delay", payments["pool_delay_s"], (50, 90), time_scale),
+        **seconds("confirmation_delay", payments["confirmation_delay_s"], (50, 90), time_scale),
     }
 
 

@@ -171,3 +171,34 @@ def test_fields_of_the_wrong_type_become_empty_cells() -> None:
                          "height": [1, "x", 2.5], "hash": ["a", "b", "c"]})
     first = tables.first_sightings({"block_seen": seen})
     assert first["height"].tolist() == [1, pd.NA, pd.NA]
+
+
+def _scaled_copy(tmp_path: Path, time_scale: float) -> Path:
+    """The golden run as if the local backend ran it with ``--time-scale`` time_scale."""
+    out = tmp_path / "scaled"
+    shutil.copytree(GOLDEN / "run", out)
+    (out / "hosts").mkdir()
+    for host in json.loads((out / "plan.json").read_text())["hosts"]:
+        (out / "hosts" / f"{host['name']}.json").write_text(json.dumps({"time_scale": time_scale}))
+    return out
+
+
+def test_durations_are_scenario_seconds_with_the_real_ones_beside(run: Run, tmp_path: Path) -> None:
+    from monerosim_actors.analysis.report import render
+
+    scaled = load_run(_scaled_copy(tmp_path, 10.0))
+    assert scaled.time_scale == 10.0 and run.time_scale == 1.0
+    s, one = summarize(scaled), summarize(run)
+    assert s["run"]["time_scale"] == 10.0
+    assert s["run"]["duration_s"] == 595.0 and s["run"]["duration_real_s"] == 59.5
+    assert "duration_real_s" not in one["run"] and "propagation_real_s" not in one
+    assert s["propagation_real_s"] == one["propagation_s"]
+    assert s["propagation_s"]["max"] == pytest.approx(10 * one["propagation_s"]["max"])
+    assert s["payments"]["confirmation_delay_s"]["p50"] == pytest.approx(62.0)
+    assert s["payments"]["confirmation_delay_real_s"]["p50"] == 6.2
+    assert s["messages"]["latency_ms"] == one["messages"]["latency_ms"]  # the bus's own real time
+    text = render([scaled], [s], [], None)
+    assert "Time scale 10 (the local backend's `--time-scale`)" in text
+    assert "events over 595 s (59.5 real s)" in text
+    assert "p50 62 s (6.2 real s)" in text
+    assert "Time scale 1:" in render([run], [one], [], None)
