@@ -14,7 +14,8 @@ Life cycle:
    vendors (``GetVendors``, with a back-off while the directory does not answer, and refreshed every
    :attr:`RegularUser.vendor_refresh_s`);
 2. start paying once its unlocked balance covers ``wallet_initial_balance`` (checked on each new block
-   after ``FundsSent``) or when the controller says ``BootstrapDone``, whichever comes first;
+   after ``FundsSent``) or when the controller says ``BootstrapDone``, whichever comes first; a
+   ``BootstrapDone`` that says the bootstrap failed is logged (``bootstrap_failed``) and starts nothing;
 3. for each payment, log ``payment_intent`` BEFORE the transfer (so a crash in between can be
    reconciled), then ``payment_sent`` or ``payment_failed``. A payment that finds its funds locked
    (the bootstrap gave the user enough outputs for its rate, but a burst of payments can still find
@@ -229,6 +230,9 @@ class RegularUser(RoleActor):
                 if self._request_timer is not None:
                     self._request_timer.cancel()
                     self._request_timer = None
+            case BootstrapDone(failed=reason) if env.src == controller and reason:
+                logger.warning("%s: the bootstrap failed (%s); paying only once funded", self.user_id, reason)
+                self.emit("bootstrap_failed", reason=reason, height=body.height)
             case BootstrapDone() if env.src == controller:
                 self._bootstrap_done = True
                 if self.ready:

@@ -29,7 +29,10 @@ Monero's rules shape the steps: a coinbase output unlocks 60 blocks after its bl
    apart: monerod's Dandelion++ relay may hold a transfer back for seconds, and blocks mined without
    it do not count), then until its outputs are 10 blocks deep, so they are unlocked.
 6. ``done``: ``BootstrapDone`` to every pool, user and marketplace; ``bootstrap_done`` is logged and the
-   controller starts the schedule.
+   controller starts the schedule. A bootstrap that fails (``bootstrap_step{step: failed, reason}``)
+   ends the same way, but its ``BootstrapDone`` and ``bootstrap_done`` carry ``failed`` = the reason,
+   so users do not start paying on it (they still do once their own unlocked balance covers their
+   initial balance).
 
 Every step is logged as ``bootstrap_step{step, ...}``. The bootstrap never waits on the scheduler except
 for timeouts: each step starts as soon as the previous one's blocks reached the controller's node.
@@ -278,6 +281,8 @@ class Bootstrap:
         self._confirm_rounds = 0
         self.finished = False
         self.height = 0
+        self.failure = ""
+        """Why the bootstrap failed, once it did (empty otherwise)."""
 
     # --- inputs ---------------------------------------------------------------------------------
 
@@ -300,7 +305,7 @@ class Bootstrap:
         if user_id in self.paid:
             self._p.send(user.host, self.paid[user_id])
             if self.finished:
-                self._p.send(user.host, BootstrapDone(height=self.height))
+                self._p.send(user.host, self._done_message())
             return
         self.requests[user_id] = address
         self._unrequested.discard(user_id)
@@ -491,10 +496,13 @@ class Bootstrap:
         self.step = "done"
         self.finished = True
         self.height = self._chain_height() - 1  # the newest block's height, as block_seen counts
-        self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid))
+        self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid), failed=self.failure)
         for host in self.notify_hosts:
-            self._p.send(host, BootstrapDone(height=self.height))
+            self._p.send(host, self._done_message())
         self._on_done(self.height)
+
+    def _done_message(self) -> BootstrapDone:
+        return BootstrapDone(height=self.height, failed=self.failure)
 
     def _pay_late(self, user: UserFunding) -> None:
         """A user whose request came after the bootstrap: its own transfer(s), no blocks mined for
@@ -511,7 +519,7 @@ class Bootstrap:
             self._log("late_transfer_failed", user=user.user_id, error=str(e))
             return
         self._paid([user], txid)
-        self._p.send(user.host, BootstrapDone(height=self.height))
+        self._p.send(user.host, self._done_message())
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -571,6 +579,7 @@ class Bootstrap:
         return [uid for uid in self.users if uid in self._unrequested]
 
     def _fail(self, reason: str) -> None:
+        self.failure = reason
         self._log("failed", reason=reason)
         logger.error("bootstrap failed: %s", reason)
         self._finish()

@@ -153,10 +153,13 @@ class FundsSent(Message):
 @_register
 @dataclass(frozen=True, slots=True)
 class BootstrapDone(Message):
-    """The controller tells every agent that all users are funded and the schedule starts."""
+    """The controller tells every agent that the bootstrap is over and the schedule starts."""
 
     kind: ClassVar[str] = "bootstrap_done"
     height: int
+    failed: str = ""
+    """Why the bootstrap failed (e.g. ``mining_failed``), empty when every user is funded: a user
+    told of a failure does not start paying on this message."""
 
 
 # --- marketplace directory -------------------------------------------------------------------

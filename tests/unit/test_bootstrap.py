@@ -182,6 +182,25 @@ def test_no_pool_at_all_fails_the_bootstrap_cleanly() -> None:
     assert ev.named("bootstrap_done")[0]["users_funded"] == 0
 
 
+def test_a_failed_bootstrap_says_so_to_everyone_it_tells() -> None:
+    net = economy(2, pools=[])
+    net.start()
+    net.run(stop=lambda: _done(net))
+    (done,) = net.events("block-controller").named("bootstrap_done")
+    assert done["failed"] == "no_pools"
+    told = [e.body for e in net.sent if isinstance(e.body, BootstrapDone)]
+    assert told and all(b.failed == "no_pools" for b in told)
+
+
+def test_a_good_bootstrap_says_it_did_not_fail() -> None:
+    net = economy(2)
+    net.start()
+    net.run(stop=lambda: _done(net))
+    assert net.events("block-controller").named("bootstrap_done")[0]["failed"] == ""
+    told = [e.body for e in net.sent if isinstance(e.body, BootstrapDone)]
+    assert told and all(b.failed == "" for b in told)
+
+
 def test_a_failing_pool_is_replaced_by_the_next() -> None:
     net = economy(2)
     daemon = net.hosts["pool-beta"].daemon

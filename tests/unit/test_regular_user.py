@@ -196,6 +196,17 @@ def test_a_dropped_connection_is_not_a_timeout_and_its_outcome_is_unknown() -> N
     assert not outcome_unknown(RpcResponseError("transfer", -2, "wrong address"))
 
 
+def test_a_failed_bootstrap_does_not_start_payments() -> None:
+    net, user = _user(wallet_initial_balance=1.0)
+    request = [e.body for e in net.sent if isinstance(e.body, GetVendors)][-1]
+    deliver(net, DIR, "user-0", VendorList(request=request.request, addresses=VENDORS))
+    deliver(net, CTRL, "user-0", BootstrapDone(height=80, failed="mining_failed"))
+    net.run(until=300)
+    ev = net.events("user-0")
+    assert ev.named("bootstrap_failed") == [{"reason": "mining_failed", "height": 80}]
+    assert not ev.named("payments_started") and not ev.named("payment_intent")
+
+
 def test_no_vendors_is_a_failed_payment_not_a_crash() -> None:
     net, user = _user()
     user.pay()
