@@ -193,6 +193,15 @@ def _shadow_remainder(general: dict[str, Any], experimental: dict[str, Any]) -> 
             f"An excess beyond that is waiting: {waiting}.\n")
 
 
+def payments_line(p: dict[str, Any]) -> str:
+    """Payment decisions and failures, worded as the run's end summary words them (a decision is a
+    ``payment_id``; it failed in the end if it never got a ``payment_sent``)."""
+    reasons = ", ".join(f"{r} {n}" for r, n in p["failed_by_reason"].items()) or "none"
+    return (f"payments: {p['decisions']} decisions, {p['sent']} sent, {p['confirmed']} confirmed, "
+            f"{p['failed']} failed in the end; {p['retried']} failed attempts retried; "
+            f"failures by reason: {reasons}")
+
+
 def _time_note(k: float) -> str:
     """What the run's seconds are: the time scale, and which durations are scaled."""
     if k == 1:
@@ -255,9 +264,7 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
                         v["expected_share"], v["bootstrap_blocks"]] for k, v in b["by_pool"].items()])
                if b["by_pool"] else "No mining pool in the plan.\n")
     out.append(f"{heading} Payments\n")
-    out.append(f"{p['sent']} sent, {p['failed']} failed (after {p['failed_attempts']} failed "
-               f"attempts in all), {p['received']} seen by a marketplace, "
-               f"{p['confirmed']} confirmed. Delay from send to confirmation: "
+    out.append(f"{payments_line(p)}. {p['received']} seen by a marketplace. Delay from send to confirmation: "
                f"{_stat_secs(p, 'confirmation_delay', ('p50', 'p90', 'max'), k)}; to the "
                f"marketplace's pool: {_stat_secs(p, 'pool_delay', ('p50',), k)}.\n")
     heights = s["nodes"]["final_heights"]

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .paths import backend
 from .run import Run
+from .tables import select
 
 CONFIDENCE = 0.95
 """Level of the binomial confidence interval of each pool's share of blocks."""
@@ -48,7 +49,7 @@ def summarize(run: Run) -> dict[str, Any]:
         "messages": messages_summary(run.messages),
         "network": network_summary(run),
         "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run) | schedule_gaps(run),
-        "payments": payments_summary(run.payments, k),
+        "payments": payments_summary(run.payments, k) | payment_decisions(run.events),
         **seconds("propagation", run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
                   (50, 90, 99), k),
         "nodes": {"final_heights": final_heights(run)},
@@ -264,7 +265,7 @@ def schedule_gaps(run: Run) -> dict[str, Any]:
 def payments_summary(payments: pd.DataFrame, time_scale: float = 1.0) -> dict[str, Any]:
     """Payments sent, failed, seen in a marketplace's pool, confirmed, and the delays from send.
 
-    ``failed`` counts payments that were never sent; ``failed_attempts`` every failed try,
+    ``failed`` counts payments (decisions) that were never sent; ``failed_attempts`` every failed try,
     including those of payments a retry then sent.
     """
     sent = int((payments["status"] == "sent").sum())
@@ -277,6 +278,30 @@ def payments_summary(payments: pd.DataFrame, time_scale: float = 1.0) -> dict[st
         "receipt_only": int((payments["status"] == "receipt_only").sum()),
         **seconds("pool_delay", payments["pool_delay_s"], (50, 90), time_scale),
         **seconds("confirmation_delay", payments["confirmation_delay_s"], (50, 90), time_scale),
+    }
+
+
+def payment_decisions(events: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Payment decisions and their failures, as the run's end summary counts them (the same
+    definitions as :class:`monerosim_actors.backends.progress.Tally`).
+
+    A decision is one ``payment_id`` (``payment_intent``, ``payment_sent`` or ``payment_failed``).
+    (``failed``, from :func:`payments_summary`, counts the decisions with a ``payment_failed`` and never
+    a ``payment_sent``: given up, or still waiting for a retry when the run ended.) ``retried``: ``payment_failed`` events with
+    ``will_retry`` true (attempts that failed and were to be tried again). ``failed_by_reason``: every
+    ``payment_failed`` event by its ``reason``.
+    """
+    def ids(name: str) -> set[str]:
+        df = select(events, name, {"payment_id": "object"})
+        return {str(v) for v in df["payment_id"].dropna()}
+
+    sent, failed = ids("payment_sent"), ids("payment_failed")
+    tries = select(events, "payment_failed", {"reason": "object", "will_retry": "object"})
+    reasons = tries["reason"].fillna("?").astype(str).value_counts()
+    return {
+        "decisions": len(ids("payment_intent") | sent | failed),
+        "retried": int((tries["will_retry"] == True).sum()),  # noqa: E712 (an object column)
+        "failed_by_reason": {str(r): int(n) for r, n in sorted(reasons.items())},
     }
 
 

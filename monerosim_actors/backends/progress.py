@@ -42,11 +42,16 @@ class Tally:
     height: int = 0
     blocks_by_pool: Counter[str] = field(default_factory=Counter)
     users_funded: int = 0
-    payments_sent: int = 0
-    payments_failed: int = 0
-    """Payments given up (``payment_failed`` without ``will_retry``)."""
+    payment_ids: set[str] = field(default_factory=set)
+    """Payment decisions: the ``payment_id`` of every ``payment_intent``, ``payment_sent`` and
+    ``payment_failed`` (``analyze`` counts them the same way, in ``summary.json``'s ``payments``)."""
+    sent_ids: set[str] = field(default_factory=set)
+    failed_ids: set[str] = field(default_factory=set)
     payments_retried: int = 0
-    """Attempts that failed and will be tried again (locked funds, mostly: change unlocks 10 blocks on)."""
+    """Attempts that failed and will be tried again (``payment_failed`` with ``will_retry`` true;
+    locked funds, mostly: change unlocks 10 blocks on)."""
+    payment_failures: Counter[str] = field(default_factory=Counter)
+    """Every ``payment_failed``, by its ``reason``."""
     payments_confirmed: int = 0
     messages: int = 0
     actor_failures: list[tuple[str, str]] = field(default_factory=list)
@@ -78,12 +83,18 @@ class Tally:
             self.blocks_by_pool[str(event.get("pool_id", host))] += 1
         elif kind == "user_funded":
             self.users_funded += 1
-        elif kind == "payment_sent":
-            self.payments_sent += 1
-        elif kind == "payment_failed" and event.get("will_retry") is True:
-            self.payments_retried += 1
-        elif kind == "payment_failed":
-            self.payments_failed += 1
+        elif kind in ("payment_intent", "payment_sent", "payment_failed"):
+            payment_id = event.get("payment_id")
+            if not isinstance(payment_id, str):  # not logged: a decision of its own
+                payment_id = f"{host}:?{len(self.payment_ids)}"
+            self.payment_ids.add(payment_id)
+            if kind == "payment_sent":
+                self.sent_ids.add(payment_id)
+            elif kind == "payment_failed":
+                self.failed_ids.add(payment_id)
+            if kind == "payment_failed":
+                self.payments_retried += event.get("will_retry") is True
+                self.payment_failures[str(event.get("reason", "?"))] += 1
         elif kind == "payment_confirmed":
             self.payments_confirmed += 1
         elif kind == "msg_sent":
@@ -101,6 +112,24 @@ class Tally:
     def feed_all(self, events: Iterable[tuple[str, dict[str, Any]]]) -> None:
         for host, event in events:
             self.feed(host, event)
+
+    @property
+    def payments_sent(self) -> int:
+        """Decisions sent (a ``payment_sent``, after any number of failed attempts)."""
+        return len(self.sent_ids)
+
+    @property
+    def payments_failed(self) -> int:
+        """Decisions that failed in the end: a ``payment_failed`` and never a ``payment_sent`` (given
+        up, or still waiting for a retry when the run ended)."""
+        return len(self.failed_ids - self.sent_ids)
+
+    def payments(self) -> str:
+        """Payment decisions and failures, worded as ``analyze``'s report words them."""
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.payment_failures.items())) or "none"
+        return (f"payments: {len(self.payment_ids)} decisions, {self.payments_sent} sent, "
+                f"{self.payments_confirmed} confirmed, {self.payments_failed} failed in the end; "
+                f"{self.payments_retried} failed attempts retried; failures by reason: {reasons}")
 
     @property
     def hosts_ready(self) -> int:
@@ -284,10 +313,7 @@ def summary(tally: Tally, *, duration_s: float, out_dir: str, failures: list[str
             if simulated_s is not None else ""),
         f"  hosts: {hosts}, {cleanly} logged a clean stop",
         f"  chain height {tally.height}, blocks mined {tally.blocks}",
-        f"  users funded {tally.users_funded}; payments {tally.payments_sent} sent, "
-        f"{tally.payments_confirmed} confirmed, {tally.payments_failed} failed"
-        + (f" ({tally.payments_retried} attempts retried later, e.g. while funds were locked)"
-           if tally.payments_retried else ""),
+        f"  users funded {tally.users_funded}; {tally.payments()}",
         f"  messages on the bus: {tally.messages}",
     ]
     if failures:

@@ -46,9 +46,10 @@ def test_tally_counts_what_the_display_shows() -> None:
         ("pool-b", {"event": "block_mined", "pool_id": "pool_b", "height": 7}),
         ("user-0", {"event": "block_seen", "height": 7}), ("user-0", {"event": "block_seen", "height": "8"}),
         ("block-controller", {"event": "user_funded", "user_id": "user_0"}),
-        ("user-0", {"event": "payment_sent"}), ("user-0", {"event": "payment_sent"}),
-        ("user-0", {"event": "payment_failed"}), ("m", {"event": "payment_confirmed"}),
-        ("user-0", {"event": "payment_failed", "reason": "locked_funds", "will_retry": True}),
+        ("user-0", {"event": "payment_sent", "payment_id": "u:1"}),
+        ("user-0", {"event": "payment_sent", "payment_id": "u:2"}),
+        ("user-0", {"event": "payment_failed", "payment_id": "u:3"}), ("m", {"event": "payment_confirmed"}),
+        ("user-0", {"event": "payment_failed", "payment_id": "u:1", "reason": "locked_funds", "will_retry": True}),
         ("user-0", {"event": "msg_sent"}), ("user-0", {"event": "something_new", "x": [1]}),
         ("user-0", {"no_event": True}), ("user-0", {"event": "host_stopped", "exit_code": 0}),
     ]
@@ -105,13 +106,15 @@ def test_summary_says_what_happened_where_the_output_is_and_what_next() -> None:
     tally = Tally({"a": 0, "b": 0})
     tally.feed_all([("a", {"event": "host_stopped", "exit_code": 0}),
                     ("a", {"event": "block_mined", "pool_id": "p"}),
-                    ("a", {"event": "payment_failed", "will_retry": True})])
+                    ("a", {"event": "payment_failed", "payment_id": "a:1", "reason": "locked_funds",
+                           "will_retry": True})])
     text = summary(tally, duration_s=75, exit_codes={"a": 0, "b": 1}, out_dir="/o",
                    failures=["host b: runtime exited with code 1"], interrupted=None)
     assert text.splitlines()[0] == "run FAILED after 1m15s"
     assert "hosts: 1/2 exited 0, 1 logged a clean stop" in text
     assert "blocks mined 1 (p:1)" in text
-    assert "0 failed (1 attempts retried later, e.g. while funds were locked)" in text
+    assert ("payments: 1 decisions, 0 sent, 0 confirmed, 1 failed in the end; 1 failed attempts "
+            "retried; failures by reason: locked_funds 1") in text
     assert "  host b: runtime exited with code 1" in text
     assert text.endswith("output: /o\nnext:   monerosim-actors analyze /o")
     interrupted = summary(tally, duration_s=5, exit_codes={}, out_dir="/o", failures=[], interrupted="SIGINT")
@@ -264,3 +267,26 @@ def test_the_width_is_asked_of_the_terminal_and_unknown_for_anything_else(tmp_pa
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_the_end_summary_counts_payments_as_the_report_does() -> None:
+    """Decisions by payment_id: a failed attempt later sent is a retry, not a failed decision; a
+    decision never sent failed in the end; failures are counted by reason."""
+    from monerosim_actors.analysis import load_run, summarize
+    from monerosim_actors.analysis.report import payments_line
+
+    golden = Path(__file__).parents[1] / "golden" / "analysis" / "run"
+    tally = Tally({})
+    for log in sorted(golden.glob("shadow.data/hosts/*/events.jsonl")):
+        for line in log.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            tally.feed(event["host"], event)
+    expected = ("payments: 3 decisions, 2 sent, 1 confirmed, 1 failed in the end; 1 failed attempts "
+                "retried; failures by reason: not enough unlocked money 2")
+    assert tally.payments() == expected
+    assert payments_line(summarize(load_run(golden))["payments"]) == expected
+    text = summary(tally, duration_s=1, exit_codes={}, out_dir="/o", failures=[], interrupted=None)
+    assert expected in text

@@ -309,7 +309,8 @@ def test_a_run_that_ends_well_shows_progress_and_the_local_backends_summary(tmp_
     assert summary.splitlines()[1:] == [
         "  hosts: 2/2 ended as Shadow expected, 2 logged a clean stop",
         "  chain height 2, blocks mined 1 (pool_a:1)",
-        "  users funded 1; payments 1 sent, 0 confirmed, 0 failed",
+        "  users funded 1; payments: 1 decisions, 1 sent, 0 confirmed, 0 failed in the end; "
+        "0 failed attempts retried; failures by reason: none",
         "  messages on the bus: 2",
         f"output: {out}",
         f"next:   monerosim-actors analyze {out}"]
