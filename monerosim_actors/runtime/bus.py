@@ -14,6 +14,9 @@ The bus also reads the host's own monerod publisher (``json-minimal-chain_main``
 ``json-minimal-txpool_add``): it logs ``block_seen`` the first time it learns each block hash and
 tells the role :class:`ChainAdvanced` / :class:`TxpoolAdded`.
 
+A role inbox that overflows before the role starts (:mod:`~monerosim_actors.runtime.inbox`) is
+logged as ``inbox_overflow``, once per overflow, with how many messages it dropped.
+
 If the transport thread dies of a bug, the bus logs ``bus_failed`` and calls ``on_failed``: the host
 runtime then stops the host with a non-zero exit instead of running on deaf.
 """
@@ -59,6 +62,8 @@ class Bus:
         self._emit_message = self._deferred.emit_deferred if self._deferred is not None else events.emit
         """msg_sent/msg_received: flushed once per batch by the transport thread (``_after_batch``)."""
         self._inbox = inbox
+        self._role = host.role
+        inbox.set_overflow_handler(self._inbox_overflow)
         self._on_failed = on_failed
         self._clock = clock or SystemClock()
         self._counter = itertools.count(1)
@@ -119,6 +124,10 @@ class Bus:
         finally:
             if self._on_failed is not None:
                 self._on_failed(what)
+
+    def _inbox_overflow(self, dropped: int) -> None:
+        """The role's inbox dropped ``dropped`` messages while the role had not started."""
+        self._events.emit(ACTOR, "inbox_overflow", role=self._role, dropped=dropped)
 
     def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
         self._dropped(reason, detail, peer, size)
