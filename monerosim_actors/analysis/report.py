@@ -243,7 +243,8 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
                "has a send).") + "\n")
     out.append(f"{heading} Coordination messages\n")
     out.append(f"{m['count']} messages: {m['delivered']} delivered, {m['lost']} lost (sent, never "
-               f"received), {m['receipt_only']} received without a logged send. One-way latency "
+               f"received; {m['lost_before_connect']} of them `lost_before_connect`: sent before the "
+               f"receiver's runtime had logged `host_started`, so its bus was not connected yet), {m['receipt_only']} received without a logged send. One-way latency "
                f"`recv_at - sent_at` per type:\n")
     out.append(_table(["type", "count", "delivered", "lost", "p50 ms", "p90 ms", "p99 ms", "max ms",
                        "steady excess p50 ms", "first", "first excess p50 ms"],

@@ -95,7 +95,8 @@ def hosts_summary(hosts: pd.DataFrame) -> dict[str, Any]:
 def messages_summary(messages: pd.DataFrame) -> dict[str, Any]:
     """Counts and one-way latency per message type.
 
-    ``count`` = ``delivered`` + ``lost``; ``receipt_only`` counts the delivered messages whose
+    ``count`` = ``delivered`` + ``lost``; ``lost_before_connect`` counts the lost ones sent before
+    the receiver's runtime had started (its status in messages.csv); ``receipt_only`` counts the delivered messages whose
     send is not in any log (the sender's log is missing or cut).
     """
     by_type = {}
@@ -115,6 +116,7 @@ def messages_summary(messages: pd.DataFrame) -> dict[str, Any]:
         "count": len(messages),
         "delivered": delivered,
         "lost": len(messages) - delivered,
+        "lost_before_connect": int((messages["status"] == "lost_before_connect").sum()),
         "receipt_only": int((messages["status"] == "receipt_only").sum()),
         "latency_ms": stats(messages["latency_ms"], (50, 90, 99), "ms"),
         "by_type": by_type,

@@ -69,8 +69,10 @@ def hosts_table(plan: Plan, logs: Iterable[HostLog]) -> pd.DataFrame:
 def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """One row per bus message: send joined with receipt by id, and its latency against the network.
 
-    ``status`` is ``delivered`` (both logged), ``lost`` (sent, never received) or ``receipt_only``
-    (received, but the sender's log has no send: its log is missing or cut). Latency is
+    ``status`` is ``delivered`` (both logged), ``lost`` (sent, never received),
+    ``lost_before_connect`` (lost, and sent before the receiver's runtime had logged its first
+    ``host_started``: nobody was there to take it) or ``receipt_only`` (received, but the sender's log
+    has no send: its log is missing or cut). Latency is
     ``recv_at - sent_at``; the receipt carries ``sent_at`` too, so it is known for every receipt.
     ``path_ms`` is the latency of the network path between the two hosts (:mod:`.paths`),
     ``excess_ms`` the latency beyond it, and ``first_on_connection`` marks a client's first message
@@ -94,10 +96,25 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame, plan: P
     m["path_ms"] = host_path_ms(plan, m["src"], m["dst"])
     m["excess_ms"] = (m["latency_ms"] - m["path_ms"]).round(3)
     starts = select(events, "host_started", {"host": "object", "t": "float64"})
+    m["status"] = lost_before_connect(m, starts, hosts)
     m["first_on_connection"] = first_on_connection(m, {s.host for s in plan.services.values()},
                                                    starts)
     return m[["id", "type", "src", "dst", "sent_at", "recv_at", "latency_ms", "path_ms", "excess_ms",
               "first_on_connection", "status", "src_group", "dst_group"]]
+
+
+def lost_before_connect(messages: pd.DataFrame, starts: pd.DataFrame,
+                        hosts: pd.DataFrame) -> pd.Series:
+    """The messages' ``status``, with ``lost`` turned into ``lost_before_connect`` for a message sent
+    before its destination host's runtime first logged ``host_started`` (or that never logged it
+    though its log was read): its bus had not connected yet. A destination whose log is missing
+    says nothing, so its lost messages stay ``lost``."""
+    first_start = starts.groupby("host")["t"].min()
+    read = set(hosts.loc[hosts["log"] != "missing", "host"]) if "log" in hosts else set()
+    started_at = messages["dst"].map(first_start)
+    early = (messages["status"] == "lost") & messages["dst"].isin(read) & ~(
+        started_at <= messages["sent_at"])
+    return messages["status"].where(~early, "lost_before_connect")
 
 
 def links_table(messages: pd.DataFrame) -> pd.DataFrame:

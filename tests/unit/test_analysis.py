@@ -202,3 +202,22 @@ def test_durations_are_scenario_seconds_with_the_real_ones_beside(run: Run, tmp_
     assert "events over 595 s (59.5 real s)" in text
     assert "p50 62 s (6.2 real s)" in text
     assert "Time scale 1:" in render([run], [one], [], None)
+
+
+def test_a_message_sent_before_its_receiver_started_is_lost_before_connect(tmp_path: Path) -> None:
+    out = tmp_path / "early"
+    shutil.copytree(GOLDEN / "run", out)
+    log = out / "shadow.data" / "hosts" / "marketplace-directory" / "events.jsonl"
+    early = {"t": 946684800.6, "host": "marketplace-directory", "actor": "bus", "event": "msg_sent",
+             "id": "marketplace-directory:99", "type": "vendor_list", "src": "marketplace-directory",
+             "dst": "user-1", "sent_at": 946684800.6}  # user-1's runtime starts at .9
+    log.write_text(log.read_text() + json.dumps(early) + "\n")
+    run = load_run(out)
+    status = dict(zip(run.messages["id"], run.messages["status"]))
+    assert status["marketplace-directory:99"] == "lost_before_connect"
+    assert status["marketplace-directory:3"] == "lost"  # user-1 had started by then
+    assert status["block-controller:2"] == "lost"  # pool-beta's log is missing: nothing known
+    s = summarize(run)["messages"]
+    assert (s["lost"], s["lost_before_connect"]) == (4, 1)
+    from monerosim_actors.analysis.report import render
+    assert "4 lost (sent, never received; 1 of them `lost_before_connect`" in render([run], [summarize(run)], [], None)
