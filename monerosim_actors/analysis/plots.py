@@ -24,8 +24,9 @@ from .run import Run
 DPI = 150
 CDF_POINTS = 2000
 """A CDF of more samples is drawn through this many quantiles (the same curve, a lighter file)."""
-LEGEND_MAX = 12
-"""More curves than this get no legend (a chain height line per node of a large run)."""
+PANEL_MIN_MESSAGES = 3
+"""A message type with fewer delivered messages than this gets no latency panel of its own: such
+types share one ``other`` panel."""
 
 
 @dataclass(frozen=True)
@@ -86,18 +87,36 @@ def _grid(fig: Figure, n: int) -> list[Any]:
     return list(axes[:n])
 
 
+def latency_panels(delivered: list[pd.DataFrame]) -> list[tuple[str, list[str]]]:
+    """(title, message types) of each latency panel: one per type with at least
+    :data:`PANEL_MIN_MESSAGES` delivered messages (in all runs together), then one ``other`` panel
+    for the rest, if any."""
+    counts: dict[str, int] = {}
+    for m in delivered:
+        for kind, n in m["type"].value_counts().items():
+            counts[str(kind)] = counts.get(str(kind), 0) + int(n)
+    kinds = sorted(counts)
+    own = [k for k in kinds if counts[k] >= PANEL_MIN_MESSAGES]
+    rest = [k for k in kinds if counts[k] < PANEL_MIN_MESSAGES]
+    panels = [(k, [k]) for k in own]
+    if rest:
+        panels.append((f"other ({len(rest)} types of < {PANEL_MIN_MESSAGES} messages)", rest))
+    return panels
+
+
 def latency_cdf(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
-    """One panel per message type, one curve per run."""
+    """One panel per message type, one curve per run; the types with fewer than
+    :data:`PANEL_MIN_MESSAGES` messages share one ``other`` panel."""
     delivered = [r.messages[r.messages["latency_ms"].notna()] for r in runs]
-    kinds = sorted(set().union(*(set(m["type"]) for m in delivered)))
-    if not kinds:
+    panels = latency_panels(delivered)
+    if not panels:
         return False
-    for ax, kind in zip(_grid(fig, len(kinds)), kinds):
+    for ax, (title, kinds) in zip(_grid(fig, len(panels)), panels):
         for run, m in zip(runs, delivered):
-            values = m.loc[m["type"] == kind, "latency_ms"]
+            values = m.loc[m["type"].isin(kinds), "latency_ms"]
             if len(values):
                 _cdf(ax, values, _label(run, runs, values))
-        ax.set_title(kind, fontsize="medium")
+        ax.set_title(title, fontsize="medium")
         ax.set_xlabel("one-way latency (ms)")
         ax.set_ylabel("fraction of messages")
         ax.set_ylim(0, 1.02)
@@ -191,28 +210,64 @@ def payment_delay(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]])
     return True
 
 
+def node_heights(seen: pd.DataFrame) -> pd.DataFrame:
+    """The height each node had seen (column) at each time a node saw a block (index, as logged);
+    NaN before a node's first block."""
+    per_node = {node: rows.set_index("seen_at")["height"].astype(float).cummax()
+                for node, rows in seen.groupby("node", sort=True)}
+    times = np.sort(seen["seen_at"].unique())
+    return pd.DataFrame({node: h[~h.index.duplicated(keep="last")].reindex(times).ffill()
+                         for node, h in per_node.items()}, index=times)
+
+
+def bootstrap_end(run: Run) -> float | None:
+    """When the block controller logged ``bootstrap_done`` (its first), as event time; None if never."""
+    done = run.events.get("bootstrap_done")
+    if done is None or not len(done):
+        return None
+    controllers = set(run.hosts.loc[run.hosts["role"] == "block_controller", "host"])
+    times = done.loc[done["host"].isin(controllers), "t"]
+    return float(times.min()) if len(times) else None
+
+
 def chain_height(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
-    """Height each node has seen over time (one run), or the highest node's height (several)."""
+    """One run: the median height the nodes had seen over time, with the band from the lowest to the
+    highest node (nodes that agree draw one line, not lines on top of each other). Several runs: the
+    highest height of any node, one curve per run. A dotted vertical line marks each run's
+    ``bootstrap_done``. Time is scenario seconds since the run started."""
     if not any(len(r.block_seen) for r in runs):
         return False
     ax = fig.subplots()
-    curves = 0
-    for run in runs:
-        seen = run.block_seen.dropna(subset=["height"]).sort_values("seen_at")
+    for k, run in enumerate(runs):
+        seen = run.block_seen.dropna(subset=["height"]).sort_values("seen_at", kind="stable")
         if not len(seen):
             continue
-        lines = seen.groupby("node", sort=True) if len(runs) == 1 else [(run.label, seen)]
-        for name, rows in lines:
-            times = (np.append(rows["seen_at"].to_numpy(), run.end) - run.start) * run.time_scale
-            top = rows["height"].astype(float).cummax().to_numpy()
-            ax.step(times, np.append(top, top[-1]), where="post", label=str(name), lw=1)
-            curves += 1
+        color = f"C{k}"
+        prefix = f"{run.label}: " if len(runs) > 1 else ""
+        heights = node_heights(seen)
+        times = (np.append(heights.index.to_numpy(), run.end) - run.start) * run.time_scale
+
+        def extend(values: np.ndarray) -> np.ndarray:
+            return np.append(values, values[-1])
+
+        top = extend(heights.max(axis=1).to_numpy())
+        if len(runs) == 1:
+            low = extend(heights.min(axis=1).to_numpy())
+            ax.fill_between(times, low, top, step="post", color=color, alpha=0.25, lw=0,
+                            label=f"lowest to highest node ({heights.shape[1]} nodes)")
+            ax.step(times, extend(heights.median(axis=1).to_numpy()), where="post", color=color,
+                    lw=1.5, label="median node")
+        else:
+            ax.step(times, top, where="post", color=color, lw=1.5, label=f"{run.label}: highest node")
+        done = bootstrap_end(run)
+        if done is not None:
+            ax.axvline((done - run.start) * run.time_scale, color=color, linestyle=":", lw=1.2,
+                       label=f"{prefix}bootstrap done")
     ax.set_xlabel("scenario time since the run started (s)")
     ax.set_ylabel("block height seen" if len(runs) == 1 else "highest block seen by any node")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    if curves <= LEGEND_MAX:
-        ax.legend(fontsize="small")
+    ax.legend(fontsize="small")
     return True
 
 
@@ -235,7 +290,8 @@ def propagation_cdf(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]
 
 PICTURES: list[tuple[str, str, str, str, Drawer]] = [
     ("latency_cdf", "One-way latency of coordination messages, per message type",
-     "CDF of `recv_at - sent_at` of every delivered bus message, one panel per message type.",
+     "CDF of `recv_at - sent_at` of every delivered bus message, one panel per message type; "
+     "the types with fewer than 3 messages share the panel `other`.",
      "no message was delivered", latency_cdf),
     ("latency_heatmap", "Median one-way latency between host groups",
      "Median latency (ms) and message count per (sender role, receiver role).",
@@ -249,8 +305,9 @@ PICTURES: list[tuple[str, str, str, str, Drawer]] = [
      "`payment_received` (dashed, seen in its pool).",
      "no payment reached a marketplace", payment_delay),
     ("chain_height", "Chain height over time",
-     "The highest block each node has seen since the run started (several runs: the highest "
-     "of any node).",
+     "The median height the nodes had seen, with the band from the lowest to the highest node "
+     "(several runs: the highest of any node), in scenario seconds since the run started; the "
+     "dotted line is the end of the bootstrap (the block controller's `bootstrap_done`).",
      "no node logged a block", chain_height),
     ("propagation_cdf", "Block propagation",
      "CDF of the delay from a block's mining to its first sight on each node other than the "

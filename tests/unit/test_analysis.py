@@ -221,3 +221,37 @@ def test_a_message_sent_before_its_receiver_started_is_lost_before_connect(tmp_p
     assert (s["lost"], s["lost_before_connect"]) == (4, 1)
     from monerosim_actors.analysis.report import render
     assert "4 lost (sent, never received; 1 of them `lost_before_connect`" in render([run], [summarize(run)], [], None)
+
+
+def test_latency_types_with_fewer_than_3_messages_share_one_other_panel(run: Run) -> None:
+    from matplotlib.figure import Figure
+
+    from monerosim_actors.analysis import plots
+
+    delivered = [run.messages[run.messages["latency_ms"].notna()]]
+    panels = plots.latency_panels(delivered)
+    assert panels == [("blocks_mined", ["blocks_mined"]), ("mine_blocks", ["mine_blocks"]),
+                      ("other (6 types of < 3 messages)",
+                       ["get_vendors", "pool_registered", "register_pool", "register_vendors",
+                        "vendor_list", "vendors_registered"])]
+    fig = Figure()
+    assert plots.latency_cdf(fig, [run], [])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == [t for t, _ in panels]
+
+
+def test_chain_height_draws_the_nodes_spread_and_the_end_of_the_bootstrap(run: Run) -> None:
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+
+    from monerosim_actors.analysis import plots
+
+    heights = plots.node_heights(run.block_seen.dropna(subset=["height"]))
+    assert (heights.max(axis=1) >= heights.min(axis=1)).all()
+    assert plots.bootstrap_end(run) == 946684804.0
+    fig = Figure()
+    assert plots.chain_height(fig, [run], [])
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["median node", "bootstrap done"]
+    assert list(ax.get_lines()[1].get_xdata()) == [3.5, 3.5]  # 946684804.0 - the run's start
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)  # lowest to highest node
