@@ -53,6 +53,9 @@ def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
 def wallet_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
     """argv of the host's monero-wallet-rpc (no ``--regtest``: regtest wallets use mainnet addresses).
 
+    A wallet on a public node runs with ``--untrusted-daemon``, as a light wallet does: it asks the
+    node for no private data and verifies what it is sent.
+
     The ring database is kept per host: the default (~/.shared-ringdb) would be shared by every
     wallet of a local run.
     """
@@ -66,7 +69,7 @@ def wallet_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
         "--shared-ringdb-dir", os.path.join(wallet_dir, "ringdb"),
         "--log-file", os.path.join(wallet_dir, "wallet-rpc.log"),
         "--daemon-address", wallet.daemon_address,
-        "--trusted-daemon",
+        "--trusted-daemon" if wallet.trusted_daemon else "--untrusted-daemon",
         "--rpc-bind-ip", host.ip, "--rpc-bind-port", str(wallet.rpc_port),
         "--rpc-ssl", "disabled", "--daemon-ssl", "disabled",  # no certificate made at start (as monerod)
         "--confirm-external-bind",

@@ -47,12 +47,33 @@ class MonerodPlan:
 
 @dataclass(frozen=True)
 class WalletPlan:
-    """One host's monero-wallet-rpc, talking to the host's own monerod."""
+    """One host's monero-wallet-rpc, talking to the host's own monerod or to a public node's."""
 
     rpc_port: int
     daemon_address: str
     """``IP:PORT`` of the daemon RPC the wallet uses."""
     extra_args: tuple[str, ...] = ()
+    trusted_daemon: bool = True
+    """False for a wallet on a public node: ``--untrusted-daemon``, as a real light wallet runs."""
+
+
+@dataclass(frozen=True)
+class NodeAccess:
+    """The monerod a host uses (its own, or a public node's): whose it is and how to reach it."""
+
+    host: str
+    ip: str
+    rpc_port: int
+    zmq_pub_port: int
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.ip}:{self.rpc_port}"
+
+    @property
+    def chain_feed(self) -> str:
+        """The node's ZMQ publisher, which the host's bus subscribes to for new blocks and transactions."""
+        return f"tcp://{self.ip}:{self.zmq_pub_port}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,14 @@ class HostPlan:
     processes: tuple[ProcessPlan, ...]
     bandwidth_down: str | None = None
     bandwidth_up: str | None = None
+    node: NodeAccess | None = None
+    """The monerod the host's wallet, daemon client and chain feed use: its own, or (``node: remote``)
+    a public node's; None for a host with neither."""
+
+    @property
+    def remote(self) -> bool:
+        """The host has no monerod of its own but uses a public node's."""
+        return self.node is not None and self.node.host != self.name
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Everything here is a pure function of the scenario, the seed, the addressing mode and the output
 folder: no I/O, no clock, no dict-order or hash-seed dependence, so the same inputs give the same
 plan byte for byte. Host order (= start order = address order): the block controller, the
-marketplace directory, the mining pools, the marketplaces, the regular users, the custom roles.
+marketplace directory, the public nodes, the mining pools, the marketplaces, the regular users, the
+custom roles. Public nodes start before everyone whose wallet may use them.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 from monerosim_actors import defaults, monero_args
 from monerosim_actors.errors import Problem, ScenarioError
 from monerosim_actors.plan import (
-    PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, Plan,
+    PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, NodeAccess, Plan,
     ProcessPlan, ServiceAddress, WalletPlan)
-from monerosim_actors.scenario import BUILTIN_ROLE_CLASSES, Place, Scenario, host_name
+from monerosim_actors.scenario import (
+    BUILTIN_ROLE_CLASSES, OWN_NODE, PUBLIC_NODE_PREFIX, NodeChoice, Place, Scenario, host_name)
 
 FIRST_ADDRESS: dict[str, str] = {"shadow": "11.0.0.1", "loopback": "127.10.0.1"}
 """Hosts are addressed upwards from here in plan order (never 127.0.0.1 for loopback)."""
@@ -55,6 +57,9 @@ class _Agent:
     monerod: bool
     wallet: bool
     params: dict[str, Any]
+    node: NodeChoice = OWN_NODE
+    public: bool = False
+    """A public node whose RPC serves the wallets of ``node: remote`` hosts."""
 
 
 def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addressing = "shadow",
@@ -90,10 +95,12 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
     peer_of = {host: [f"{ips[with_node[p]]}:{defaults.MONEROD_P2P_PORT}" for p in node_peers]
                for host, node_peers in zip(with_node, peers)}
     _fill_coordination_params(agents, names, scenario)
+    nodes = _node_access(agents, names, ips, random.Random(f"{seed}/remote-nodes"))
 
     hosts = []
     for i, agent in enumerate(agents):
         name, ip, place = names[i], ips[i], places[i]
+        node = nodes[i]
         fields: dict[str, Any] = dict(
             name=name, agent_id=agent.agent_id, role=agent.role, role_class=agent.role_class, ip=ip,
             network_node_id=place.node_id, start_time_s=starts[i], seed=host_seed(seed, name),
@@ -104,8 +111,10 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                 difficulty=scenario.consensus.difficulty, peers=tuple(peer_of[i]),
                 extra_args=scenario.monero.monerod_args) if agent.monerod else None,
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
-                              daemon_address=f"{ip}:{defaults.MONEROD_RPC_PORT}",
-                              extra_args=scenario.monero.wallet_args) if agent.wallet else None,
+                              daemon_address=f"{node.ip}:{node.rpc_port}" if node else "",
+                              extra_args=scenario.monero.wallet_args,
+                              trusted_daemon=not agent.node.remote) if agent.wallet else None,
+            node=node,
             bus_port=defaults.BUS_PORT if agent.role in (SERVICE_BLOCK_CONTROLLER,
                                                          SERVICE_MARKETPLACE_DIRECTORY) else None,
             bandwidth_down=scenario.topology.host_bandwidth_down if place.needs_host_bandwidth else None,
@@ -151,6 +160,12 @@ def _agents(scenario: Scenario) -> list[list[_Agent]]:
         _Agent(SERVICE_MARKETPLACE_DIRECTORY, SERVICE_MARKETPLACE_DIRECTORY,
                BUILTIN_ROLE_CLASSES[SERVICE_MARKETPLACE_DIRECTORY], coord, False, False, {}),
     ]
+    public = []
+    if scenario.public_nodes is not None:
+        n = scenario.public_nodes
+        public = [_Agent(f"{PUBLIC_NODE_PREFIX}_{i}", "public_node", BUILTIN_ROLE_CLASSES["public_node"],
+                         n.region, True, False, {**n.extra, "public": n.public}, public=n.public)
+                  for i in range(n.count)]
     total_share = sum(p.hashrate_share for p in scenario.pools)
     pools = [_Agent(p.id, "mining_pool", BUILTIN_ROLE_CLASSES["mining_pool"], p.region, True, True,
                     {**p.extra, "pool_id": p.id, "hashrate_share": p.hashrate_share / total_share})
@@ -160,7 +175,7 @@ def _agents(scenario: Scenario) -> list[list[_Agent]]:
         m = scenario.marketplaces
         params = {**m.extra, "wallet_count": m.wallet_count}
         markets = [_Agent(f"marketplace_{i}", "marketplace", BUILTIN_ROLE_CLASSES["marketplace"], m.region,
-                          True, True, params) for i in range(m.count)]
+                          not m.node.remote, True, params, m.node) for i in range(m.count)]
     users = []
     if scenario.users is not None:
         u = scenario.users
@@ -168,10 +183,38 @@ def _agents(scenario: Scenario) -> list[list[_Agent]]:
                   "wallet_initial_balance": u.wallet_initial_balance, "amount_min": u.amount_min,
                   "amount_max": u.amount_max}
         users = [_Agent(f"user_{i}", "regular_user", BUILTIN_ROLE_CLASSES["regular_user"], u.region,
-                        True, True, params) for i in range(u.count)]
-    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet, c.config)
+                        not u.node.remote, True, params, u.node) for i in range(u.count)]
+    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet, c.config, c.node)
               for c in scenario.custom for i in range(c.count)]
-    return [g for g in (services, pools, markets, users, custom) if g]
+    return [g for g in (services, public, pools, markets, users, custom) if g]
+
+
+def _node_access(agents: list[_Agent], names: list[str], ips: list[str],
+                 rng: random.Random) -> list[NodeAccess | None]:
+    """The monerod each host uses: its own, or for ``node: remote`` a public node picked by the role's
+    selection: seeded ``random``, ``round_robin`` over the public nodes (in each role's own turn), or
+    the one it names. The scenario has checked that a public node exists for every remote host."""
+    def access(i: int) -> NodeAccess:
+        return NodeAccess(names[i], ips[i], defaults.MONEROD_RPC_PORT, defaults.MONEROD_ZMQ_PUB_PORT)
+
+    public = [i for i, a in enumerate(agents) if a.public]
+    by_id = {agents[i].agent_id: i for i in public}
+    turns: dict[str, int] = {}
+    nodes: list[NodeAccess | None] = []
+    for i, agent in enumerate(agents):
+        if agent.monerod:
+            nodes.append(access(i))
+        elif not agent.node.remote:
+            nodes.append(None)
+        elif agent.node.selection == "random":
+            nodes.append(access(public[rng.randrange(len(public))]))
+        elif agent.node.selection == "round_robin":
+            turn = turns.get(agent.role, 0)
+            turns[agent.role] = turn + 1
+            nodes.append(access(public[turn % len(public)]))
+        else:
+            nodes.append(access(by_id[agent.node.selection]))
+    return nodes
 
 
 def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: Scenario) -> None:

@@ -38,6 +38,7 @@ BUILTIN_ROLE_CLASSES = {
     "mining_pool": "actors.mining_pool:MiningPool",
     "block_controller": "coordination.block_controller:BlockController",
     "marketplace_directory": "coordination.marketplace_directory:MarketplaceDirectory",
+    "public_node": "actors.public_node:PublicNode",
 }
 """The built-in roles, as registered in pyproject.toml's entry points (a test keeps them equal)."""
 BUILTIN_ROLES = tuple(BUILTIN_ROLE_CLASSES)
@@ -76,6 +77,26 @@ MAX_OUTPUTS_PER_USER = 1000
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed checks the same)."""
 _SHARE_TOLERANCE = 1e-9
+_NODE_KEYS = ("node", "remote_node")
+
+
+NODE_SELECTIONS = ("random", "round_robin")
+"""How a wallet-only host picks its public node, unless it names one (``public_node_3``)."""
+PUBLIC_NODE_PREFIX = "public_node"
+"""Agent ids of public nodes are ``public_node_0``, ``public_node_1``, ..."""
+
+
+@dataclass(frozen=True)
+class NodeChoice:
+    """Which monerod a role's wallets use: the host's own (``node: own``), or a public node's
+    (``node: remote``: the host runs only monero-wallet-rpc, as most real users do)."""
+
+    remote: bool = False
+    selection: str = "random"
+    """``random`` (seeded), ``round_robin``, or one public node's agent id."""
+
+
+OWN_NODE = NodeChoice()
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,7 @@ class UsersSpec:
     outputs_per_user: int | None = None
     """Outputs the bootstrap splits each user's balance into; None: enough for the user's rate
     (the block controller's rule, :func:`coordination.bootstrap.outputs_for_rate`)."""
+    node: NodeChoice = OWN_NODE
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,18 @@ class MarketplacesSpec:
 
     count: int
     wallet_count: int
+    extra: dict[str, Any]
+    region: str | None
+    node: NodeChoice = OWN_NODE
+
+
+@dataclass(frozen=True)
+class PublicNodesSpec:
+    """``network.agents.public_nodes``: daemon-only hosts (a monerod and the runtime, no wallet) that
+    relay blocks and transactions, and, when ``public``, serve the wallets of ``node: remote`` hosts."""
+
+    count: int
+    public: bool
     extra: dict[str, Any]
     region: str | None
 
@@ -130,6 +164,8 @@ class CustomRoleSpec:
     wallet: bool
     config: dict[str, Any]
     region: str | None
+    node: NodeChoice = OWN_NODE
+    """With ``remote``, ``monerod`` is False and the wallet uses a public node."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +224,7 @@ class Scenario:
     grace_period_s: float
     users: UsersSpec | None
     marketplaces: MarketplacesSpec | None
+    public_nodes: PublicNodesSpec | None
     pools: tuple[PoolSpec, ...]
     custom: tuple[CustomRoleSpec, ...]
     consensus: ConsensusSpec
@@ -476,12 +513,14 @@ class _Reader:
         topo = self.topology(net)
         places = {p.name for p in topo.places} if topo else set()
         agents = self.section(net, ("network",), "agents",
-                              ("regular_users", "marketplaces", "mining_pools", "custom"),
+                              ("regular_users", "marketplaces", "mining_pools", "public_nodes", "custom"),
                               required=("mining_pools",))
         users = self.users(agents, places, topo)
         markets = self.marketplaces(agents, places, topo)
+        public_nodes = self.public_nodes(agents, places, topo)
         pools = self.pools(agents, places, topo)
         custom = self.custom_roles(agents, places, topo)
+        self.remote_nodes_exist(users, markets, custom, public_nodes)
         if users is not None and (agents or {}).get("marketplaces") is None:
             self.fail(("network", "agents", "regular_users"),
                       "regular users pay marketplaces, but network.agents.marketplaces is not given")
@@ -498,14 +537,15 @@ class _Reader:
             region=self.region(coord_m, ("coordination",), places, topo))
         general, experimental, host_options, compat_shim = self.shadow(root)
         python = self.interpreter(root)
-        self.host_names(users, markets, pools, custom)
+        self.host_names(users, markets, public_nodes, pools, custom)
 
         if self.problems:
             unique = list(dict.fromkeys(self.problems))
             raise ScenarioError(sorted(unique, key=lambda p: (p.line is None, p.line or 0)))
         return Scenario(
             path=os.path.abspath(self.file), duration_s=duration, seed=seed, grace_period_s=grace,
-            users=users, marketplaces=markets, pools=tuple(pools), custom=tuple(custom),
+            users=users, marketplaces=markets, public_nodes=public_nodes, pools=tuple(pools),
+            custom=tuple(custom),
             consensus=consensus, topology=topo, peer_count=peer_count, monero=monero,  # type: ignore[arg-type]
             coordination=coordination, shadow_general=general, shadow_experimental=experimental,
             shadow_host_option_defaults=host_options, shadow_compat_shim=compat_shim, python=python,  # type: ignore[arg-type]
@@ -533,7 +573,8 @@ class _Reader:
             return None
         path: Path = ("network", "agents", "regular_users")
         m = self.mapping(agents["regular_users"], path, ("count", "config", "region"), required=("count",))
-        known = ("transaction_frequency", "wallet_initial_balance", "amount_min", "amount_max", "outputs_per_user")
+        known = ("transaction_frequency", "wallet_initial_balance", "amount_min", "amount_max", "outputs_per_user",
+                 *_NODE_KEYS)
         cfg = self.section(m, path, "config", known, extras=True)
         cpath = path + ("config",)
         spec = UsersSpec(
@@ -545,7 +586,8 @@ class _Reader:
             extra={k: v for k, v in (cfg or {}).items() if k not in known},
             region=self.region(m, path, places, topo),
             outputs_per_user=self.get(cfg, cpath, "outputs_per_user",
-                                      _number(ge=1, le=MAX_OUTPUTS_PER_USER, integer=True), None))
+                                      _number(ge=1, le=MAX_OUTPUTS_PER_USER, integer=True), None),
+            node=self.node_choice(cfg, cpath))
         if spec.amount_min is not None and spec.amount_max is not None and spec.amount_min > spec.amount_max:
             self.fail(cpath + ("amount_min",),
                       f"must be <= amount_max ({spec.amount_max:g}), got {spec.amount_min:g}")
@@ -561,12 +603,62 @@ class _Reader:
             return None
         path: Path = ("network", "agents", "marketplaces")
         m = self.mapping(agents["marketplaces"], path, ("count", "config", "region"), required=("count",))
-        cfg = self.section(m, path, "config", ("wallet_count",), extras=True)
+        known = ("wallet_count", *_NODE_KEYS)
+        cfg = self.section(m, path, "config", known, extras=True)
         return MarketplacesSpec(
             count=self.count(m, path),  # type: ignore[arg-type]
             wallet_count=self.get(cfg, path + ("config",), "wallet_count", _number(ge=1, integer=True), 10),
-            extra={k: v for k, v in (cfg or {}).items() if k != "wallet_count"},
+            extra={k: v for k, v in (cfg or {}).items() if k not in known},
+            region=self.region(m, path, places, topo),
+            node=self.node_choice(cfg, path + ("config",)))
+
+    def public_nodes(self, agents: dict[str, Any] | None, places: set[str],
+                     topo: TopologySpec | None) -> PublicNodesSpec | None:
+        if agents is None or agents.get("public_nodes") is None:
+            return None
+        path: Path = ("network", "agents", "public_nodes")
+        m = self.mapping(agents["public_nodes"], path, ("count", "public", "config", "region"),
+                         required=("count",))
+        cfg = self.section(m, path, "config", (), extras=True)
+        return PublicNodesSpec(
+            count=self.count(m, path),  # type: ignore[arg-type]
+            public=self.get(m, path, "public", _bool, True),
+            extra=dict(cfg or {}),
             region=self.region(m, path, places, topo))
+
+    def node_choice(self, cfg: dict[str, Any] | None, path: Path) -> NodeChoice:
+        """``node`` and ``remote_node`` of a role's config (or, for a custom role, its entry)."""
+        node = self.get(cfg, path, "node", _choice("own", "remote"), "own")
+        selection = self.get(cfg, path, "remote_node", _string, "random")
+        if cfg is not None and "remote_node" in cfg and node != "remote":
+            self.fail(path + ("remote_node",), "only a host with node: remote uses a public node; "
+                                               "set node: remote or remove remote_node")
+        return NodeChoice(remote=node == "remote", selection=selection or "random")
+
+    def remote_nodes_exist(self, users: UsersSpec | None, markets: MarketplacesSpec | None,
+                           custom: list[CustomRoleSpec], public: PublicNodesSpec | None) -> None:
+        """Every ``node: remote`` has a public node to use, and a named one exists."""
+        agents: Path = ("network", "agents")
+        choices: list[tuple[Path, NodeChoice]] = []
+        if users is not None:
+            choices.append((agents + ("regular_users", "config"), users.node))
+        if markets is not None:
+            choices.append((agents + ("marketplaces", "config"), markets.node))
+        choices += [(agents + ("custom", i), role.node) for i, role in enumerate(custom)]
+        serving = public.count if public is not None and public.public and public.count else 0
+        ids = [f"{PUBLIC_NODE_PREFIX}_{i}" for i in range(serving)]
+        for path, choice in choices:
+            if not choice.remote:
+                continue
+            if not serving:
+                why = ("its public nodes have public: false" if public is not None and public.count
+                       else "there are none")
+                self.fail(path + ("node",), f"'remote' needs a public node to use, but {why}: add "
+                                            "network.agents.public_nodes (count: N)")
+            elif choice.selection not in NODE_SELECTIONS and choice.selection not in ids:
+                self.fail(path + ("remote_node",),
+                          f"must be {' or '.join(NODE_SELECTIONS)} or a public node's id "
+                          f"({ids[0]} to {ids[-1]}), got {choice.selection!r}{_suggest(choice.selection, ids)}")
 
     def pools(self, agents: dict[str, Any] | None, places: set[str],
               topo: TopologySpec | None) -> list[PoolSpec]:
@@ -618,8 +710,8 @@ class _Reader:
         seen: set[str] = set()
         for i, item in enumerate(items):
             p = path + (i,)
-            m = self.mapping(item, p, ("name", "class", "count", "monerod", "wallet", "config", "region"),
-                             required=("name", "class", "count"))
+            m = self.mapping(item, p, ("name", "class", "count", "monerod", "wallet", "config", "region",
+                                       *_NODE_KEYS), required=("name", "class", "count"))
             if m is None:
                 continue
             name = self.agent_id(m["name"], p + ("name",)) if "name" in m else None
@@ -631,16 +723,24 @@ class _Reader:
                     self.fail(p + ("name",), f"duplicate custom role name {name!r}")
                 seen.add(name)
             role_class = self.role_class(m, p, entry_points)
-            monerod = self.get(m, p, "monerod", _bool, True)
-            wallet = self.get(m, p, "wallet", _bool, monerod is not False)
-            if wallet and monerod is False:
-                self.fail(p + ("wallet",), "a wallet needs its host's monerod; set monerod: true or wallet: false")
+            node = self.node_choice(m, p)
+            monerod = self.get(m, p, "monerod", _bool, not node.remote)
+            wallet = self.get(m, p, "wallet", _bool, monerod is not False or node.remote)
+            if node.remote and monerod:
+                self.fail(p + ("monerod",), "a host with node: remote runs no monerod of its own; "
+                                            "remove monerod: true or set node: own")
+            elif node.remote and wallet is False:
+                self.fail(p + ("wallet",), "node: remote gives the host's wallet a public node; "
+                                           "remove wallet: false or node: remote")
+            elif wallet and monerod is False and not node.remote:
+                self.fail(p + ("wallet",), "a wallet needs a monerod: set monerod: true, node: remote "
+                                           "(a public node's), or wallet: false")
             cfg = m.get("config") or {}
             if not isinstance(cfg, dict):
                 self.fail(p + ("config",), f"must be a mapping, got {_type_name(cfg)}")
             roles.append(CustomRoleSpec(name, role_class, self.count(m, p), monerod, wallet,  # type: ignore[arg-type]
                                         dict(cfg) if isinstance(cfg, dict) else {},
-                                        self.region(m, p, places, topo)))
+                                        self.region(m, p, places, topo), node))
         return roles
 
     def role_class(self, m: dict[str, Any], path: Path, entry_points: dict[str, str]) -> str | None:
@@ -869,10 +969,10 @@ class _Reader:
                 dict(host_options), compat_shim)
 
     def host_names(self, users: UsersSpec | None, markets: MarketplacesSpec | None,
-                   pools: list[PoolSpec], custom: list[CustomRoleSpec]) -> None:
+                   public: PublicNodesSpec | None, pools: list[PoolSpec], custom: list[CustomRoleSpec]) -> None:
         """Every agent's host name valid and distinct (from each other and from the services)."""
-        counts = [users.count if users else None, markets.count if markets else None, len(pools),
-                  *(role.count for role in custom)]
+        counts = [users.count if users else None, markets.count if markets else None,
+                  public.count if public else None, len(pools), *(role.count for role in custom)]
         total = 2 + sum(c for c in counts if c)
         if total > MAX_HOSTS:
             self.fail(("network", "agents"), f"{total} hosts in all (the services included); at most "
@@ -884,6 +984,8 @@ class _Reader:
             taken[f"user-{i}"] = f"regular user user_{i}"
         for i in range(markets.count if markets and markets.count else 0):
             taken[f"marketplace-{i}"] = f"marketplace marketplace_{i}"
+        for i in range(public.count if public and public.count else 0):
+            taken[host_name(f"{PUBLIC_NODE_PREFIX}_{i}")] = f"public node {PUBLIC_NODE_PREFIX}_{i}"
         named: list[tuple[Path, list[str], str]] = []
         for i, pool in enumerate(pools):
             if pool.id is not None:
@@ -915,4 +1017,5 @@ def _managed_flags(program: str) -> frozenset[str]:
                     wallet=WalletPlan(5, "11.0.0.1:2"), bus_port=None, processes=())
     argv = (monero_args.monerod_argv("monerod", host, "/d") if program == "monerod"
             else monero_args.wallet_argv("wallet", host, "/d"))
-    return frozenset(a for a in argv if a.startswith("--") and a != "--add-exclusive-node")
+    managed = frozenset(a for a in argv if a.startswith("--") and a != "--add-exclusive-node")
+    return managed | {"--untrusted-daemon"} if program != "monerod" else managed

@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(opts: argparse.Namespace) -> int:
     from monerosim_actors import defaults
+    from monerosim_actors.backends import resources
     from monerosim_actors.generate import write_output
     from monerosim_actors.planner import build_plan
     from monerosim_actors.scenario import load_scenario
@@ -40,6 +41,7 @@ def run(opts: argparse.Namespace) -> int:
         log.warning("%s: %s", opts.config, note)
     write_output(plan, out, force=opts.force)
     print(f"wrote {out}: {summary(plan)}")
+    print(f"  memory at peak, expected: {resources.estimate(plan).describe()}")
     print(f"  {os.path.join(out, defaults.SHADOW_FILE)}  (run: shadow {os.path.join(out, defaults.SHADOW_FILE)})")
     print(f"  {os.path.join(out, defaults.PLAN_FILE)}")
     print(f"  {os.path.join(out, defaults.HOSTS_DIR)}/  ({len(plan.hosts)} host configs)")

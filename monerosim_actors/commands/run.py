@@ -95,6 +95,8 @@ def run(opts: argparse.Namespace) -> int:
     write_output(plan, out, force=opts.force, time_scale=opts.time_scale)
     print(f"wrote {out}: {summary(plan)}", file=sys.stderr)
     if not local:
+        from monerosim_actors.backends import resources
+        print(f"memory at peak, expected: {resources.estimate(plan).describe()}", file=sys.stderr)
         from monerosim_actors.backends import shadow
         return shadow.run(out, opts.shadow_bin, sys.stderr, summary_stream=sys.stdout)
     return _run_local(plan, out, opts.time_scale)

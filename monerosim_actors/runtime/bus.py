@@ -10,9 +10,11 @@ what a batch of frames brought once the batch's event lines are written, as the 
 thread does before it sleeps, so that the role's thread does not wake only to wait for the bus
 thread to let go of the interpreter lock. ``Ping`` is answered with ``Pong`` by the bus itself.
 
-The bus also reads the host's own monerod publisher (``json-minimal-chain_main`` and
-``json-minimal-txpool_add``): it logs ``block_seen`` the first time it learns each block hash and
-tells the role :class:`ChainAdvanced` / :class:`TxpoolAdded`.
+The bus also reads the publisher (``json-minimal-chain_main`` and ``json-minimal-txpool_add``) of the
+monerod the host uses, its own or (``node: remote``) a public node's, and tells the role
+:class:`ChainAdvanced` / :class:`TxpoolAdded`. On a host with its own node it logs ``block_seen`` the
+first time it learns each block hash: one row per (block, node) for the propagation figures, which a
+wallet-only host, seeing its public node's chain, must not add to.
 
 A role inbox that overflows before the role starts (:mod:`~monerosim_actors.runtime.inbox`) is
 logged as ``inbox_overflow``, once per overflow, with how many messages it dropped.
@@ -68,16 +70,16 @@ class Bus:
         self._clock = clock or SystemClock()
         self._counter = itertools.count(1)
         self._blocks_seen: set[str] = set()
+        self._logs_blocks = host.monerod is not None
         self._for_role: list[Any] = []
         """What this batch of frames brought for the role (transport thread only), told after it."""
         self.services = {s.host: s.endpoint for s in config.services.values() if s.host != host.name}
-        node = host.monerod
         self._transport = Transport(
             identity=host.name, on_inbound=self._on_inbound, on_drop=self._on_send_drop,
             after_batch=self._after_batch, on_failed=self._transport_failed,
             bind=f"tcp://{host.ip}:{host.bus_port}" if host.bus_port else None,
             services=self.services,
-            subscribe=f"tcp://{host.ip}:{node.zmq_pub_port}" if node else None,
+            subscribe=host.node.chain_feed if host.node else None,
             topics=(TOPIC_CHAIN, TOPIC_TXPOOL))
 
     def start(self) -> None:
@@ -173,7 +175,7 @@ class Bus:
                 first = int(data["first_height"])
                 hashes = tuple(str(h) for h in data["ids"])
                 for i, block_hash in enumerate(hashes):
-                    if block_hash not in self._blocks_seen:
+                    if self._logs_blocks and block_hash not in self._blocks_seen:
                         self._blocks_seen.add(block_hash)
                         self._events.emit(ACTOR, "block_seen", height=first + i, hash=block_hash)
                 self._for_role.append(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))

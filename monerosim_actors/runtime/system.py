@@ -153,11 +153,11 @@ class HostSystem:
         self.scheduler = Scheduler(config.time_scale)
         self.bus = Bus(config, self.events, self.inbox, on_failed=self._bus_failed)
         self.bus.start()
+        if host.node is not None:  # its own monerod, or a public node's
+            self.daemon = DaemonRpc(host.node.rpc_url)
         if host.monerod is not None:
-            url = f"http://{host.ip}:{host.monerod.rpc_port}"
-            self.daemon = DaemonRpc(url)
             # the supervisor gets its own client: a requests.Session is not shared between threads
-            self._supervise(self._monerod_spec(DaemonRpc(url)))
+            self._supervise(self._monerod_spec(DaemonRpc(f"http://{host.ip}:{host.monerod.rpc_port}")))
         if host.wallet is not None:
             url = f"http://{host.ip}:{host.wallet.rpc_port}"
             self.wallet = WalletRpc(url)

@@ -15,7 +15,7 @@ from typing import Any
 
 from monerosim_actors import defaults
 from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan,
-                                   LaunchMode, MonerodPlan, ServiceAddress, WalletPlan)
+                                   LaunchMode, MonerodPlan, NodeAccess, ServiceAddress, WalletPlan)
 
 IDLE_ROLE = "tests.e2e.roles_for_tests:IdleRole"
 
@@ -53,6 +53,7 @@ def host_plan(name: str, ip: str, *, role_class: str = IDLE_ROLE, role: str = "t
         name=name, agent_id=name.replace("-", "_"), role=role, role_class=role_class, ip=ip,
         network_node_id=0, start_time_s=start_time_s, seed=seed, params=dict(params or {}),
         monerod=node if monerod else None,
+        node=NodeAccess(name, ip, node.rpc_port, node.zmq_pub_port) if monerod else None,
         wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
                           daemon_address=f"{ip}:{defaults.MONEROD_RPC_PORT}") if wallet else None,
         bus_port=bus_port, processes=())

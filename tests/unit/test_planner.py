@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors import defaults
+from monerosim_actors.monero_args import wallet_argv
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan import Plan
 from monerosim_actors.planner import _peer_graph, build_plan, host_seed
@@ -118,6 +119,58 @@ def test_custom_roles_run_what_they_declare(tmp_path: Path) -> None:
     (observer,) = [h for h in plan.hosts if h.role == "observer"]
     assert observer.monerod is None and observer.wallet is None and observer.role_class == "json:JSONDecoder"
     assert plan.hosts[-1] is observer
+
+
+def _remote_doc(users: dict, public: dict | None = None) -> dict:
+    doc = base_doc()
+    doc["network"]["agents"]["regular_users"] = {"count": 6, "config": users}
+    doc["network"]["agents"]["public_nodes"] = public or {"count": 3}
+    return doc
+
+
+def test_remote_users_run_a_wallet_on_a_public_node(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, _remote_doc({"node": "remote"}))
+    public = [h for h in plan.hosts if h.role == "public_node"]
+    assert [h.name for h in public] == ["public-node-0", "public-node-1", "public-node-2"]
+    assert plan.hosts.index(public[0]) == 2, "public nodes start right after the services"
+    assert all(h.monerod is not None and h.wallet is None and not h.remote for h in public)
+    users = [h for h in plan.hosts if h.role == "regular_user"]
+    by_name = {h.name: h for h in public}
+    for user in users:
+        assert user.monerod is None and user.remote
+        node = by_name[user.node.host]
+        assert user.wallet.daemon_address == f"{node.ip}:{node.monerod.rpc_port}"
+        assert not user.wallet.trusted_daemon
+        assert user.node.chain_feed == f"tcp://{node.ip}:{node.monerod.zmq_pub_port}"
+    own = plan.host("marketplace-0")
+    assert own.node.host == own.name and own.wallet.trusted_daemon and not own.remote
+    argv = wallet_argv("wallet", users[0], "/d")
+    assert "--untrusted-daemon" in argv and "--trusted-daemon" not in argv
+    assert argv[argv.index("--daemon-address") + 1] == users[0].wallet.daemon_address
+    assert "--trusted-daemon" in wallet_argv("wallet", own, "/d")
+    peers = {p for h in plan.hosts if h.monerod for p in h.monerod.peers}
+    assert not any(p.startswith(u.ip + ":") for u in users for p in peers), "wallet-only hosts are no peers"
+    assert plan.host("block-controller").params["users"][0]["host"] == "user-0"
+
+
+def test_remote_node_selection_random_is_seeded_round_robin_turns_named_is_fixed(tmp_path: Path) -> None:
+    def chosen(users: dict, seed: int = 1) -> list[str]:
+        plan = _plan(tmp_path, _remote_doc(users), seed=seed)
+        return [h.node.host for h in plan.hosts if h.role == "regular_user"]
+
+    assert chosen({"node": "remote", "remote_node": "round_robin"}) == [f"public-node-{i % 3}" for i in range(6)]
+    assert chosen({"node": "remote", "remote_node": "public_node_1"}) == ["public-node-1"] * 6
+    randomly = chosen({"node": "remote"})
+    assert randomly == chosen({"node": "remote"}) and len(set(randomly)) > 1
+    assert any(chosen({"node": "remote"}, seed=s) != randomly for s in range(2, 6))
+
+
+def test_relay_only_public_nodes_serve_no_wallet(tmp_path: Path) -> None:
+    doc = _remote_doc({}, {"count": 2, "public": False})
+    plan = _plan(tmp_path, doc)
+    relays = [h for h in plan.hosts if h.role == "public_node"]
+    assert all(h.params["public"] is False for h in relays)
+    assert all(not h.remote for h in plan.hosts)
 
 
 def test_peer_graph_is_connected_bounded_and_seeded() -> None:

@@ -105,6 +105,14 @@ def test_gml_path_is_relative_to_the_scenario_and_rewritten_one_item_per_line(tm
     assert s.topology.places[0].needs_host_bandwidth
 
 
+def _chain(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """Several changes to the base document, in order."""
+    def change(doc: dict[str, Any]) -> None:
+        for one in changes:
+            one(doc)
+    return change
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     """A change to the base document: set the value at a dotted path (``a.b[1].c``)."""
     def change(doc: dict[str, Any]) -> None:
@@ -229,7 +237,27 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
      "network.agents.custom[0].name", "is a built-in role"),
     ("custom wallet without node", _set("network.agents.custom", [{"name": "x", "class": "json:loads", "count": 1,
                                                                    "monerod": False, "wallet": True}]),
-     "network.agents.custom[0].wallet", "a wallet needs its host's monerod"),
+     "network.agents.custom[0].wallet", "a wallet needs a monerod"),
+    ("remote without public nodes", _set("network.agents.regular_users.config", {"node": "remote"}),
+     "network.agents.regular_users.config.node", "needs a public node to use, but there are none"),
+    ("remote on relay-only nodes", _chain(_set("network.agents.marketplaces.config", {"node": "remote"}),
+                                          _set("network.agents.public_nodes", {"count": 2, "public": False})),
+     "network.agents.marketplaces.config.node", "its public nodes have public: false"),
+    ("node misspelt", _set("network.agents.regular_users.config", {"node": "remtoe"}),
+     "network.agents.regular_users.config.node", "must be one of"),
+    ("remote_node unknown", _chain(_set("network.agents.regular_users.config",
+                                        {"node": "remote", "remote_node": "public_node_7"}),
+                                   _set("network.agents.public_nodes", {"count": 2})),
+     "network.agents.regular_users.config.remote_node", "public_node_0 to public_node_1), got 'public_node_7'"),
+    ("remote_node without remote", _set("network.agents.regular_users.config", {"remote_node": "random"}),
+     "network.agents.regular_users.config.remote_node", "only a host with node: remote"),
+    ("custom remote with monerod", _chain(
+        _set("network.agents.custom", [{"name": "x", "class": "json:loads", "count": 1, "node": "remote",
+                                        "monerod": True}]),
+        _set("network.agents.public_nodes", {"count": 1})),
+     "network.agents.custom[0].monerod", "runs no monerod of its own"),
+    ("public nodes without count", _set("network.agents.public_nodes", {"public": True}),
+     "network.agents.public_nodes", "'count' is required"),
     ("custom hosts collide", _set("network.agents.custom", [{"name": "pool", "class": "json:loads", "count": 3},
                                                             {"name": "POOL", "class": "json:loads", "count": 1}]),
      "network.agents.custom[1].name", "'POOL_0' becomes host name 'pool-0'"),
