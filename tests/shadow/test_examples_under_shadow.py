@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.shadow, pytest.mark.e2e, pytest.mark.skipif(SHADOW is 
 
 EXAMPLES = ["quickstart", "custom_role", "regions_example", "gml_example"]
 LATENCY_SCENARIO = Path(__file__).parent / "scenarios" / "latency_regions.yaml"
+REMOTE_SCENARIO = Path(__file__).parent / "scenarios" / "remote_wallets.yaml"
 STEADY_TOLERANCE = 0.01
 """The steady-state p50 may exceed the path by at most 1%: what remains is Shadow's modelled time for
 the system calls and clock reads on the way, tens of microseconds."""
@@ -53,13 +55,40 @@ def _run_and_analyze(config: Path, out: Path) -> None:
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_runs_to_the_end_under_shadow(example: str, tmp_path: Path) -> None:
+    out = tmp_path / example
+    _run_and_analyze(ROOT / "configs" / f"{example}.yaml", out)
+    _assert_whole_run(out)
+
+
+@pytest.mark.timeout(1800)
+def test_wallet_only_hosts_pay_and_are_paid_through_their_public_node(tmp_path: Path) -> None:
+    out = tmp_path / "remote"
+    _run_and_analyze(REMOTE_SCENARIO, out)
+    run = _assert_whole_run(out)
+    remote = {h.name: h for h in run.plan.hosts if h.remote}
+    assert {h.role for h in remote.values()} == {"regular_user", "marketplace"}
+    started = run.events["process_started"]
+    programs = started.groupby("host")["name"].agg(set).to_dict()
+    for name, host in remote.items():
+        assert programs[name] == {"wallet"}, f"{name} ran {programs[name]}, not only its wallet"
+        argv = started.loc[started["host"] == name, "argv"].iloc[0]
+        assert "--untrusted-daemon" in argv and host.wallet.daemon_address in argv
+    assert programs["public-node-0"] == {"monerod"}
+    confirmed = run.payments[run.payments["confirmed_at"].notna()]
+    assert set(confirmed["user"]) == {n for n, h in remote.items() if h.role == "regular_user"}, \
+        "every wallet-only user had a payment confirmed"
+    seen = set(run.block_seen["node"])
+    assert not seen & set(remote), "a wallet-only host logs no block_seen of its own"
+
+
+def _assert_whole_run(out: Path) -> Any:
+    """The analysed run in ``out`` is whole: clean stops, scheduled blocks by every pool, confirmed
+    payments, nodes within :data:`HEIGHT_SPREAD` blocks, no message faster than its path."""
     from monerosim_actors.analysis import load_run
     from monerosim_actors.analysis.checks import check_consistency
     from monerosim_actors.analysis.paths import faster_than_path
     from monerosim_actors.analysis.summary import final_heights
 
-    out = tmp_path / example
-    _run_and_analyze(ROOT / "configs" / f"{example}.yaml", out)
     run = load_run(out)
     stops = run.events["host_stopped"]
     assert sorted(stops["host"]) == sorted(h.name for h in run.plan.hosts), "every host logged host_stopped"
@@ -81,6 +110,7 @@ def test_example_runs_to_the_end_under_shadow(example: str, tmp_path: Path) -> N
     assert len(delivered) > 0
     too_fast = faster_than_path(run.messages)
     assert too_fast.empty, f"messages faster than their network path:\n{too_fast.head(10)}"
+    return run
 
 
 @pytest.mark.timeout(1800)
