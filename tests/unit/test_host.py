@@ -49,11 +49,10 @@ def test_a_role_that_dies_ends_main_with_exit_3_at_once(tmp_path: Path, process_
     plan = host_plan("h", "127.0.0.1", role_class=f"{__name__}:Crasher", role="tester",
                      monerod=False, wallet=False)
     path = write_config(host_config(plan, duration_s=DURATION_S), tmp_path / "hosts")
-    started = time.monotonic()
     code = host.main(["--config", str(path), "--data-dir", str(tmp_path / "data")])
     assert code == host.EXIT_ACTOR_FAILED == 3
-    assert time.monotonic() - started < DURATION_S / 2
     last = read_events(str(tmp_path / "data" / "events.jsonl"))[-1]
+    # the failure ended it, not the end of the scenario (its reason would be the duration's)
     assert (last["event"], last["reason"], last["exit_code"]) == ("host_stopped", "actor_failed", 3)
     assert last["detail"] == "tester: RuntimeError: bug in a task"
 
