@@ -30,9 +30,14 @@ TARGET_RSS_MB = 300.0
 TARGET_RATIO = 12.0
 
 
-def scenario_text(users: int) -> str:
-    """The seed's scenario with ``users`` regular users."""
-    text = (REPO / "configs" / "seed_example.yaml").read_text()
+SCENARIOS = {"": "seed_example.yaml", "wallet-only users": "seed_remote.yaml"}
+"""Label -> the scenario in configs/ whose user count is varied: the seed's (a monerod per user) and
+the seed's with ``node: remote`` users on 10 public nodes (issue 14's target is the same)."""
+
+
+def scenario_text(users: int, scenario: str) -> str:
+    """``scenario`` with ``users`` regular users."""
+    text = (REPO / "configs" / scenario).read_text()
     return text.replace("count: 100\n", f"count: {users}\n", 1)
 
 
@@ -49,15 +54,15 @@ def run_once(config: Path, out: Path) -> dict[str, float]:
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def measure(workdir: str, repeat: int) -> dict[str, object]:
+def measure(workdir: str, repeat: int, scenario: str) -> dict[str, object]:
     """Every size, ``repeat`` times, with the scenario and OUT in a fresh folder under ``workdir``."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="gen-scale-", dir=workdir) as tmp:
         for users in SIZES:
             config = Path(tmp) / f"users-{users}.yaml"
-            config.write_text(scenario_text(users))
+            config.write_text(scenario_text(users, scenario))
             runs = [run_once(config, Path(tmp) / f"out-{users}") for _ in range(repeat)]
-            row = {"users": users, "hosts": users + 10,
+            row = {"users": users, "hosts": len(json.loads((Path(tmp) / f"out-{users}" / "plan.json").read_text())["hosts"]),
                    **{k: round(statistics.median(r[k] for r in runs), 3) for k in ("wall_s", "cpu_s", "peak_rss_mb")},
                    "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs]}
             rows.append(row)
@@ -83,9 +88,11 @@ def main() -> int:
     opts = parser.parse_args()
     workdirs = opts.workdir or [tempfile.gettempdir()] + (["/dev/shm"] if os.path.isdir("/dev/shm") else [])
     load_before = os.getloadavg()[0]
-    by_workdir = {w: measure(w, opts.repeat) for w in workdirs}
+    by_workdir = {", ".join(filter(None, (w, label))): measure(w, opts.repeat, scenario)
+                  for w in workdirs for label, scenario in SCENARIOS.items()}
     report = {
-        "benchmark": "monerosim-actors gen (the seed scenario with the user count varied): median of runs, "
+        "benchmark": "monerosim-actors gen (the seed scenario, and the seed's with wallet-only users, with the "
+                     "user count varied): median of runs, "
                      "each a fresh process; CPU = user + system of gen and its children",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "load_average_1m_before": round(load_before, 2),
