@@ -20,6 +20,8 @@ from bench.common import ROOT
 
 MODULES = ("bus_latency", "bus_throughput", "coordination", "host_footprint", "local_growth", "shadow_speed")
 """Figures of this suite: ``bench.NAME.main(argv)``."""
+ON_REQUEST = ("shadow_scale",)
+"""Figures run only when named (an hour or more each): ``python -m bench shadow_scale``."""
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "idle_host": ("--seconds", "60"),
     "monerod_footprint": ("--repeat", "1"),
@@ -59,7 +61,7 @@ def main(argv: list[str]) -> int:
     name, rest = argv[0], argv[1:]
     if name == "report":
         return report.main(rest)
-    if name in MODULES:
+    if name in MODULES or name in ON_REQUEST:
         return int(importlib.import_module(f"bench.{name}").main(rest))
     if name in SCRIPTS:
         return subprocess.run([*command(name)[:2], *rest] if rest else command(name), cwd=ROOT).returncode
