@@ -227,13 +227,22 @@ def _stat_secs(d: dict[str, Any], name: str, keys: Sequence[str], k: float) -> s
                      for key in keys)
 
 
+def _served(h: dict[str, Any]) -> str:
+    """``, 100 wallet-only on 10 public nodes (7 to 13 each)``, or nothing when there are none."""
+    served = h["served_by_public_node"]
+    if not served:
+        return ""
+    return (f", {h['wallet_only']} wallet-only on {len(served)} public nodes "
+            f"({min(served.values())} to {max(served.values())} each)")
+
+
 def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
     h = s["hosts"]
     m, b, p = s["messages"], s["blocks"], s["payments"]
     k = s["run"]["time_scale"]
     out = [f"{heading} Hosts\n",
-           f"Run folder `{run.out_dir}`: {h['total']} hosts, events over "
-           f"{_secs(s['run'], 'duration', k)}. "
+           f"Run folder `{run.out_dir}`: {h['total']} hosts ({h['with_node']} with a monerod of their "
+           f"own{_served(h)}), events over {_secs(s['run'], 'duration', k)}. "
            f"Missing logs: {', '.join(h['missing_logs']) or 'none'}. "
            f"Logs cut mid-line (crash): {', '.join(h['truncated_logs']) or 'none'}.\n"]
     out.append(_time_note(k))

@@ -83,9 +83,14 @@ def _round(x: float, digits: int) -> float | None:
 
 
 def hosts_summary(hosts: pd.DataFrame) -> dict[str, Any]:
-    """Which hosts' logs could not be read whole."""
+    """How many hosts run a node and how many use a public node's (and how many each public node
+    serves); which hosts' logs could not be read whole."""
+    remote = hosts[hosts["node"].notna() & ~hosts["has_node"]]
     return {
         "total": len(hosts),
+        "with_node": int(hosts["has_node"].sum()),
+        "wallet_only": len(remote),
+        "served_by_public_node": {str(k): int(v) for k, v in remote["node"].value_counts().sort_index().items()},
         "missing_logs": hosts.loc[hosts["log"] == "missing", "host"].tolist(),
         "truncated_logs": hosts.loc[hosts["log"] == "truncated", "host"].tolist(),
         "bad_lines": {h: int(n) for h, n in zip(hosts["host"], hosts["bad_lines"]) if n},

@@ -49,8 +49,9 @@ def select(events: dict[str, pd.DataFrame], name: str, columns: dict[str, str]) 
 
 
 def hosts_table(plan: Plan, logs: Iterable[HostLog]) -> pd.DataFrame:
-    """One row per plan host: identity, role (its group in the plots), whether it runs a node,
-    its pool id and configured hashrate share (pools only), and what reading its log found."""
+    """One row per plan host: identity, role (its group in the plots), whether it runs a node, the
+    host whose node it uses (its own, a public node's, or none), its pool id and configured hashrate
+    share (pools only), and what reading its log found."""
     by_host = {h.host: h for h in logs}
     rows = []
     for h in plan.hosts:
@@ -58,11 +59,12 @@ def hosts_table(plan: Plan, logs: Iterable[HostLog]) -> pd.DataFrame:
         is_pool = "pool_id" in h.params
         rows.append({
             "host": h.name, "agent_id": h.agent_id, "role": h.role, "has_node": h.monerod is not None,
+            "node": h.node.host if h.node is not None else None,
             "pool_id": h.params["pool_id"] if is_pool else None,
             "hashrate_share": float(h.params.get("hashrate_share", np.nan)) if is_pool else np.nan,
             "log": host_log.status, "events": host_log.lines, "bad_lines": host_log.bad_lines,
         })
-    return pd.DataFrame(rows, columns=["host", "agent_id", "role", "has_node", "pool_id",
+    return pd.DataFrame(rows, columns=["host", "agent_id", "role", "has_node", "node", "pool_id",
                                        "hashrate_share", "log", "events", "bad_lines"])
 
 

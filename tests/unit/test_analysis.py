@@ -255,3 +255,16 @@ def test_chain_height_draws_the_nodes_spread_and_the_end_of_the_bootstrap(run: R
     assert labels == ["median node", "bootstrap done"]
     assert list(ax.get_lines()[1].get_xdata()) == [3.5, 3.5]  # 946684804.0 - the run's start
     assert any(isinstance(c, PolyCollection) for c in ax.collections)  # lowest to highest node
+
+
+def test_hosts_summary_counts_wallet_only_hosts_by_public_node() -> None:
+    from monerosim_actors.analysis.summary import hosts_summary
+
+    hosts = pd.DataFrame({
+        "host": ["public-node-0", "public-node-1", "user-0", "user-1", "user-2", "marketplace-directory"],
+        "has_node": [True, True, False, False, False, False],
+        "node": ["public-node-0", "public-node-1", "public-node-1", "public-node-0", "public-node-1", None],
+        "log": ["ok"] * 6, "bad_lines": [0] * 6})
+    s = hosts_summary(hosts)
+    assert (s["with_node"], s["wallet_only"]) == (2, 3)
+    assert s["served_by_public_node"] == {"public-node-0": 1, "public-node-1": 2}
