@@ -23,5 +23,5 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,analysis]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,analysis,sweep]'
 echo "setup: ready ($(.venv/bin/python --version), $(monerod --version | head -n 1))" >&2
