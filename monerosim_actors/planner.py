@@ -42,6 +42,9 @@ wallet-rpc calibrate a tick counter at start-up by reading the clock until a sec
 is 10^8 reads at 10 ns and 10^6 at 1 us, each costing wall time under Shadow. The price is a little
 more modelled CPU time on every clock read (README, "Running under Shadow", has the figures)."""
 
+CHORD_TRIES = 8
+"""Random draws per wanted chord before the peer graph falls back to listing the candidates left."""
+
 SERVICE_BLOCK_CONTROLLER = "block_controller"
 SERVICE_MARKETPLACE_DIRECTORY = "marketplace_directory"
 
@@ -297,23 +300,34 @@ class _Turns:
 
 
 def _peer_graph(n: int, count: int, rng: random.Random) -> list[list[int]]:
-    """Each node's peers: a ring over a seeded shuffle (so the graph is connected) plus
-    random chords up to ``count`` peers per node. O(n * count)."""
+    """The nodes each node dials: a ring over a seeded shuffle (so the graph is connected) plus random
+    chords up to ``count`` per node, never to a node that dials it back (unless ``n`` is 2).
+
+    Two monerods that dial each other keep one connection, which leaves one of them without that
+    outgoing connection; a node left with none cannot send its transactions on a Dandelion++ stem
+    ("Unable to send transaction(s) via Dandelion++ stem"), and monerod 0.18.0 then never relays them,
+    so blocks are mined without them. Without mutual pairs every node keeps all its outgoing
+    connections (in a small network some get fewer than ``count``). O(n * count) for large ``n``.
+    """
     if n < 2:
         return [[] for _ in range(n)]
     want = min(count, n - 1)
     order = list(range(n))
     rng.shuffle(order)
-    peers: list[list[int]] = [[] for _ in range(n)]
+    peers: list[set[int]] = [set() for _ in range(n)]
     for pos, node in enumerate(order):
-        peers[node].append(order[(pos + 1) % n])
+        peers[node].add(order[(pos + 1) % n])
     for node in range(n):
-        chosen = set(peers[node]) | {node}
-        while len(peers[node]) < want:
+        chosen = peers[node]
+        for _ in range(CHORD_TRIES * want):
+            if len(chosen) >= want:
+                break
             candidate = rng.randrange(n)
-            if candidate not in chosen:
+            if candidate != node and candidate not in chosen and node not in peers[candidate]:
                 chosen.add(candidate)
-                peers[node].append(candidate)
+        if len(chosen) < want:  # a small or dense graph: take what is left, in a seeded order
+            left = [c for c in range(n) if c != node and c not in chosen and node not in peers[c]]
+            chosen.update(rng.sample(left, min(want - len(chosen), len(left))))
     return [sorted(p) for p in peers]
 
 

@@ -87,10 +87,9 @@ def shortage(plan: Plan, available_mb: int) -> str | None:
     if need.total_mb + RESERVE_MB <= available_mb:
         return None
     return (f"this run needs about {need.describe()}, plus {RESERVE_MB} MiB to spare, but only "
-            f"{available_mb} MiB is available (MemAvailable in /proc/meminfo). Make the scenario "
-            f"smaller (fewer regular_users, marketplaces or mining_pools: every one runs its own monerod), "
-            f"free some memory, run it under Shadow (--backend shadow), or pass --skip-memory-check "
-            f"to try anyway.")
+            f"{available_mb} MiB is available (MemAvailable in /proc/meminfo). Give the users "
+            f"node: remote (a wallet on one of a few public_nodes instead of a monerod each), make the "
+            f"scenario smaller, free some memory, or pass --skip-memory-check to try anyway.")
 
 
 def addresses_in_use(plan: Plan) -> list[str]:

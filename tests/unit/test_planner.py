@@ -176,7 +176,12 @@ def test_relay_only_public_nodes_serve_no_wallet(tmp_path: Path) -> None:
 def test_peer_graph_is_connected_bounded_and_seeded() -> None:
     for n, count in [(2, 3), (3, 3), (10, 1), (500, 3), (50, 8)]:
         peers = _peer_graph(n, count, random.Random(f"1/{n}"))
-        assert all(len(p) == min(count, n - 1) and i not in p for i, p in enumerate(peers))
+        assert all(1 <= len(p) <= min(count, n - 1) and i not in p for i, p in enumerate(peers))
+        if n > 2:
+            mutual = [(i, j) for i, p in enumerate(peers) for j in p if i in peers[j]]
+            assert not mutual, "a node dials one that dials it back: one of them loses an outgoing link"
+        if n >= 4 * count:
+            assert all(len(p) == count for p in peers), "a large graph gives every node all its peers"
         seen, todo = {0}, [0]
         adjacent: dict[int, set[int]] = {i: set() for i in range(n)}
         for i, p in enumerate(peers):
@@ -199,7 +204,7 @@ def test_peers_are_monerod_p2p_endpoints(tmp_path: Path) -> None:
     for h in plan.hosts:
         if h.monerod is not None:
             assert set(h.monerod.peers) <= p2p - {f"{h.ip}:{defaults.MONEROD_P2P_PORT}"}
-            assert len(h.monerod.peers) == 3
+            assert 1 <= len(h.monerod.peers) <= 3  # 6 nodes: not every one can dial 3 without a mutual pair
 
 
 def test_seed_changes_peers_and_host_seeds_only(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_a_run_that_does_not_fit_is_refused_with_numbers_and_what_to_do() -> Non
     assert message is not None
     assert f"only {need - 1} MiB is available" in message
     assert f"1 mining monerod x {resources.MINER_MB} MiB, 1 other monerod x {resources.NODE_MB} MiB" in message
-    for hint in ("fewer regular_users", "--backend shadow", "--skip-memory-check"):
+    for hint in ("node: remote", "public_nodes", "--skip-memory-check"):
         assert hint in message
 
 
