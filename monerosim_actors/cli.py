@@ -19,7 +19,8 @@ STAGES: dict[str, str] = {
     "validate": "check a scenario file and report every problem in it",
     "gen": "generate a Shadow simulation (shadow.yaml, network graph, per-host configs) from a scenario",
     "run": "generate and run a scenario, on this machine (local backend) or under Shadow",
-    "analyze": "turn the event logs of one or more runs into tables, plots and a report",
+    "analyze": "turn the event logs of one or more runs (or of a sweep) into tables, plots and a report",
+    "sweep": "run a scenario over a grid of parameters and seeds, on this machine or a Dask cluster",
 }
 
 EXIT_USAGE = 2

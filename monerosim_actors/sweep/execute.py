@@ -1,0 +1,303 @@
+"""Carry out a sweep's runs on Dask: a local cluster sized by memory and cores, or an existing one.
+
+Each run is one Dask task, :func:`execute_run`, which records the run's status in its ``run.json``
+and hands the run to a *runner*: :func:`subprocess_runner` (``python -m monerosim_actors run ...`` in
+a child process, so that a worker that dies takes no half-run state with it; tests inject a fake).
+Every task claims the Dask worker resources ``MEMORY`` (bytes: the run's estimate) and ``CORES``, so
+a worker runs only as many runs at once as it holds. A worker that dies has its run started again,
+up to the sweep's ``retries`` times, then reported failed; a failed run never stops the others, and
+``sweep --resume`` runs what is not done.
+
+The retries are counted here, in ``run.json``, not by Dask: Dask's ``allowed-failures`` charges every
+task assigned to a dead worker, also those still waiting there for its resources, while only the run
+that was running died with it. So the local cluster allows Dask many failures and a run counts its
+own deaths (a ``run.json`` still ``running`` when its task starts again in the same session).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from monerosim_actors.errors import MonerosimError
+from monerosim_actors.sweep import index
+from monerosim_actors.sweep.progress import SweepProgress
+
+log = logging.getLogger(__name__)
+
+MIB = 2**20
+TICK_S = 10.0
+"""How often the driver looks at the runs in progress when none ends (and prints its line in a log)."""
+DASK_ALLOWED_FAILURES = 100
+"""Dask's limit of worker deaths per task on the local cluster: a net above the sweep's own retries."""
+LEFTOVER_WAIT_S = 600.0
+"""How long a run waits for the processes of its previous attempt (stopping after their worker died)
+before it gives up: a net, not a budget."""
+CONNECT_TIMEOUT_S = 60.0
+ALLOWED_FAILURES_KEY = "distributed.scheduler.allowed-failures"
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """What a worker needs to carry out one run; paths are absolute (shared storage on a cluster)."""
+
+    id: str
+    folder: str
+    backend: str
+    time_scale: float
+    first_address: str | None
+    shadow_bin: str | None
+    session: str
+    """Which ``sweep`` invocation this is: deaths of a worker are counted per session."""
+    retries: int
+
+    @property
+    def out(self) -> str:
+        return os.path.join(self.folder, index.OUT_DIR)
+
+    def command(self, python: str) -> list[str]:
+        """The ``run`` command line, with the worker's interpreter."""
+        argv = [python, "-m", "monerosim_actors", "run", os.path.join(self.folder, index.SCENARIO_FILE),
+                "-o", self.out, "--backend", self.backend, "--force"]
+        if self.backend == "local":
+            argv += ["--time-scale", repr(self.time_scale), "--first-address", str(self.first_address)]
+        if self.shadow_bin:
+            argv += ["--shadow-bin", self.shadow_bin]
+        return argv
+
+
+Runner = Callable[[RunJob, TextIO], int]
+"""Carries out one run, its output going to the log; returns its exit code (0: done)."""
+
+
+def subprocess_runner(job: RunJob, out: TextIO) -> int:
+    """Run ``monerosim-actors run`` for ``job`` in a child process that gets SIGTERM if this worker dies."""
+    argv = [sys.executable, "-m", "monerosim_actors.sweep.child", str(os.getpid()), *job.command(sys.executable)]
+    out.write(" ".join(argv[4:]) + "\n")
+    out.flush()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                            cwd=job.folder)
+    return proc.wait()
+
+
+def execute_run(job: RunJob, runner: Runner) -> dict[str, Any]:
+    """The Dask task of one run: wait for the leftovers of an earlier attempt, mark the run running,
+    run it, record how it ended. Never raises for a failed run (the others go on); returns its ``run.json``."""
+    folder = Path(job.folder)
+    previous = index.read_status(folder) or {}
+    died = 0
+    if previous.get("session") == job.session:  # started before in this session: its worker died
+        died = previous.get("died", 0) + (previous.get("status") == index.RUNNING)
+    status: dict[str, Any] = {"id": job.id, "status": index.RUNNING, "session": job.session, "died": died,
+                              "attempt": previous.get("attempt", 0) + 1, "host": socket.gethostname(),
+                              "worker_pid": os.getpid(), "started": time.time()}
+    if died > job.retries:
+        return _finish(folder, status, None, f"its worker died {died} times while running it")
+    leftovers = _wait_for_leftovers(job.folder)
+    if leftovers:
+        return _finish(folder, status, None, f"processes of an earlier attempt still run: {leftovers}")
+    index.write_json(folder / index.STATUS_FILE, status)
+    with open(folder / index.LOG_FILE, "a", encoding="utf-8") as out:
+        out.write(f"=== attempt {status['attempt']} on {status['host']} at "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===\n")
+        out.flush()
+        try:
+            code = runner(job, out)
+        except Exception as e:  # a runner that cannot start the run fails this run, not the sweep
+            out.write(f"the run could not be carried out: {e!r}\n")
+            return _finish(folder, status, None, f"could not start: {e}")
+    return _finish(folder, status, code, None if code == 0 else f"exit code {code}")
+
+
+def _finish(folder: Path, status: dict[str, Any], code: int | None, reason: str | None) -> dict[str, Any]:
+    ended = time.time()
+    status = {**status, "status": index.DONE if reason is None else index.FAILED, "exit_code": code,
+              "ended": ended, "wall_s": round(ended - status["started"], 3), **({"reason": reason} if reason else {})}
+    index.write_json(folder / index.STATUS_FILE, status)
+    return status
+
+
+def _wait_for_leftovers(folder: str) -> list[int]:
+    """Wait until no process on this machine runs in ``folder`` (an earlier attempt, stopping after
+    its worker died, would share the run's addresses and files); the pids still there at the limit."""
+    deadline = time.monotonic() + LEFTOVER_WAIT_S
+    left = _processes_in(folder)
+    while left and time.monotonic() < deadline:
+        time.sleep(1.0)
+        left = _processes_in(folder)
+    return left
+
+
+def _processes_in(folder: str) -> list[int]:
+    needle = (folder.rstrip("/") + "/").encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in cmdline.replace(b"\0", b" ") and state != b"Z":
+            found.append(int(entry))
+    return found
+
+
+def jobs(sweep_dir: str, sweep: index.SweepIndex, runs: list[index.RunEntry], session: str) -> list[RunJob]:
+    """The jobs of ``runs``, with absolute paths in ``sweep_dir``."""
+    root = os.path.abspath(sweep_dir)
+    return [RunJob(id=r.id, folder=str(r.folder(root)), backend=sweep.backend, time_scale=sweep.time_scale,
+                   first_address=r.first_address, shadow_bin=sweep.shadow_bin, session=session,
+                   retries=sweep.retries) for r in runs]
+
+
+def to_do(sweep_dir: str, sweep: index.SweepIndex) -> list[index.RunEntry]:
+    """The runs that are not done: never started, failed, or cut short (still ``running`` in their
+    ``run.json`` though nothing runs them: their worker or the sweep died)."""
+    return [r for r in sweep.runs if (index.read_status(r.folder(sweep_dir)) or {}).get("status") != index.DONE]
+
+
+@dataclass
+class Outcome:
+    """How a sweep's session went."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(run id, why)."""
+    wall_s: float = 0.0
+
+
+def local_slots(claims_mb: list[int], cores: int, available_mb: int, cpus: int, cap: int | None) -> int:
+    """How many runs this machine can hold at once: by memory (the largest claim), by cores, by the
+    number of runs and by ``cap``.
+
+    Raises:
+        MonerosimError: not even the largest run fits into the memory available.
+    """
+    from monerosim_actors.backends.resources import RESERVE_MB
+
+    usable = available_mb - RESERVE_MB
+    largest = max(claims_mb)
+    if largest > usable:
+        raise MonerosimError(
+            f"the largest run claims {largest} MiB, but only {available_mb} MiB is available here "
+            f"(MemAvailable, less {RESERVE_MB} MiB to spare): free some memory, make the scenario smaller, "
+            "set resources.memory in the sweep file if the estimate is too high, or run on a cluster "
+            "(--scheduler)")
+    slots = min(usable // largest, max(1, cpus // cores), len(claims_mb))
+    return max(1, min(slots, cap) if cap else slots)
+
+
+@contextlib.contextmanager
+def local_cluster(slots: int, memory_mb: int, cores: int) -> Iterator[Any]:
+    """A Dask cluster on this machine: ``slots`` worker processes of one thread, each declaring
+    ``MEMORY`` and ``CORES`` for one run; a worker that dies is restarted by its nanny."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({ALLOWED_FAILURES_KEY: DASK_ALLOWED_FAILURES}):
+        cluster = LocalCluster(n_workers=slots, threads_per_worker=1, processes=True, memory_limit=0,
+                               resources={"MEMORY": memory_mb * MIB, "CORES": cores},
+                               host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+@contextlib.contextmanager
+def remote_cluster(address: str, largest_mb: int, cores: int) -> Iterator[Any]:
+    """A client of the Dask scheduler at ``address``, once a worker that can hold the largest run is there.
+
+    Raises:
+        MonerosimError: no scheduler answers, or none of its workers declares enough resources.
+    """
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
+    except OSError as e:
+        raise MonerosimError(f"no Dask scheduler answers at {address}: {e}") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            raise MonerosimError(f"the Dask scheduler at {address} has no worker (start one: "
+                                 f"dask worker {address} --nthreads 2 --resources \"MEMORY=16e9 CORES=2\")") from None
+        workers = client.scheduler_info()["workers"].values()
+        need = {"MEMORY": largest_mb * MIB, "CORES": cores}
+        if not any(all(w.get("resources", {}).get(k, 0) >= v for k, v in need.items()) for w in workers):
+            have = sorted({str(w.get("resources") or {}) for w in workers})
+            raise MonerosimError(
+                f"no worker of {address} can take the largest run, which claims MEMORY={need['MEMORY']:.4g} "
+                f"({largest_mb} MiB) and CORES={cores}; its workers declare {', '.join(have)}. Start workers "
+                f"with their resources, e.g. dask worker {address} --nthreads 2 --resources "
+                "\"MEMORY=16e9 CORES=2\"")
+        yield client
+    finally:
+        client.close()
+
+
+def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[index.RunEntry], runner: Runner,
+            progress: SweepProgress) -> Outcome:
+    """Submit every run, follow them to their end, report each failure as it happens."""
+    from distributed import wait
+
+    claims = {r.id: {"MEMORY": r.memory_mb * MIB, "CORES": sweep.cores} for r in runs}
+    session = uuid.uuid4().hex[:12]
+    futures = {client.submit(execute_run, job, runner, key=f"sweep-{job.id}-{session}", pure=False,
+                             resources=claims[job.id]): job for job in jobs(sweep_dir, sweep, runs, session)}
+    outcome = Outcome()
+    started = time.monotonic()
+    pending = set(futures)
+    progress.show(done=0, running=0, failed=0, elapsed_s=0.0)
+    while pending:
+        try:
+            finished, pending = wait(pending, timeout=TICK_S, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            finished = set()
+        for future in finished:
+            job = futures[future]
+            status = _status_of(future, job)
+            if status.get("status") == index.DONE:
+                outcome.done.append(job.id)
+            else:
+                reason = status.get("reason") or "unknown"
+                outcome.failed.append((job.id, reason))
+                progress.failed(job.id, job.folder, reason, os.path.join(job.folder, index.LOG_FILE))
+        running = sum(1 for f in pending
+                      if (index.read_status(futures[f].folder) or {}).get("status") == index.RUNNING)
+        progress.show(done=len(outcome.done), running=running, failed=len(outcome.failed),
+                      elapsed_s=time.monotonic() - started)
+    outcome.wall_s = time.monotonic() - started
+    return outcome
+
+
+def _status_of(future: Any, job: RunJob) -> dict[str, Any]:
+    """The run's ``run.json`` as the task returned it; for a task that died with its worker (Dask's
+    ``KilledWorker`` after the allowed failures), a ``failed`` one written here."""
+    if future.status == "finished":
+        result: dict[str, Any] = future.result()
+        return result
+    recorded = index.read_status(job.folder) or {}
+    if recorded.get("status") == index.DONE:  # the run ended, then its worker died before saying so
+        return recorded
+    error = future.exception() if future.status == "error" else future.status
+    reason = f"its worker died ({type(error).__name__}: {error})"
+    status = {**recorded, "id": job.id, "status": index.FAILED, "reason": reason, "ended": time.time()}
+    index.write_json(Path(job.folder) / index.STATUS_FILE, status)
+    return status
