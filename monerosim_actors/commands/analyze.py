@@ -30,7 +30,8 @@ def _folder(text: str) -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", type=_folder, metavar="OUT",
-                        help="run folder(s): what `gen` wrote and a backend ran")
+                        help="run folder(s): what `gen` wrote and a backend ran; or one sweep folder "
+                             "(with sweep.json): per parameter point, means over seeds with 95%% intervals")
     parser.add_argument("--labels", nargs="+", metavar="LABEL",
                         help="names of the runs in plots and tables (default: the folders' names)")
     parser.add_argument("-o", "--output", type=Path, metavar="REPORT_DIR",
@@ -44,6 +45,10 @@ def run(opts: argparse.Namespace) -> int:
                              "e.g. pip install 'monerosim-actors[analysis]'")
     from monerosim_actors.analysis import load_run, write_report
     from monerosim_actors.analysis.compare import unique_labels
+    from monerosim_actors.sweep.index import is_sweep
+
+    if any(is_sweep(p) for p in opts.runs):
+        return _sweep(opts)
 
     if opts.labels is not None and len(opts.labels) != len(opts.runs):
         raise OutputError(f"--labels: {len(opts.labels)} label(s) for {len(opts.runs)} run(s)")
@@ -55,4 +60,15 @@ def run(opts: argparse.Namespace) -> int:
         runs.append(load_run(path, label))
     report = write_report(runs, opts.output or opts.runs[0] / REPORT_DIR)
     print(report)
+    return 0
+
+
+def _sweep(opts: argparse.Namespace) -> int:
+    """A sweep folder: the analysis across its runs (:mod:`monerosim_actors.analysis.sweep`)."""
+    from monerosim_actors.analysis.sweep import write_sweep_report
+
+    if len(opts.runs) != 1 or opts.labels is not None:
+        raise OutputError("a sweep folder is analysed alone and without --labels: "
+                          f"monerosim-actors analyze {opts.runs[0]} [-o REPORT_DIR]")
+    print(write_sweep_report(opts.runs[0], opts.output or opts.runs[0] / REPORT_DIR))
     return 0
