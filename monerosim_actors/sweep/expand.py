@@ -28,10 +28,7 @@ from monerosim_actors.sweep import index
 from monerosim_actors.sweep.spec import Parameter, SweepSpec, read_sweep
 from monerosim_actors.yaml_source import Path, format_path, load_text
 
-LOCAL_FIRST_OCTET = 100
-LOCAL_RANGES = 150
-"""Local runs get 127.100.0.1 .. 127.249.0.1 as first address, by run index: concurrent runs on one
-machine never share addresses, and none uses the ranges of ``run`` (127.10) or the tests (127.30, 127.60)."""
+LAST_SECOND_BYTE = 254
 PATH_KEYS: tuple[Path, ...] = (("network", "topology", "file"), ("monero", "monerod"),
                                ("monero", "wallet_rpc"), ("python",))
 """Scenario keys holding a file path, read relative to the scenario (a bare name is looked up on PATH)."""
@@ -130,8 +127,7 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
                 data.setdefault("simulation", {})["seed"] = seed
                 text = _scenario_text(spec, point, seed, data)
                 run_number = number * len(seeds) + seed_number
-                address = (f"127.{LOCAL_FIRST_OCTET + run_number % LOCAL_RANGES}.0.1"
-                           if spec.backend == "local" else None)
+                address = local_address(spec.first_address, run_number) if spec.backend == "local" else None
                 folder = os.path.join(out_dir, index.RUNS_DIR, run_id)
                 try:
                     plan = _plan(text, scratch, os.path.join(folder, index.OUT_DIR), address, load_scenario)
@@ -153,6 +149,14 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
         points=tuple((p.id, {k.key: v for k, v in p.params}) for p in all_points),
         runs=tuple(r.entry for r in runs))
     return Expansion(index=sweep_index, runs=tuple(runs), sweep_text=sweep_text)
+
+
+def local_address(first: str, run_number: int) -> str:
+    """The first host address of a local run: ``first`` with its second byte moved on by the run's
+    number (wrapping before 127.255), so that runs sharing a machine never share addresses (a run
+    has at most 100,000 hosts, fewer than one second byte holds)."""
+    _, b, c, d = (int(p) for p in first.split("."))
+    return f"127.{b + run_number % (LAST_SECOND_BYTE + 1 - b)}.{c}.{d}"
 
 
 def _apply(spec: SweepSpec, point: Point, data: Any) -> list[Problem]:

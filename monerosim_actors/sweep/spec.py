@@ -21,7 +21,8 @@ from typing import Any
 from monerosim_actors.errors import Problem, ScenarioError
 from monerosim_actors.yaml_source import Path, Source, YamlSyntaxError, format_path, load_text
 
-KEYS = ("scenario", "seeds", "grid", "points", "backend", "time_scale", "shadow_bin", "resources")
+KEYS = ("scenario", "seeds", "grid", "points", "backend", "time_scale", "first_address", "shadow_bin",
+        "resources")
 RESOURCE_KEYS = ("memory", "cores", "retries")
 BACKENDS = ("local", "shadow")
 MAX_SEED = 2**32 - 1
@@ -30,6 +31,11 @@ MAX_RUNS = 10_000
 """Runs a sweep may expand to; a typo in a grid should be an error, not a week of simulation."""
 MAX_RETRIES = 10
 MAX_CORES = 4096
+FIRST_ADDRESS = "127.100.0.1"
+MAX_SECOND_BYTE = 240
+"""So that at least 15 runs at once get ranges of their own."""
+"""The local backend's first run starts its hosts here; run k at 127.(100 + k).0.1 (see :mod:`.expand`),
+away from ``run``'s default 127.10.0.1 and the tests' 127.30 and 127.60."""
 OWNED_KEYS = {"simulation.seed": "vary it with 'seeds', which every point is run with"}
 """Key paths a sweep may not vary, and why."""
 
@@ -68,6 +74,8 @@ class SweepSpec:
     """Explicit points, each a tuple of (parameter, value) with the same parameters in each."""
     backend: str
     time_scale: float
+    first_address: str
+    """The local backend's first host address of the first run; each run moves the second byte on."""
     shadow_bin: str | None
     memory_mb: int | None
     """What each run claims of a worker's memory; None: the run's own estimate (the plan's)."""
@@ -198,6 +206,7 @@ class _Reader:
         if backend not in BACKENDS:
             self.fail(("backend",), f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
         time_scale = self.time_scale(root, backend)
+        first_address = self.first_address(root.get("first_address", FIRST_ADDRESS), backend)
         shadow_bin = root.get("shadow_bin")
         if shadow_bin is not None and (not isinstance(shadow_bin, str) or not shadow_bin):
             self.fail(("shadow_bin",), f"must be the path of the Shadow binary, got {_kind(shadow_bin)} {shadow_bin!r}")
@@ -211,7 +220,8 @@ class _Reader:
         if scenario is None:
             return None
         return SweepSpec(file=self.file, scenario=scenario, seeds=seeds, grid=grid, points=points,
-                         backend=backend, time_scale=time_scale, shadow_bin=shadow_bin, memory_mb=memory,
+                         backend=backend, time_scale=time_scale, first_address=first_address,
+                         shadow_bin=shadow_bin, memory_mb=memory,
                          cores=cores, retries=retries, source=self.src)
 
     def scenario(self, value: object) -> str | None:
@@ -340,6 +350,17 @@ class _Reader:
         if backend == "shadow" and value != 1:
             self.fail(("time_scale",), "applies to backend: local only (Shadow's clock is simulated)")
         return float(value)
+
+    def first_address(self, value: object, backend: object) -> str:
+        parts = value.split(".") if isinstance(value, str) else []
+        if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts) or parts[0] != "127" \
+                or not 11 <= int(parts[1]) <= MAX_SECOND_BYTE:
+            self.fail(("first_address",), f"must be a loopback address 127.B.C.D with B within 11..{MAX_SECOND_BYTE} "
+                                          f"(run k starts at 127.(B+k).C.D), got {value!r}")
+            return FIRST_ADDRESS
+        if backend != "local" and "first_address" in self.src.data:
+            self.fail(("first_address",), "applies to backend: local only")
+        return ".".join(str(int(p)) for p in parts)
 
     def resources(self, value: object) -> tuple[int | None, int, int]:
         if value is None:

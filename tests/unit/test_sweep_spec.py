@@ -178,3 +178,17 @@ def test_bad_key_paths(text: str) -> None:
 @pytest.mark.parametrize("value, mib", [(1500, 1500), ("2 GiB", 2048), ("1500 MiB", 1500), ("1 GB", 954)])
 def test_memory_sizes(value: object, mib: int) -> None:
     assert memory_mib(value) == mib
+
+
+def test_local_runs_move_the_second_byte_of_the_first_address_on(tmp_path: Path) -> None:
+    path = write(tmp_path, {"seeds": [1, 2, 3], "first_address": "127.200.7.1"})
+    runs = expand.expand_file(str(path), str(tmp_path / "out")).index.runs
+    assert [r.first_address for r in runs] == ["127.200.7.1", "127.201.7.1", "127.202.7.1"]
+    assert expand.local_address("127.250.0.1", 5) == "127.250.0.1"  # 5 ranges from 250 to 254: wraps
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", "10.1.0.1", "127.241.0.1", "localhost", 127])
+def test_a_first_address_outside_the_loopback_ranges_is_refused(tmp_path: Path, value: object) -> None:
+    path = write(tmp_path, {"seeds": [1], "first_address": value})
+    with pytest.raises(ScenarioError, match=r"first_address: must be a loopback address 127\.B\.C\.D"):
+        expand.expand_file(str(path), str(tmp_path / "out"))
