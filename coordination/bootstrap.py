@@ -22,7 +22,8 @@ Monero's rules shape the steps: a coinbase output unlocks 60 blocks after its bl
    output can pay only once per 10 blocks (its change is locked meanwhile), one with ``k`` outputs
    ``k`` times. A user's outputs share one transfer when they fit (more than
    :data:`MAX_DESTINATIONS` fill several). When the faucet's unlocked balance does not cover a
-   transfer (its change is locked for 10 blocks), the pool mines 10 blocks first. Each user gets
+   transfer (its change is locked for 10 blocks), the transfers sent so far are mined first, a
+   block at a time until they are in (as in step 5), then 10 blocks on top. Each user gets
    ``FundsSent`` once all its outputs are paid. The transfers are made in a loop, not by recursion,
    so any number of users can be paid.
 5. ``unlock_payments``: blocks until every funding transfer is in a block (one at a time, a moment
@@ -86,9 +87,13 @@ MAX_MINE_FAILURES = 6
 MAX_TOP_UPS = 10
 """Extra 10-block rounds per step when unlocked funds still fall short."""
 CONFIRM_WAIT_S = 2.0
-"""Real seconds between single blocks while funding transfers are not in a block yet."""
-MAX_CONFIRM_ROUNDS = 60
-"""Single blocks mined waiting for the funding transfers before the bootstrap gives up."""
+"""Real seconds before the first single block while funding transfers are not in a block yet; the
+wait doubles each round up to :data:`CONFIRM_WAIT_MAX_S`."""
+CONFIRM_WAIT_MAX_S = 32.0
+MAX_CONFIRM_ROUNDS = 20
+"""Single blocks mined waiting for the funding transfers before the bootstrap gives up: about 8.5
+minutes in all, longer than monerod 0.18.0 holds a transaction it could not stem (its embargo, ~39 s
+on average, then its pool's relay pass, every 2 minutes)."""
 MIN_OUTPUTS_PER_USER = 4
 """The fewest outputs :func:`outputs_for_rate` gives a user, however slowly it pays."""
 MAX_OUTPUTS_PER_USER = 1000
@@ -421,7 +426,9 @@ class Bootstrap:
             _, unlocked = self._p.faucet_balance()
             if unlocked < total + FEE_RESERVE_PER_TX:
                 self._log("change_locked", unlocked=unlocked, batch_total=total)
-                if self._top_up():
+                if any(t not in self._confirmed for t in self._txids):
+                    self._confirm_and_unlock(self._pay_queue)  # the change is in transfers not yet mined
+                elif self._top_up():
                     self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._pay_queue)
                 return
             try:
@@ -462,17 +469,26 @@ class Bootstrap:
             self._p.send(u.host, msg)
 
     def _unlock_payments(self) -> None:
-        """Mine until every funding transfer is in a block, then until its outputs unlock.
-
-        A transfer reaches the mining pool's node only after monerod relayed it (Dandelion++ stems
-        delay it by seconds at random), so blocks mined right after the transfer may not hold it:
-        the step mines one block at a time, :data:`CONFIRM_WAIT_S` apart, until the faucet's wallet
-        sees every transfer confirmed, then as many blocks as the youngest one needs to unlock.
-        """
+        """Mine until every funding transfer is in a block, then until its outputs unlock."""
         self.step = "unlock_payments"
         if not self._txids:
             self._finish()
             return
+        self._confirm_and_unlock(self._finish)
+
+    def _confirm_and_unlock(self, then: Callable[[], None]) -> None:
+        """Mine until every transfer sent so far is in a block, then until the youngest one's outputs
+        (the users' and the faucet's change) unlock; then ``then``.
+
+        A transfer reaches the mining pool's node only after monerod relayed it, so blocks mined right
+        after the transfer may not hold it: Dandelion++ stems delay it by seconds at random, and a
+        node whose outgoing peers look behind it (their heights are learnt at handshakes and timed
+        syncs, so right after a burst of blocks) cannot stem it at all ("Unable to send
+        transaction(s) via Dandelion++ stem"); monerod 0.18.0 then holds it until its embargo ends.
+        Mining 10 blocks at once for locked change would mine them all without it. So this mines
+        one block at a time, :data:`CONFIRM_WAIT_S` apart, until the faucet's wallet sees every
+        transfer confirmed, waiting longer each round (:data:`CONFIRM_WAIT_S` doubling).
+        """
         waiting = [t for t in self._txids if t not in self._confirmed]
         if waiting:
             self._confirmed.update({t: h for t, h in self._p.tx_heights(waiting).items() if h is not None})
@@ -483,14 +499,17 @@ class Bootstrap:
                 self._fail("payments_not_mined")
                 return
             self._log("confirm_payments", unconfirmed=unconfirmed)
-            self._p.after(CONFIRM_WAIT_S, self._mine, 1, self._pool().address, self._unlock_payments, scaled=False)
+            wait = min(CONFIRM_WAIT_S * 2 ** (self._confirm_rounds - 1), CONFIRM_WAIT_MAX_S)
+            self._p.after(wait, self._mine, 1, self._pool().address, lambda: self._confirm_and_unlock(then),
+                          scaled=False)
             return
+        self._confirm_rounds = 0
         count = max(self._confirmed[t] for t in self._txids) + SPENDABLE_AGE_BLOCKS - self._chain_height()
         if count <= 0:
-            self._finish()
+            then()
             return
         self._log("unlock_payments", count=count)
-        self._mine(count, self._pool().address, self._finish)
+        self._mine(count, self._pool().address, then)
 
     def _finish(self) -> None:
         self.step = "done"

@@ -123,6 +123,27 @@ def test_locked_change_is_unlocked_by_mining_10_blocks_between_batches() -> None
     assert net.events("block-controller").named("bootstrap_done")[0]["users_funded"] == 20
 
 
+def test_locked_change_waits_for_its_transfers_in_a_block_not_10_blocks_without_them() -> None:
+    """The seed's scenario under Shadow: the transfers did not reach the miner (monerod could not
+    stem them) while the faucet's change was locked, and top-ups of 10 blocks were mined without them
+    until the bootstrap gave up. The change's transfers are now mined first, one block at a time."""
+    net = economy(20, balance=1.0, user_hosts=0, outputs_per_user=15)
+    for i in range(20):
+        deliver(net, f"user-{i}", "block-controller", RequestFunds(user_id=f"user_{i}", address=f"user_{i}/0",
+                                                                   amount=XMR))
+    net.start()
+    net.run(stop=lambda: any(s["step"] == "batch_paid" for s in net.events("block-controller").named("bootstrap_step")))
+    net.ledger.hold_back = 15  # more blocks than one top-up mines at once
+    net.run(stop=lambda: _done(net))
+    names = [s["step"] for s in net.events("block-controller").named("bootstrap_step")]
+    first = names.index("change_locked")
+    assert names[first + 1] == "confirm_payments", names[first:first + 3]
+    assert not [i for i in range(len(names) - 1) if names[i] == names[i + 1] == "change_locked"], \
+        "locked change was topped up again without waiting for its transfers"
+    (done,) = net.events("block-controller").named("bootstrap_done")
+    assert done["users_funded"] == 20 and not done["failed"]
+
+
 def test_the_faucet_gets_a_coinbase_output_per_transfer() -> None:
     """The quickstart: 3 users of 10 XMR in 10 outputs, one transfer each. Two blocks cover 30 XMR,
     but the change of each transfer is locked for 10 blocks: a third block lets all three go at once."""
