@@ -139,11 +139,11 @@ def read_summaries(sweep_dir: Path, sweep: index.SweepIndex) -> tuple[dict[str, 
         if status != index.DONE:
             skipped[run.id] = f"not done ({status})"
             continue
+        log.info("reading %s", folder)
         try:
             summaries[run.id] = summarize(load_run(folder / index.OUT_DIR, run.id))
         except OutputError as e:
             skipped[run.id] = f"cannot be read: {e}"
-        log.info("read %s", folder)
     return summaries, skipped
 
 
@@ -257,8 +257,8 @@ def _panel(ax: Any, group: pd.DataFrame, parameter: str, values: list[Any], xs: 
         label = ", ".join(f"{name.rsplit('.', 1)[-1]}={value}" for name, value in zip(others, key)) or None
         ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker="o", markersize=3, capsize=3, label=label)
     ax.set_xlabel(parameter.rsplit(".", 1)[-1], fontsize=8)
-    if labels is not None:
-        ax.set_xticks(xs, labels)
+    ax.set_xticks(xs, labels or [str(v) for v in values])  # the swept values, and only them
+    ax.set_xlim(min(xs) - 0.1 * span, max(xs) + 0.1 * span)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
 
