@@ -13,10 +13,13 @@ import importlib.util
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from monerosim_actors.errors import MonerosimError, ScenarioError
 from monerosim_actors.sweep import index
-from monerosim_actors.sweep.execute import Runner
+
+if TYPE_CHECKING:
+    from monerosim_actors.sweep.execute import Runner
 
 log = logging.getLogger(__name__)
 
