@@ -279,12 +279,18 @@ def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[ind
                 reason = status.get("reason") or "unknown"
                 outcome.failed.append((job.id, reason))
                 progress.failed(job.id, job.folder, reason, os.path.join(job.folder, index.LOG_FILE))
-        running = sum(1 for f in pending
-                      if (index.read_status(futures[f].folder) or {}).get("status") == index.RUNNING)
+        running = sum(1 for f in pending if _running_in(futures[f], session))
         progress.show(done=len(outcome.done), running=running, failed=len(outcome.failed),
                       elapsed_s=time.monotonic() - started)
     outcome.wall_s = time.monotonic() - started
     return outcome
+
+
+def _running_in(job: RunJob, session: str) -> bool:
+    """Whether the run started in this session and has not ended (a ``running`` left by an earlier
+    session is a run cut short, waiting to start again)."""
+    status = index.read_status(job.folder) or {}
+    return status.get("status") == index.RUNNING and status.get("session") == session
 
 
 def _status_of(future: Any, job: RunJob) -> dict[str, Any]:
@@ -297,7 +303,8 @@ def _status_of(future: Any, job: RunJob) -> dict[str, Any]:
     if recorded.get("status") == index.DONE:  # the run ended, then its worker died before saying so
         return recorded
     error = future.exception() if future.status == "error" else future.status
-    reason = f"its worker died ({type(error).__name__}: {error})"
+    kind = type(error).__name__
+    reason = f"its worker died ({kind}: {error})" if kind == "KilledWorker" else f"its task failed ({kind}: {error})"
     status = {**recorded, "id": job.id, "status": index.FAILED, "reason": reason, "ended": time.time()}
     index.write_json(Path(job.folder) / index.STATUS_FILE, status)
     return status
