@@ -1,32 +1,38 @@
 """Shadow at scale: the seed's scenario with wallet-only users, and the largest wallet-only population.
 
-Each scenario is generated, run under Shadow with its process tree sampled (``shadow_speed.measure``:
-wall time, simulated/wall ratio by phase, CPU and peak memory by program kind), then analysed, and
-recorded beside gen's memory estimate so that the estimate can be checked against what Shadow's
-processes held. The per-user cost is the peak memory of one wallet-only user (its host runtime and
-its wallet-rpc), from the peaks by kind divided by the number of such programs.
+Each scenario is generated and run under Shadow while its process tree's memory is sampled every 10 s
+into ``OUT/memory.jsonl``: the proportional set size (PSS, which counts the code that every copy of
+monerod, wallet-rpc or python shares once, as the machine does) and the resident set size (RSS, which
+counts it in every process) by program kind, and the machine's memory in use (MemTotal less
+MemAvailable, which includes the kernel's share). Then ``analyze`` runs, and the record is made from
+those files alone (``--reuse`` makes it again from a kept OUT): peak memory by kind beside gen's
+estimate, wall time and the simulated/wall ratio by phase (from Shadow's heartbeat lines), blocks by
+pool and payments, and the memory of one wallet-only user (its runtime and its wallet-rpc).
 
 Not part of ``python -m bench``'s default suite: each run takes tens of minutes. The seed's scenario
 runs at difficulty 1 (``bench/scenarios/seed_remote_difficulty1.yaml`` says why: the seed's 1000
 costs 30-56 s of RandomX hashing per block here, wall time that Shadow does not hide).
 Writes ``bench/results/shadow_scale.json``, keeping the scenarios not measured this time.
 
-Run: ``.venv/bin/python -m bench shadow_scale --only seed_remote [--keep DIR]``.
+Run: ``.venv/bin/python -m bench shadow_scale --only seed_remote --keep DIR [--reuse]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, row, write_result
-from bench.shadow_speed import measure
+from bench.shadow_speed import generate, heartbeats, kind_of, phase_ends, wall_at
 
 SCENARIOS = {
     "seed_remote": ROOT / "bench" / "scenarios" / "seed_remote_difficulty1.yaml",
@@ -34,44 +40,144 @@ SCENARIOS = {
 }
 PEAK_LIMIT_MB = {"seed_remote": 16 * 1024}
 """The issue's bound for the seed's scenario with remote users: below 16 GB."""
+SAMPLE_S = 10.0
+MEMORY_FILE = "memory.jsonl"
 
 
-def analysed(out: Path) -> dict[str, Any]:
-    """What ``analyze`` says of the run: blocks by pool against their shares, payments."""
-    subprocess.run([sys.executable, "-m", "monerosim_actors", "analyze", str(out)], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    summary = json.loads((out / "analysis" / "summary.json").read_text())
-    return {"blocks": summary.get("blocks"), "payments": summary.get("payments"),
-            "payment_decisions": summary.get("payment_decisions")}
+def sample_tree(root: int) -> dict[str, Any]:
+    """One sample: PSS and RSS (MiB) by program kind over ``root``'s process tree, and the machine's use."""
+    parent: dict[int, int] = {}
+    comm: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm[int(entry)] = text[text.index("(") + 1:text.rindex(")")]
+        parent[int(entry)] = int(text[text.rindex(")") + 2:].split()[1])
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    pss: dict[str, int] = {}
+    rss: dict[str, int] = {}
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                fields = {line.split(":")[0]: int(line.split()[1]) for line in f.read().splitlines()[1:]
+                          if line.endswith("kB")}
+        except OSError:
+            continue
+        kind = kind_of(comm.get(pid, ""))
+        pss[kind] = pss.get(kind, 0) + fields.get("Pss", 0) // 1024
+        rss[kind] = rss.get(kind, 0) + fields.get("Rss", 0) // 1024
+    with open("/proc/meminfo") as f:
+        info = {line.split(":")[0]: int(line.split()[1]) for line in f}
+    return {"t": time.time(), "used_mb": (info["MemTotal"] - info["MemAvailable"]) // 1024,
+            "pss_mb": pss, "rss_mb": rss, "processes": len(tree)}
 
 
-def estimate(out: Path) -> dict[str, Any]:
+def run_sampled(out: Path) -> int:
+    """Run ``shadow shadow.yaml`` in OUT, appending a memory sample to OUT/memory.jsonl every 10 s."""
+    with open(out / "shadow.log", "wb") as sink:
+        proc = subprocess.Popen([shutil.which("shadow") or "shadow", "shadow.yaml"], cwd=out,
+                                stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+    done = threading.Event()
+
+    def sample() -> None:
+        with open(out / MEMORY_FILE, "a") as f:
+            while not done.wait(SAMPLE_S):
+                f.write(json.dumps(sample_tree(proc.pid)) + "\n")
+                f.flush()
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    code = proc.wait()
+    done.set()
+    thread.join()
+    return code
+
+
+def record(out: Path, exit_code: int) -> dict[str, Any]:
+    """The figures of a finished run, from its files only."""
     from monerosim_actors.backends import resources
     from monerosim_actors.plan import Plan
 
-    need = resources.estimate(Plan.from_json((out / "plan.json").read_text()))
-    return {"total_mb": need.total_mb, "described": need.describe()}
+    plan = Plan.from_json((out / "plan.json").read_text())
+    samples = [json.loads(line) for line in (out / MEMORY_FILE).read_text().splitlines()]
+    kinds = sorted({k for s in samples for k in s["pss_mb"]})
+    peak = max(samples, key=lambda s: sum(s["pss_mb"].values()))
+    pairs = heartbeats(out / "shadow.log")
+    wall = pairs[-1][1] if pairs else None
+    phases: dict[str, Any] = {}
+    start_sim, start_wall = 0.0, 0.0
+    ends = phase_ends(out) if exit_code == 0 else {}
+    for phase, end_sim in (("startup", ends.get("startup")), ("bootstrap", ends.get("bootstrap")),
+                           ("schedule", plan.stop_time_s)):
+        end_wall = wall_at(pairs, end_sim) if end_sim is not None else None
+        if end_sim is None or end_wall is None:
+            break
+        took = end_wall - start_wall
+        phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
+                         "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
+        start_sim, start_wall = end_sim, end_wall
+    wallets = [h for h in plan.hosts if h.wallet is not None]
+    remote = sum(1 for h in plan.hosts if h.remote)
+    peak_by_kind = {k: max(s["pss_mb"].get(k, 0) for s in samples) for k in kinds}
+    per_user = (round(peak_by_kind.get("runtime", 0) / len(plan.hosts)
+                      + peak_by_kind.get("wallet-rpc", 0) / len(wallets), 1) if wallets else None)
+    need = resources.estimate(plan)
+    result: dict[str, Any] = {
+        "exit_code": exit_code, "hosts": len(plan.hosts), "wallet_only_hosts": remote,
+        "roles": {r: sum(1 for h in plan.hosts if h.role == r) for r in sorted({h.role for h in plan.hosts})},
+        "simulated_s": plan.stop_time_s, "wall_s": round(wall, 1) if wall else None,
+        "ratio": round(plan.stop_time_s / wall, 2) if wall else None, "phases": phases,
+        "peak_pss_mb": sum(peak["pss_mb"].values()), "peak_pss_mb_by_kind": peak_by_kind,
+        "peak_rss_mb": max(sum(s["rss_mb"].values()) for s in samples),
+        "peak_machine_used_mb": max(s["used_mb"] for s in samples),
+        "per_wallet_only_user_mb": per_user,
+        "estimate": {"total_mb": need.total_mb, "described": need.describe()},
+    }
+    summary = out / "report" / "summary.json"
+    if summary.exists():
+        s = json.loads(summary.read_text())
+        result.update({"blocks": s.get("blocks"), "payments": s.get("payments"),
+                       "payment_decisions": s.get("payment_decisions")})
+    return result
 
 
-def per_user_mb(run: dict[str, Any], plan: dict[str, Any]) -> float | None:
-    """Peak runtime + wallet-rpc memory of a wallet-only host, if every host but the nodes is one."""
-    wallets = sum(1 for h in plan["hosts"] if h["wallet"] is not None)
-    hosts = len(plan["hosts"])
-    peaks = run["peak_rss_mb_by_kind"]
-    if not wallets:
-        return None
-    return round(peaks.get("runtime", 0) / hosts + peaks.get("wallet-rpc", 0) / wallets, 1)
+def measure(name: str, workdir: Path, reuse: bool) -> dict[str, Any]:
+    out = workdir / name
+    if reuse:
+        stops = (out / "shadow.log").read_text(errors="replace")
+        code = 0 if "Shadow completed successfully" in stops else 1
+    else:
+        generate(SCENARIOS[name], out, [])
+        code = run_sampled(out)
+        if code == 0:
+            subprocess.run([sys.executable, "-m", "monerosim_actors", "analyze", str(out)], cwd=ROOT,
+                           check=True, stdout=subprocess.DEVNULL)
+    return record(out, code)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench shadow_scale")
     parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
     parser.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (default: a temporary folder)")
-    parser.add_argument("gen_args", nargs="*", help="extra arguments for gen (after --)")
+    parser.add_argument("--reuse", action="store_true", help="record the runs kept in DIR again, without running")
     opts = parser.parse_args(argv)
-    if shutil.which("shadow") is None:
+    if shutil.which("shadow") is None and not opts.reuse:
         print("shadow_scale: skipped: Shadow is not installed (no `shadow` on PATH)")
         return 0
+    if opts.reuse and not opts.keep:
+        parser.error("--reuse needs --keep DIR")
     path = RESULTS / "shadow_scale.json"
     try:
         runs: dict[str, Any] = dict(json.loads(path.read_text())["data"]["runs"])
@@ -82,17 +188,8 @@ def main(argv: list[str]) -> int:
     try:
         for name in opts.only or list(SCENARIOS):
             print(f"shadow_scale: {name} ...", flush=True)
-            result = measure(name, SCENARIOS[name], workdir, opts.gen_args)
-            out = workdir / name
-            plan = json.loads((out / "plan.json").read_text())
-            result["estimate"] = estimate(out)
-            result["per_wallet_user_mb"] = per_user_mb(result, plan)
-            result["roles"] = {r: sum(1 for h in plan["hosts"] if h["role"] == r)
-                               for r in sorted({h["role"] for h in plan["hosts"]})}
-            if result["exit_code"] == 0:
-                result.update(analysed(out))
-            runs[name] = result
-            print(json.dumps(result, indent=1), flush=True)
+            runs[name] = measure(name, workdir, opts.reuse)
+            print(json.dumps(runs[name], indent=1), flush=True)
     finally:
         if not opts.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -100,13 +197,14 @@ def main(argv: list[str]) -> int:
     rows = []
     for name, r in runs.items():
         limit = PEAK_LIMIT_MB.get(name)
-        rows.append(row(f"Shadow at scale: {name} ({r['hosts']} hosts, {r['simulated_s']:g} s simulated)",
-                        baseline="gen's estimate " + f"{r['estimate']['total_mb']} MiB",
-                        value=f"peak {r['peak_rss_mb']} MB, {r['wall_s']:g} s wall ({r['ratio']}x); "
-                              f"{r['per_wallet_user_mb']} MB per wallet-only user",
-                        ratio=round(r["peak_rss_mb"] / r["estimate"]["total_mb"], 2),
-                        target=f"peak < {limit} MB" if limit else "more users per GB is progress",
-                        met=(r["peak_rss_mb"] < limit and r["exit_code"] == 0) if limit else None))
+        rows.append(row(f"Shadow at scale: {name} ({r['hosts']} hosts, {r['wallet_only_hosts']} wallet-only, "
+                        f"{r['simulated_s']:g} s simulated)",
+                        baseline=f"gen's estimate {r['estimate']['total_mb']} MiB",
+                        value=f"peak {r['peak_pss_mb']} MiB PSS ({r['peak_rss_mb']} RSS), {r['wall_s']:g} s wall "
+                              f"({r['ratio']}x); {r['per_wallet_only_user_mb']} MiB per wallet-only user",
+                        ratio=round(r["peak_pss_mb"] / r["estimate"]["total_mb"], 2),
+                        target=f"peak < {limit} MiB" if limit else "more users per GB is progress",
+                        met=(r["peak_pss_mb"] < limit and r["exit_code"] == 0) if limit else None))
     write_result("shadow_scale", "Scenarios at scale under Shadow: memory, wall time, per-user cost", rows,
                  {"shadow": version, "runs": runs})
     return 0 if all(r["exit_code"] == 0 for r in runs.values()) else 1

@@ -1,12 +1,15 @@
-"""Will a local run fit on this machine? Its memory, from measured figures, and its addresses, free or
-not, checked before anything starts.
+"""Will a run fit on this machine? Its memory, from measured figures, and (locally) its addresses, free
+or not, checked before anything starts.
 
-The figures come from ``bench/monerod_footprint.py`` (results in
-``bench/results/monerod_footprint.json``), measured on regtest nodes here: a monerod is small when
-idle (~35 MB) but holds RandomX state once blocks arrive: up to ~630 MB on a node that mined 100 blocks,
-up to ~340 MB on a node that only verified them. That is what bounds a local run. A wallet-rpc stays near
-35 MB; a host runtime (an interpreter with pykka, zmq, msgpack, requests) starts at ~31 MB and grows
-with its actors and logs.
+The figures are what each kind of program holds at its peak, measured on regtest here: a monerod
+holds RandomX state once blocks arrive, up to ~630 MB on a node that mined 100 blocks and ~340 MB on
+one that only verified them (``bench/monerod_footprint.py``); a wallet-rpc and a host runtime are
+small, and most of what their resident sets show is the program's own code and libraries, which
+every copy shares: under Shadow (``bench/shadow_scale.py``, proportional set sizes of 109 wallets
+and 120 runtimes) a wallet-rpc held ~13 MB of its own and a runtime ~20 MB, with ~21 MB and ~14 MB
+shared by all of them. So each kind counts its private part per process and its shared part once.
+Shadow itself and the kernel's per-process state (page tables, socket buffers) add a little per
+host. The estimate is for both backends: under Shadow the processes are as real.
 """
 
 from __future__ import annotations
@@ -20,31 +23,37 @@ from monerosim_actors.plan import HostPlan, Plan
 MINER_MB = 660
 """RSS of a regtest monerod after mining 100 blocks (bench: 566 to 626 MB over four runs; ~35 MB idle)."""
 NODE_MB = 360
-"""RSS of a regtest monerod that verified 100 blocks mined by a peer (bench: 313 to 337 MB)."""
+"""RSS of a regtest monerod that verified 100 blocks mined by a peer (bench: 313 to 337 MB; 330 to 350
+MB of its own under Shadow for the relays and public nodes of the seed's scenario)."""
 MINER_ROLE = "mining_pool"
 """Hosts of this role mine (generateblocks); every other monerod only verifies."""
-WALLET_MB = 40
-"""RSS of a monero-wallet-rpc with one wallet, after 100 blocks (bench: 34 MB)."""
-RUNTIME_MB = 60
-"""RSS of a host runtime: the bare interpreter with its libraries is 31 MB (bench), doubled for the
-actors, threads and buffers of a busy host."""
+WALLET_MB = 16
+"""Private memory of a monero-wallet-rpc with one wallet (12.7 MB after 150 blocks under Shadow)."""
+WALLET_SHARED_MB = 22
+"""Memory every wallet-rpc shares (its code and libraries: the rest of its 34 MB resident set)."""
+RUNTIME_MB = 24
+"""Private memory of a host runtime (20 MB under Shadow, the interpreter with its libraries and actors)."""
+RUNTIME_SHARED_MB = 16
+"""Memory every host runtime shares (the interpreter's code and libraries)."""
+HOST_OVERHEAD_MB = 8
+"""Per host: Shadow's state and the kernel's for its processes (page tables, socket buffers)."""
 RESERVE_MB = 256
 """Left free for the runner, the page cache of the logs, and everything else on the machine."""
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """The memory a local run needs, by part, in MiB."""
+    """The memory a run needs at its peak, by kind of program, in MiB."""
 
     hosts: int
     miners: int
     nodes: int
-    """monerods that do not mine."""
+    """monerods that do not mine (public nodes, relays, users' own)."""
     wallets: int
 
     @property
     def runtime_mb(self) -> int:
-        return self.hosts * RUNTIME_MB
+        return self.hosts * (RUNTIME_MB + HOST_OVERHEAD_MB) + (RUNTIME_SHARED_MB if self.hosts else 0)
 
     @property
     def monerod_mb(self) -> int:
@@ -52,20 +61,21 @@ class Estimate:
 
     @property
     def wallet_mb(self) -> int:
-        return self.wallets * WALLET_MB
+        return self.wallets * WALLET_MB + (WALLET_SHARED_MB if self.wallets else 0)
 
     @property
     def total_mb(self) -> int:
         return self.runtime_mb + self.monerod_mb + self.wallet_mb
 
     def describe(self) -> str:
-        return (f"{self.total_mb} MiB: {self.hosts} host runtimes x {RUNTIME_MB} MiB, "
-                f"{self.miners} mining monerod x {MINER_MB} MiB, {self.nodes} other monerod x {NODE_MB} MiB, "
-                f"{self.wallets} wallet-rpc x {WALLET_MB} MiB")
+        return (f"{self.total_mb} MiB: {self.miners} mining monerod x {MINER_MB} MiB, {self.nodes} other "
+                f"monerod x {NODE_MB} MiB, {self.wallets} wallet-rpc x {WALLET_MB} MiB (+{WALLET_SHARED_MB} "
+                f"shared), {self.hosts} host runtimes x {RUNTIME_MB + HOST_OVERHEAD_MB} MiB "
+                f"(+{RUNTIME_SHARED_MB} shared)")
 
 
 def estimate(plan: Plan) -> Estimate:
-    """What running ``plan`` locally needs: a runtime per host, plus each host's monerod and wallet."""
+    """What running ``plan`` needs: a runtime per host, plus each host's monerod and wallet."""
     nodes = [h for h in plan.hosts if h.monerod is not None]
     miners = sum(1 for h in nodes if h.role == MINER_ROLE)
     return Estimate(hosts=len(plan.hosts), miners=miners, nodes=len(nodes) - miners,

@@ -29,9 +29,17 @@ def plan_with(nodes: int, wallets: int, bare: int, miners: int = 0) -> Plan:
 def test_the_estimate_counts_a_runtime_per_host_and_each_monerod_and_wallet() -> None:
     need = resources.estimate(plan_with(nodes=6, wallets=4, bare=2, miners=2))
     assert (need.hosts, need.miners, need.nodes, need.wallets) == (8, 2, 4, 4)
-    assert need.total_mb == (8 * resources.RUNTIME_MB + 2 * resources.MINER_MB + 4 * resources.NODE_MB
-                             + 4 * resources.WALLET_MB)
-    assert need.describe().startswith(f"{need.total_mb} MiB: 8 host runtimes")
+    assert need.total_mb == (8 * (resources.RUNTIME_MB + resources.HOST_OVERHEAD_MB) + resources.RUNTIME_SHARED_MB
+                             + 2 * resources.MINER_MB + 4 * resources.NODE_MB
+                             + 4 * resources.WALLET_MB + resources.WALLET_SHARED_MB)
+    assert need.describe().startswith(f"{need.total_mb} MiB: 2 mining monerod")
+    assert "8 host runtimes" in need.describe()
+
+
+def test_shared_code_is_counted_once() -> None:
+    one, hundred = (resources.estimate(plan_with(nodes=0, wallets=n, bare=n)) for n in (1, 100))
+    assert hundred.wallet_mb - one.wallet_mb == 99 * resources.WALLET_MB
+    assert hundred.runtime_mb - 100 * one.runtime_mb == -99 * resources.RUNTIME_SHARED_MB
 
 
 def test_the_constants_are_not_below_the_measured_footprint() -> None:
@@ -39,8 +47,8 @@ def test_the_constants_are_not_below_the_measured_footprint() -> None:
     median = measured["median"]
     assert resources.MINER_MB >= median["monerod_after_100_blocks_rss_mb"]
     assert resources.NODE_MB >= median["monerod_follower_after_100_blocks_rss_mb"]
-    assert resources.WALLET_MB >= median["wallet_after_100_blocks_rss_mb"]
-    assert resources.RUNTIME_MB >= median["python_runtime_floor_rss_mb"]
+    assert resources.WALLET_MB + resources.WALLET_SHARED_MB >= median["wallet_after_100_blocks_rss_mb"]
+    assert resources.RUNTIME_MB + resources.RUNTIME_SHARED_MB >= median["python_runtime_floor_rss_mb"]
 
 
 def test_a_run_that_fits_is_not_refused() -> None:
