@@ -3,6 +3,7 @@
 ``fake_host.py HOST MODE [SECONDS] [STRAY_ARGV...]`` writes ``events.jsonl`` in its working directory
 as the real runtime does, then, by MODE:
 - ``exit``: runs SECONDS, logs ``host_stopped`` and exits 0;
+- ``until``: runs until the file STRAY_ARGV[0] exists (another process of the host made it), then as ``exit``;
 - ``fail``: writes a complaint to stderr and exits 3;
 - ``hang``: waits for SIGTERM, then logs ``host_stopped`` and exits 0;
 - ``stubborn``: ignores SIGTERM and waits forever (the runner must SIGKILL it);
@@ -36,6 +37,9 @@ def main() -> int:
          pid=os.getpid(), cwd=os.getcwd())
     if mode == "exit":
         stop.wait(seconds)
+    elif mode == "until":
+        while not os.path.exists(sys.argv[4]) and not stop.wait(0.05):
+            pass
     elif mode == "fail":
         print(f"{host}: something broke: the fake was told to fail", file=sys.stderr, flush=True)
         return 3
