@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, row, write_result
-from bench.shadow_speed import generate, heartbeats, kind_of, phase_ends, wall_at
+from bench.shadow_speed import generate, heartbeats, kind_of, phase_figures, process_tree, shadow_sampled
 
 SCENARIOS = {
     "seed_remote": ROOT / "bench" / "scenarios" / "seed_remote_difficulty1.yaml",
@@ -46,26 +44,7 @@ MEMORY_FILE = "memory.jsonl"
 
 def sample_tree(root: int) -> dict[str, Any]:
     """One sample: PSS and RSS (MiB) by program kind over ``root``'s process tree, and the machine's use."""
-    parent: dict[int, int] = {}
-    comm: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        comm[int(entry)] = text[text.index("(") + 1:text.rindex(")")]
-        parent[int(entry)] = int(text[text.rindex(")") + 2:].split()[1])
-    children: dict[int, list[int]] = {}
-    for pid, ppid in parent.items():
-        children.setdefault(ppid, []).append(pid)
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
+    tree = process_tree(root)
     pss: dict[str, int] = {}
     rss: dict[str, int] = {}
     for pid in tree:
@@ -75,7 +54,7 @@ def sample_tree(root: int) -> dict[str, Any]:
                           if line.endswith("kB")}
         except OSError:
             continue
-        kind = kind_of(comm.get(pid, ""))
+        kind = kind_of(tree[pid][0])
         pss[kind] = pss.get(kind, 0) + fields.get("Pss", 0) // 1024
         rss[kind] = rss.get(kind, 0) + fields.get("Rss", 0) // 1024
     with open("/proc/meminfo") as f:
@@ -86,23 +65,12 @@ def sample_tree(root: int) -> dict[str, Any]:
 
 def run_sampled(out: Path) -> int:
     """Run ``shadow shadow.yaml`` in OUT, appending a memory sample to OUT/memory.jsonl every 10 s."""
-    with open(out / "shadow.log", "wb") as sink:
-        proc = subprocess.Popen([shutil.which("shadow") or "shadow", "shadow.yaml"], cwd=out,
-                                stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
-    done = threading.Event()
+    with open(out / MEMORY_FILE, "a") as f:
+        def sample(pid: int) -> None:
+            f.write(json.dumps(sample_tree(pid)) + "\n")
+            f.flush()
 
-    def sample() -> None:
-        with open(out / MEMORY_FILE, "a") as f:
-            while not done.wait(SAMPLE_S):
-                f.write(json.dumps(sample_tree(proc.pid)) + "\n")
-                f.flush()
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    code = proc.wait()
-    done.set()
-    thread.join()
-    return code
+        return shadow_sampled(out, SAMPLE_S, sample)
 
 
 def record(out: Path, exit_code: int) -> dict[str, Any]:
@@ -116,18 +84,7 @@ def record(out: Path, exit_code: int) -> dict[str, Any]:
     peak = max(samples, key=lambda s: sum(s["pss_mb"].values()))
     pairs = heartbeats(out / "shadow.log")
     wall = pairs[-1][1] if pairs else None
-    phases: dict[str, Any] = {}
-    start_sim, start_wall = 0.0, 0.0
-    ends = phase_ends(out) if exit_code == 0 else {}
-    for phase, end_sim in (("startup", ends.get("startup")), ("bootstrap", ends.get("bootstrap")),
-                           ("schedule", plan.stop_time_s)):
-        end_wall = wall_at(pairs, end_sim) if end_sim is not None else None
-        if end_sim is None or end_wall is None:
-            break
-        took = end_wall - start_wall
-        phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
-                         "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
-        start_sim, start_wall = end_sim, end_wall
+    phases = phase_figures(out, plan.stop_time_s, exit_code == 0)
     wallets = [h for h in plan.hosts if h.wallet is not None]
     remote = sum(1 for h in plan.hosts if h.remote)
     peak_by_kind = {k: max(s["pss_mb"].get(k, 0) for s in samples) for k in kinds}

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,31 @@ def kind_of(comm: str) -> str:
     return "other"
 
 
+def process_tree(root: int) -> dict[int, list[str]]:
+    """``/proc/PID/stat`` of ``root`` and every descendant: pid -> [comm, the fields after it]."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        rest = text[text.rindex(")") + 2:].split()
+        stats[int(entry)] = [comm, *rest]
+        children.setdefault(int(rest[1]), []).append(int(entry))
+    tree, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            tree[pid] = stats[pid]
+            todo += children.get(pid, [])
+    return tree
+
+
 @dataclass
 class TreeSampler:
     """Samples the CPU time and memory of a process and all its descendants from ``/proc``."""
@@ -73,29 +99,8 @@ class TreeSampler:
     peak_by_kind_mb: Counter[str] = field(default_factory=Counter)
 
     def sample(self) -> None:
-        children: dict[int, list[int]] = {}
-        stats: dict[int, list[str]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            comm = text[text.index("(") + 1:text.rindex(")")]
-            rest = text[text.rindex(")") + 2:].split()
-            stats[int(entry)] = [comm, *rest]
-            children.setdefault(int(rest[1]), []).append(int(entry))
-        tree, todo = [], [self.root]
-        while todo:
-            pid = todo.pop()
-            if pid in stats:
-                tree.append(pid)
-                todo += children.get(pid, [])
         rss_by_kind: Counter[str] = Counter()
-        for pid in tree:
-            comm, fields = stats[pid][0], stats[pid][1:]
+        for pid, (comm, *fields) in process_tree(self.root).items():
             kind = kind_of(comm)
             self.cpu_s[pid] = (kind, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
             rss_by_kind[kind] += int(fields[21]) * PAGE_MB
@@ -150,26 +155,58 @@ def phase_ends(out: Path) -> dict[str, float]:
     return {k: v - SIMULATION_START for k, v in found.items()}
 
 
-def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> dict[str, Any]:
-    """Run Shadow on OUT while sampling its process tree; the raw figures."""
-    log = out / "shadow.log"
-    started = time.monotonic()
-    with open(log, "wb") as sink:
+def shadow_sampled(out: Path, every_s: float, sample: Callable[[int], None]) -> int:
+    """Run ``shadow shadow.yaml`` in OUT (its output in OUT/shadow.log), calling ``sample(shadow's pid)``
+    every ``every_s`` seconds until it exits; its exit code."""
+    with open(out / "shadow.log", "wb") as sink:
         proc = subprocess.Popen([shutil.which("shadow") or "shadow", "shadow.yaml"], cwd=out,
                                 stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
-    sampler = TreeSampler(proc.pid)
     done = threading.Event()
 
-    def sample() -> None:
-        while not done.wait(sampler_every):
-            sampler.sample()
+    def loop() -> None:
+        while not done.wait(every_s):
+            sample(proc.pid)
 
-    thread = threading.Thread(target=sample, daemon=True)
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     code = proc.wait()
     done.set()
     thread.join()
+    return code
+
+
+def phase_figures(out: Path, simulated_s: float, finished: bool) -> dict[str, Any]:
+    """Simulated and wall seconds, and their ratio, of start-up, bootstrap and schedule (as far as
+    the run got), from the controller's events and Shadow's heartbeat lines."""
+    pairs = heartbeats(out / "shadow.log")
+    ends = phase_ends(out) if finished else {}
+    phases: dict[str, Any] = {}
+    start_sim, start_wall = 0.0, 0.0
+    for phase, end_sim in (("startup", ends.get("startup")), ("bootstrap", ends.get("bootstrap")),
+                           ("schedule", simulated_s)):
+        end_wall = wall_at(pairs, end_sim) if end_sim is not None else None
+        if end_sim is None or end_wall is None:
+            break
+        took = end_wall - start_wall
+        phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
+                         "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
+        start_sim, start_wall = end_sim, end_wall
+    return phases
+
+
+def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> dict[str, Any]:
+    """Run Shadow on OUT while sampling its process tree; the raw figures."""
+    started = time.monotonic()
+    samplers: list[TreeSampler] = []
+
+    def sample(pid: int) -> None:
+        if not samplers:
+            samplers.append(TreeSampler(pid))
+        samplers[0].sample()
+
+    code = shadow_sampled(out, sampler_every, sample)
     wall = time.monotonic() - started
+    sampler = samplers[0] if samplers else TreeSampler(0)
     return {"exit_code": code, "wall_s": round(wall, 1), "cpu_s_by_kind": sampler.cpu_by_kind(),
             "peak_rss_mb": round(sampler.peak_rss_mb), "peak_rss_mb_by_kind":
             {k: round(v) for k, v in sorted(sampler.peak_by_kind_mb.items())}}
@@ -186,19 +223,7 @@ def measure(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[st
     plan = generate(config, out, extra)
     raw = run_shadow(out)
     simulated = plan["stop_time_s"]
-    pairs = heartbeats(out / "shadow.log")
-    ends = phase_ends(out) if raw["exit_code"] == 0 else {}
-    phases: dict[str, Any] = {}
-    start_sim, start_wall = 0.0, 0.0
-    for phase, end_sim in (("startup", ends.get("startup")), ("bootstrap", ends.get("bootstrap")),
-                           ("schedule", simulated)):
-        end_wall = wall_at(pairs, end_sim) if end_sim is not None else None
-        if end_sim is None or end_wall is None:
-            break
-        took = end_wall - start_wall
-        phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
-                         "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
-        start_sim, start_wall = end_sim, end_wall
+    phases = phase_figures(out, simulated, raw["exit_code"] == 0)
     hosts = len(plan["hosts"])
     return {**raw, "hosts": hosts, "simulated_s": simulated, "ratio": round(simulated / raw["wall_s"], 2),
             "phases": phases, "wall_ms_per_host_sim_s": round(1000 * raw["wall_s"] / (hosts * simulated), 3)}
