@@ -203,18 +203,28 @@ def local_slots(claims_mb: list[int], cores: int, available_mb: int, cpus: int, 
 
 @contextlib.contextmanager
 def local_cluster(slots: int, memory_mb: int, cores: int) -> Iterator[Any]:
-    """A Dask cluster on this machine: ``slots`` worker processes of one thread, each declaring
-    ``MEMORY`` and ``CORES`` for one run; a worker that dies is restarted by its nanny."""
+    """A client of a Dask cluster on this machine (:func:`local_dask_cluster`)."""
+    from distributed import Client
+
+    with local_dask_cluster(slots, memory_mb, cores) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def local_dask_cluster(slots: int, memory_mb: int, cores: int) -> Iterator[Any]:
+    """A Dask cluster on this machine, without a client: ``slots`` worker processes of one thread,
+    each declaring ``MEMORY`` and ``CORES`` for one run; a worker that dies is restarted by its nanny.
+    (A second client in the process that runs a sweep's own would share its futures' state across two
+    event loops: tests that give a sweep this cluster's address use it bare.)"""
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     with dask.config.set({ALLOWED_FAILURES_KEY: DASK_ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=slots, threads_per_worker=1, processes=True, memory_limit=0,
                                resources={"MEMORY": memory_mb * MIB, "CORES": cores},
                                host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
     try:
-        with Client(cluster) as client:
-            yield client
+        yield cluster
     finally:
         cluster.close()
 

@@ -81,8 +81,8 @@ def sweep_file(tmp_path: Path, **extra: Any) -> Path:
 def scheduler() -> Iterator[str]:
     """The address of a cluster of two workers that the tests share (``--scheduler``): starting
     one takes seconds, the runs here take a moment."""
-    with execute.local_cluster(2, 100, 1) as client:
-        yield client.scheduler.address
+    with execute.local_dask_cluster(2, 100, 1) as cluster:
+        yield cluster.scheduler_address
 
 
 def options(**given: Any) -> argparse.Namespace:
