@@ -2,7 +2,7 @@
 ``monerosim-actors sweep`` and ``analyze``: both runs at once on a Dask cluster of this machine,
 real monerod, wallets and ZeroMQ, every process gone at the end, intervals over the two seeds.
 
-The runs last the scenario's duration divided by the time scale (150 s of real time each, start-up
+The runs last the scenario's duration divided by the time scale (75 s of real time each, start-up
 and bootstrap included); the test waits for the command to end (``SAFETY_S`` is a net against a
 hang, not a budget) and checks what the runs logged, not how far they got in that time.
 """
@@ -33,7 +33,7 @@ def test_a_sweep_of_two_local_runs_runs_both_at_once_and_is_analysed(tmp_path: P
     require_binary("monero-wallet-rpc")
     pytest.importorskip("distributed")
     base = yaml.safe_load(SCENARIO.read_text())
-    base["simulation"]["duration"] = 1200
+    base["simulation"]["duration"] = 600
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({
         "scenario": "base.yaml", "seeds": [1, 2], "backend": "local", "time_scale": 8,
