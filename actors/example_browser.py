@@ -11,7 +11,7 @@ Use it from a scenario (``configs/custom_role.yaml``)::
       agents:
         custom:
           - name: browser
-            class: actors.example_browser:Browser   # or a name registered in monerosim_actors.roles
+            class: monerosim_actors.actors.example_browser:Browser   # or a name registered in monerosim_actors.roles
             count: 2
             monerod: true
             wallet: false
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordination.protocol import Envelope, GetVendors, Message, Ping, Pong, VendorList
-from monerosim_actors.behaviour import RoleActor, exponential, task
-from monerosim_actors.runtime.messages import ChainAdvanced
+from monerosim_actors.coordination.messages import GetVendors, VendorList
+from monerosim_actors.wire import Envelope, Message, Ping, Pong
+from monerosim_actors.role import (ChainAdvanced, RoleActor, exponential, task)
 
 
 class Browser(RoleActor):

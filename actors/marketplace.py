@@ -21,12 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordination.protocol import (BootstrapDone, Envelope, Message, RegisterVendors, VendorsRegistered,
-                                   VendorsRequested)
-from monerosim_actors.behaviour import RoleActor
-from monerosim_actors.role_wallet import subaddresses
-from monerosim_actors.runtime.messages import ChainAdvanced, TxpoolAdded
-from monerosim_actors.runtime.rpc import TransferEntry
+from monerosim_actors.coordination.messages import (BootstrapDone, RegisterVendors, VendorsRegistered,
+                                                    VendorsRequested)
+from monerosim_actors.role import (ChainAdvanced, Envelope, Message, RoleActor, TransferEntry, TxpoolAdded,
+                                   subaddresses)
 
 RESCAN_BLOCKS = 10
 """Each scan re-reads this many blocks below the last one, so transfers re-mined by a short

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordination.protocol import (BlocksMined, BootstrapDone, Envelope, Message, MineBlocks, MineFailed,
-                                   PoolRegistered, RegisterPool, RegistrationRequested)
-from monerosim_actors.behaviour import RoleActor
-from monerosim_actors.errors import RpcError, RpcResponseError
-from monerosim_actors.runtime.rpc import STATUS_BUSY
+from monerosim_actors.coordination.messages import (BlocksMined, BootstrapDone, MineBlocks, MineFailed,
+                                                    PoolRegistered, RegisterPool, RegistrationRequested)
+from monerosim_actors.role import (STATUS_BUSY, Envelope, Message, RoleActor, RpcError, RpcResponseError)
 
 BUSY_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 """Scenario seconds between attempts while monerod answers ``BUSY``; then the order fails."""

@@ -9,7 +9,7 @@ nothing to decide.
 
 from __future__ import annotations
 
-from monerosim_actors.behaviour import RoleActor
+from monerosim_actors.role import RoleActor
 
 
 class PublicNode(RoleActor):

@@ -27,7 +27,7 @@ Life cycle:
    :attr:`RegularUser.payment_attempts` attempts, all under the same ``payment_id``.
 4. a payment whose outcome is unknown (an RPC timeout, the wallet's daemon gone, the wallet or the
    whole host killed in the middle) is never retried blindly: it stays open, kept with the payment
-   counter in a state file in the host's data dir (:mod:`monerosim_actors.role_state`), and is
+   counter in a state file in the host's data dir (:mod:`monerosim_actors.role.state`), and is
    reconciled with the wallet's own outgoing transfers (``get_transfers`` out/pending, matched by
    destination and amount) after the wallet is reopened and on each new block. Found: it was sent
    (``payment_reconciled{outcome: sent}`` and ``payment_sent``). Not found once
@@ -41,15 +41,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from coordination.protocol import (BootstrapDone, Envelope, FundsSent, GetVendors, Message, RequestFunds,
-                                   VendorList)
-from monerosim_actors import role_state
-from monerosim_actors.behaviour import RoleActor, task
-from monerosim_actors.errors import RpcConnectionError, RpcError, RpcResponseError, RpcTimeout
-from monerosim_actors.plan import ATOMIC_PER_XMR
-from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
-from monerosim_actors.runtime.rpc import TransferEntry
-from monerosim_actors.wait_time import per_minute_probability
+from monerosim_actors.coordination.messages import (BootstrapDone, FundsSent, GetVendors, RequestFunds,
+                                                    VendorList)
+from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, Message, ProcessRestarted,
+                                   RoleActor, RpcConnectionError, RpcError, RpcResponseError, RpcTimeout,
+                                   TransferEntry, per_minute_probability, task)
+from monerosim_actors.role import state as role_state
 
 RETRIABLE_CODES = {-3: "daemon_busy", -17: "insufficient_funds", -19: "not_enough_outs_to_mix",
                    -37: "locked_funds"}

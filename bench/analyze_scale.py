@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monerosim_actors import defaults  # noqa: E402
-from monerosim_actors.plan import (Binaries, ConsensusPlan, HostPlan, MonerodPlan,  # noqa: E402
+from monerosim_actors.plan.model import (Binaries, ConsensusPlan, HostPlan, MonerodPlan,  # noqa: E402
                                    NetworkPlan, Plan, ServiceAddress)
 
 RESULTS = ROOT / "bench" / "results" / "analyze_scale.json"

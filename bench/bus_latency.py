@@ -31,7 +31,8 @@ import zmq
 
 from bench.buspair import ADDRESS, CLIENT, SERVICE, BusPair, HandoffPair, RawPair, envelope_map
 from bench.common import percentile, row, us, write_result
-from coordination.protocol import Ping, RegisterVendors, VendorList
+from monerosim_actors.coordination.messages import RegisterVendors, VendorList
+from monerosim_actors.wire import Ping
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.messages import Delivered
 

@@ -25,7 +25,7 @@ import zmq
 
 from bench.buspair import ADDRESS, CLIENT, SERVICE, BusPair, RawPair, envelope_map
 from bench.common import interleaved, row, summarise, us, write_result
-from coordination.protocol import RegisterVendors
+from monerosim_actors.coordination.messages import RegisterVendors
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.messages import Delivered
 

@@ -24,8 +24,8 @@ import msgpack
 import pykka
 import zmq
 
-from coordination.protocol import Envelope, Message, encode
-from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan,
+from monerosim_actors.wire import Envelope, Message, encode
+from monerosim_actors.plan.model import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan,
                                    ServiceAddress)
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.events import EventLog

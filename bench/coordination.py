@@ -30,7 +30,7 @@ import pykka
 from bench.buspair import ADDRESS, SERVICE, BusPair
 from bench.common import row, us, write_result
 from bench.seed_baseline import SeedController, SeedPool
-from coordination.protocol import MineBlocks, RegisterPool
+from monerosim_actors.coordination.messages import MineBlocks, RegisterPool
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.messages import Delivered
 

@@ -1,10 +1,10 @@
 """Host footprint: resident memory of an idle host runtime (no monerod) against a bare interpreter.
 
-Two runtimes (``python -m monerosim_actors.host``) run :class:`bench.null_role.NullRole` without
+Two runtimes (``python -m monerosim_actors.runtime.host``) run :class:`bench.null_role.NullRole` without
 monerod or wallet: a service host (ROUTER bound) and a client host (a DEALER to it). Once both have
 logged ``role_started`` and settled, their RSS is read from /proc. The baseline is an interpreter
 that imports exactly the non-project modules the runtime's module graph imports (taken from
-``sys.modules`` after ``import monerosim_actors.host``), then waits. Rounds alternate (hosts,
+``sys.modules`` after ``import monerosim_actors.runtime.host``), then waits. Rounds alternate (hosts,
 interpreter, ...). Targets: host/interpreter at most 1.5, and the host under 50 MB.
 
 Run alone: ``.venv/bin/python -m bench host_footprint [--rounds N]``.
@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.buspair import host_config, host_plan
 from bench.common import ROOT, proc_status_mb, row, write_result
-from monerosim_actors.plan import ServiceAddress
+from monerosim_actors.plan.model import ServiceAddress
 from monerosim_actors.runtime.events import read_events
 
 NET = 4
@@ -43,7 +43,7 @@ def env() -> dict[str, str]:
 
 def runtime_libraries() -> list[str]:
     """Every module the runtime's import graph loads, except the project's own."""
-    code = "import json, sys, monerosim_actors.host; print(json.dumps(sorted(sys.modules)))"
+    code = "import json, sys, monerosim_actors.runtime.host; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], env=env(), check=True, capture_output=True, text=True)
     return [m for m in json.loads(out.stdout) if not m.startswith(PROJECT)]
 
@@ -64,7 +64,7 @@ def start_host(config_json: str, data: Path) -> subprocess.Popen[bytes]:
     data.mkdir(parents=True)
     (data / "host.json").write_text(config_json)
     err = open(data / "runtime.stderr", "wb")  # noqa: SIM115 the child keeps it
-    return subprocess.Popen([sys.executable, "-m", "monerosim_actors.host", "--config", str(data / "host.json")],
+    return subprocess.Popen([sys.executable, "-m", "monerosim_actors.runtime.host", "--config", str(data / "host.json")],
                             cwd=data, env=env(), stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
 
 

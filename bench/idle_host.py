@@ -1,6 +1,6 @@
 """How many syscalls an idle host runtime makes: ``strace -c -f`` on running hosts for 60 s.
 
-Three host runtimes (``python -m monerosim_actors.host``) run a role that does nothing:
+Three host runtimes (``python -m monerosim_actors.runtime.host``) run a role that does nothing:
 ``service`` (binds a ROUTER, no monerod), ``client`` (a DEALER connected to that service, no
 monerod) and ``node`` (its own monerod and wallet-rpc, which are not traced: strace attaches to the
 runtime's threads only). Once each has logged ``role_started`` and settled, ``strace -c -f -p PID``
@@ -52,7 +52,7 @@ def start_host(config: Any, root: Path) -> tuple[subprocess.Popen[bytes], Path]:
     path = write_config(config, root / "hosts")
     env = dict(os.environ, PYTHONPATH=f"{REPO}:{REPO / 'bench'}")
     err = open(data / "runtime.stderr", "ab")  # noqa: SIM115 the child keeps it
-    proc = subprocess.Popen([sys.executable, "-m", "monerosim_actors.host", "--config", str(path)],
+    proc = subprocess.Popen([sys.executable, "-m", "monerosim_actors.runtime.host", "--config", str(path)],
                             cwd=data, env=env, stdout=subprocess.DEVNULL, stderr=err,
                             start_new_session=True)
     return proc, data / "events.jsonl"
@@ -138,7 +138,7 @@ def main() -> int:
             proc.wait(120)
     report = {
         "benchmark": "idle_host",
-        "what": "syscalls of an idle host runtime (python -m monerosim_actors.host with a role that "
+        "what": "syscalls of an idle host runtime (python -m monerosim_actors.runtime.host with a role that "
                 "does nothing), strace -c -f -p PID, monerod and wallet-rpc not traced",
         "seconds": opts.seconds,
         "target_per_minute": TARGET_PER_MIN,

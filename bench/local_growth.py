@@ -33,7 +33,7 @@ from typing import Any
 from bench.common import ROOT, row, write_result
 from monerosim_actors import defaults
 from monerosim_actors.backends.local import LocalBackend
-from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostPlan, MonerodPlan,
+from monerosim_actors.plan.model import (PLAN_VERSION, Binaries, ConsensusPlan, HostPlan, MonerodPlan,
                                    NetworkPlan, NodeAccess, Plan, ProcessPlan, WalletPlan, host_config)
 from monerosim_actors.runtime.events import read_events
 
@@ -64,7 +64,7 @@ def make_plan(n: int, out: str) -> Plan:
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT, daemon_address=f"{ip}:{defaults.MONEROD_RPC_PORT}"),
             bus_port=None,
             node=NodeAccess(name, ip, defaults.MONEROD_RPC_PORT, defaults.MONEROD_ZMQ_PUB_PORT),
-            processes=(ProcessPlan("runtime", sys.executable, ("-m", "monerosim_actors.host", "--config", config),
+            processes=(ProcessPlan("runtime", sys.executable, ("-m", "monerosim_actors.runtime.host", "--config", config),
                                    0.0, {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}),)))
     return Plan(version=PLAN_VERSION, scenario_path="bench", seed=0, duration_s=3600.0, stop_time_s=3660.0,
                 launch_mode="runtime", addressing="loopback", consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),

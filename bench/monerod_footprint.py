@@ -34,8 +34,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monerosim_actors.monero_args import monerod_argv, wallet_argv  # noqa: E402
-from monerosim_actors.plan import HostPlan, MonerodPlan, WalletPlan  # noqa: E402
+from monerosim_actors.plan.monero_args import monerod_argv, wallet_argv  # noqa: E402
+from monerosim_actors.plan.model import HostPlan, MonerodPlan, WalletPlan  # noqa: E402
 
 MINER_IP = "127.60.250.1"
 FOLLOWER_IP = "127.60.250.2"

@@ -76,7 +76,7 @@ def run_sampled(out: Path) -> int:
 def record(out: Path, exit_code: int) -> dict[str, Any]:
     """The figures of a finished run, from its files only."""
     from monerosim_actors.backends import resources
-    from monerosim_actors.plan import Plan
+    from monerosim_actors.plan.model import Plan
 
     plan = Plan.from_json((out / "plan.json").read_text())
     samples = [json.loads(line) for line in (out / MEMORY_FILE).read_text().splitlines()]

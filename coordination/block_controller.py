@@ -6,15 +6,15 @@ It runs on its own host (monerod + the faucet wallet) behind a ROUTER socket. In
    every :attr:`BlockController.reregister_every_s` while some are missing, so a restarted controller
    recovers its registry), and waits until all have sent ``RegisterPool`` or
    ``registration_timeout_s`` has passed; then it goes on with those present and logs the missing.
-2. **bootstrap**: :mod:`coordination.bootstrap` funds every user from the faucet.
-3. **schedule**: :mod:`coordination.schedule` draws the interval and the miner of each next block from
+2. **bootstrap**: :mod:`monerosim_actors.coordination.bootstrap` funds every user from the faucet.
+3. **schedule**: :mod:`monerosim_actors.coordination.schedule` draws the interval and the miner of each next block from
    the controller's seeded RNG, among the EXPECTED pools by planned share, so the sequence of choices
    never depends on message timing. A chosen pool that is not registered is logged as
    ``mine_skipped``; one that does not answer within ``mine_timeout_s`` as ``mine_timeout``; the
    schedule goes on either way.
 
 A restarted controller (its host killed and started again) does not bootstrap again: it keeps a
-small state file in its data dir (:mod:`monerosim_actors.role_state`: the bootstrap's end, the next
+small state file in its data dir (:mod:`monerosim_actors.role.state`: the bootstrap's end, the next
 order number, how many blocks the schedule has drawn). After its pools re-register it logs
 ``controller_resumed`` and goes on with the schedule where the draws left off; the blocks that fell
 due while it was down are not mined (the analysis reports the gap).
@@ -36,15 +36,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coordination.bootstrap import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, Bootstrap, RegisteredPool,
+from monerosim_actors.coordination.bootstrap import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, Bootstrap, RegisteredPool,
                                     UserFunding, outputs_for_rate)
-from coordination.protocol import (BlocksMined, Envelope, Message, MineBlocks, MineFailed, PoolRegistered,
-                                   RegisterPool, RegistrationRequested, RequestFunds)
-from coordination.schedule import BlockSchedule, PoolShare
-from monerosim_actors.behaviour import RoleActor
-from monerosim_actors import role_state
-from monerosim_actors.plan import ATOMIC_PER_XMR
-from monerosim_actors.runtime.messages import ChainAdvanced
+from monerosim_actors.coordination.messages import (BlocksMined, MineBlocks, MineFailed, PoolRegistered,
+                                                    RegisterPool, RegistrationRequested, RequestFunds)
+from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, Message, RoleActor)
+from monerosim_actors.coordination.schedule import BlockSchedule, PoolShare
+from monerosim_actors.role import state as role_state
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +78,8 @@ class BlockController(RoleActor):
     """File name of the controller's faucet wallet."""
     outputs_per_user: int | None = None
     """Outputs each user's initial balance is split into; None: enough for the user's rate of
-    payments (:func:`coordination.bootstrap.outputs_for_rate` of its ``transaction_frequency`` and
-    ``block_time_s``; :data:`~coordination.bootstrap.MIN_OUTPUTS_PER_USER` for a user without one)."""
+    payments (:func:`monerosim_actors.coordination.bootstrap.outputs_for_rate` of its ``transaction_frequency`` and
+    ``block_time_s``; :data:`~monerosim_actors.coordination.bootstrap.MIN_OUTPUTS_PER_USER` for a user without one)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -310,7 +308,7 @@ class BlockController(RoleActor):
         order.on_fail("timeout")
 
     class _Ports:
-        """The bootstrap's view of the controller (see :class:`coordination.bootstrap.Ports`)."""
+        """The bootstrap's view of the controller (see :class:`monerosim_actors.coordination.bootstrap.Ports`)."""
 
         def __init__(self, controller: BlockController) -> None:
             self._c = controller

@@ -63,10 +63,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from coordination.protocol import BootstrapDone, FundsSent, Message
-from coordination.schedule import PoolShare
-from monerosim_actors.errors import RpcError
-from monerosim_actors.wait_time import per_minute_probability_rate
+from monerosim_actors.coordination.messages import BootstrapDone, FundsSent
+from monerosim_actors.role import (Message, RpcError, per_minute_probability_rate)
+from monerosim_actors.coordination.schedule import PoolShare
 
 logger = logging.getLogger(__name__)
 

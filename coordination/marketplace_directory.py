@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordination.protocol import (Envelope, GetVendors, Message, RegisterVendors, VendorList, VendorsRegistered,
-                                   VendorsRequested)
-from monerosim_actors.behaviour import RoleActor
+from monerosim_actors.coordination.messages import (GetVendors, RegisterVendors, VendorList,
+                                                    VendorsRegistered, VendorsRequested)
+from monerosim_actors.role import (Envelope, Message, RoleActor)
 
 
 class MarketplaceDirectory(RoleActor):

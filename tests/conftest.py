@@ -103,7 +103,7 @@ class RecordingEvents:
 def _shim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Build the Shadow compatibility shim into a folder of the test session, not the user's cache
     (child processes, such as a ``monerosim-actors gen`` a test starts, inherit it)."""
-    from monerosim_actors.shadow_shim import CACHE_ENV
+    from monerosim_actors.shadow.shim import CACHE_ENV
 
     old = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("shim-cache"))

@@ -22,7 +22,7 @@ import pandas as pd
 
 from monerosim_actors import defaults
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan import Plan
+from monerosim_actors.plan.model import Plan
 
 log = logging.getLogger(__name__)
 

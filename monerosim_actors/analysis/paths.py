@@ -21,9 +21,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from monerosim_actors.plan import NetworkPlan, Plan
-from monerosim_actors.topology import GmlItems, parse_gml
-from monerosim_actors.units import parse_time
+from monerosim_actors.plan.model import NetworkPlan, Plan
+from monerosim_actors.scenario.topology import GmlItems, parse_gml
+from monerosim_actors.scenario.units import parse_time
 
 ONE_GBIT_SWITCH_GML = """graph [
   directed 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from monerosim_actors.plan import Plan
+from monerosim_actors.plan.model import Plan
 
 from . import load, tables
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from monerosim_actors.plan import Plan
+from monerosim_actors.plan.model import Plan
 
 from .connections import first_on_connection
 from .load import HostLog

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from monerosim_actors.backends import groups
 from monerosim_actors.defaults import host_data_dir
-from monerosim_actors.plan import HostPlan, Plan, ProcessPlan
+from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from monerosim_actors.backends.tail import EventTail
 
 if TYPE_CHECKING:
-    from monerosim_actors.plan import Plan
+    from monerosim_actors.plan.model import Plan
 
 PLAIN_EVERY_S = 10.0
 """How often a line is written when stderr is not a terminal."""

@@ -18,7 +18,7 @@ import errno
 import socket
 from dataclasses import dataclass
 
-from monerosim_actors.plan import HostPlan, Plan
+from monerosim_actors.plan.model import HostPlan, Plan
 
 MINER_MB = 660
 """RSS of a regtest monerod after mining 100 blocks (bench: 566 to 626 MB over four runs; ~35 MB idle)."""

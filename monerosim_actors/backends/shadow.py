@@ -324,7 +324,7 @@ def run(out_dir: str, shadow_bin: str | None, stream: TextIO, *, summary_stream:
         stream.write(f"monerosim-actors run: {data} already exists (Shadow refuses to overwrite it); "
                      "run again with --force to regenerate OUT\n")
         return 2
-    from monerosim_actors.plan import Plan
+    from monerosim_actors.plan.model import Plan
 
     plan_path = os.path.join(out_dir, PLAN_FILE)
     try:

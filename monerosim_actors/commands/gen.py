@@ -1,7 +1,7 @@
 """`monerosim-actors gen CONFIG -o OUT [--seed N] [--force]`: write a Shadow simulation.
 
 Loads and checks the scenario, lays out the plan for Shadow's addressing and writes OUT atomically
-(see :mod:`monerosim_actors.generate`). Bad input never produces a partial OUT.
+(see :mod:`monerosim_actors.shadow.write`). Bad input never produces a partial OUT.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(opts: argparse.Namespace) -> int:
     from monerosim_actors import defaults
     from monerosim_actors.backends import resources
-    from monerosim_actors.generate import write_output
-    from monerosim_actors.planner import build_plan
-    from monerosim_actors.scenario import load_scenario
+    from monerosim_actors.shadow.write import write_output
+    from monerosim_actors.plan.planner import build_plan
+    from monerosim_actors.scenario.load import load_scenario
 
     out = os.path.abspath(opts.out)
     try:

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from monerosim_actors.commands.validate import seed_arg, summary
-from monerosim_actors.plan import Plan
-from monerosim_actors.planner import FIRST_ADDRESS
+from monerosim_actors.plan.model import Plan
+from monerosim_actors.plan.planner import FIRST_ADDRESS
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(opts: argparse.Namespace) -> int:
-    from monerosim_actors.generate import write_output
-    from monerosim_actors.planner import build_plan
-    from monerosim_actors.scenario import load_scenario
+    from monerosim_actors.shadow.write import write_output
+    from monerosim_actors.plan.planner import build_plan
+    from monerosim_actors.scenario.load import load_scenario
 
     if opts.backend == "shadow" and opts.time_scale != 1.0:
         print("monerosim-actors run: --time-scale applies to the local backend only "

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.plan import Plan
+from monerosim_actors.plan.model import Plan
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(opts: argparse.Namespace) -> int:
-    from monerosim_actors.planner import build_plan
-    from monerosim_actors.scenario import load_scenario
+    from monerosim_actors.plan.planner import build_plan
+    from monerosim_actors.scenario.load import load_scenario
 
     try:
         scenario = load_scenario(opts.config)

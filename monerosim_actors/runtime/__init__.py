@@ -1,4 +1,4 @@
-"""The host runtime: what runs on one simulated host (``python3 -m monerosim_actors.host``).
+"""The host runtime: what runs on one simulated host (``python3 -m monerosim_actors.runtime.host``).
 
 Modules, one job each: ``events`` (the JSON-lines event log), ``clock`` and ``scheduler`` (time),
 ``rpc`` (typed monerod / wallet-rpc clients), ``messages`` (what the runtime tells the role actor),

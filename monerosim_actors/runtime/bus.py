@@ -2,7 +2,7 @@
 
 ``send(dst_host, body)`` stamps an envelope (id ``HOST:N``, ``sent_at`` = the clock now), logs
 ``msg_sent`` and queues the frame; it is thread-safe and never blocks. Every frame that arrives is
-decoded defensively (:func:`coordination.protocol.decode`): whatever fails, and whatever is addressed
+decoded defensively (:func:`monerosim_actors.wire.decode`): whatever fails, and whatever is addressed
 to another host or claims another sender than its connection, is logged as ``msg_dropped`` and
 forgotten; the host never stops because of a frame. An accepted message is logged as
 ``msg_received`` (with ``recv_at``) before the role sees it as :class:`Delivered`: the role is told
@@ -31,9 +31,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from coordination.protocol import Envelope, Message, Ping, Pong, decode, encode
+from monerosim_actors.wire import Envelope, Message, Ping, Pong, decode, encode
 from monerosim_actors.errors import ProtocolError
-from monerosim_actors.plan import HostConfig
+from monerosim_actors.plan.model import HostConfig
 from monerosim_actors.runtime.clock import Clock, SystemClock
 from monerosim_actors.runtime.context import DeferredEventSink, EventSink
 from monerosim_actors.runtime.inbox import RoleInbox

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from coordination.protocol import Message
-from monerosim_actors.plan import HostConfig
+from monerosim_actors.wire import Message
+from monerosim_actors.plan.model import HostConfig
 from monerosim_actors.runtime.clock import Clock, SystemClock
 from monerosim_actors.runtime.rpc import DaemonRpc, WalletRpc
 from monerosim_actors.runtime.scheduler import Tellable, Timer

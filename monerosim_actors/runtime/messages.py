@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coordination.protocol import Envelope
+from monerosim_actors.wire import Envelope
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ import zmq
 
 from monerosim_actors.defaults import EVENTS_FILE, MONEROD_DIR, WALLET_DIR
 from monerosim_actors.errors import MonerosimError, OutputError, RpcError
-from monerosim_actors.monero_args import monerod_argv, wallet_argv
-from monerosim_actors.plan import HostConfig
+from monerosim_actors.plan.monero_args import monerod_argv, wallet_argv
+from monerosim_actors.plan.model import HostConfig
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.clock import SystemClock
 from monerosim_actors.runtime.context import HostContext
@@ -80,6 +80,19 @@ def load_role(role_class: str) -> type[pykka.ThreadingActor]:
     if not (isinstance(cls, type) and issubclass(cls, pykka.ThreadingActor)):
         raise MonerosimError(f"role class {role_class!r} is not a pykka.ThreadingActor")
     return cls
+
+
+def load_message_modules(modules: tuple[str, ...]) -> None:
+    """Import the plan's message modules, so the bus can decode every message type of the run.
+
+    Raises:
+        MonerosimError: a module cannot be imported.
+    """
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise MonerosimError(f"message module {name!r} cannot be loaded: {type(e).__name__}: {e}") from e
 
 
 class HostSystem:
@@ -142,6 +155,7 @@ class HostSystem:
     def _start(self) -> None:
         config, host = self.config, self.config.host
         role_cls = load_role(host.role_class)
+        load_message_modules(config.message_modules)
         try:
             for sub in (MONEROD_DIR, WALLET_DIR):
                 os.makedirs(os.path.join(self.data_dir, sub), exist_ok=True)

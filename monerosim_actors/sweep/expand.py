@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from monerosim_actors.errors import OutputError, Problem, ScenarioError
-from monerosim_actors.plan import Plan
+from monerosim_actors.plan.model import Plan
 from monerosim_actors.sweep import index
 from monerosim_actors.sweep.spec import Parameter, SweepSpec, read_sweep
-from monerosim_actors.yaml_source import Path, format_path, load_text
+from monerosim_actors.scenario.source import Path, format_path, load_text
 
 LAST_SECOND_BYTE = 254
 PATH_KEYS: tuple[Path, ...] = (("network", "topology", "file"), ("monero", "monerod"),
@@ -102,7 +102,7 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
             the sweep file, once).
     """
     from monerosim_actors.backends import resources
-    from monerosim_actors.scenario import load_scenario
+    from monerosim_actors.scenario.load import load_scenario
 
     try:
         load_scenario(spec.scenario)
@@ -211,7 +211,7 @@ def _plan(text: str, scratch: str, out: str, address: str | None, load: Any) -> 
     """Load ``text`` as a scenario and lay it out for ``out`` (the local backend's addressing when
     ``address`` is given, as ``run`` will). It is read from a scratch file (nothing may be written
     before every run is checked); the plan names the file it will be in, beside ``out``."""
-    from monerosim_actors.planner import build_plan
+    from monerosim_actors.plan.planner import build_plan
 
     path = os.path.join(scratch, index.SCENARIO_FILE)
     with open(path, "w", encoding="utf-8") as f:
@@ -239,7 +239,7 @@ def write(expansion: Expansion, out_dir: str) -> None:
     Raises:
         OutputError: ``out_dir`` is not empty, or cannot be written.
     """
-    from monerosim_actors.generate import write_output
+    from monerosim_actors.shadow.write import write_output
 
     if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
         hint = f"; run what is missing of it with --resume {out_dir}" if index.is_sweep(out_dir) else ""

@@ -2,7 +2,7 @@
 
 A sweep names a base scenario, the parameters to vary (``grid``: every combination of the values
 given per key path; ``points``: explicit combinations), the seeds, the backend and what each run
-claims of a machine. It is read with the scenario's own machinery (:mod:`monerosim_actors.yaml_source`
+claims of a machine. It is read with the scenario's own machinery (:mod:`monerosim_actors.scenario.source`
 for the line of every key, :class:`Problem` and :class:`ScenarioError` for the report), so a bad sweep
 file reads like a bad scenario: ``FILE:LINE: key.path: what is wrong``, with a "did you mean".
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monerosim_actors.errors import Problem, ScenarioError
-from monerosim_actors.yaml_source import Path, Source, YamlSyntaxError, format_path, load_text
+from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text
 
 KEYS = ("scenario", "seeds", "grid", "points", "backend", "time_scale", "first_address", "shadow_bin",
         "resources")

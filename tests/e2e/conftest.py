@@ -3,7 +3,7 @@ as a separate process, and checks that nothing is left running afterwards.
 
 Reuse them: ``start_host`` gives a started :class:`HostSystem` (``system.daemon``, ``system.wallet``
 are ready RPC clients), ``monerod_rpc`` a lone ready monerod, ``spawn_host`` a
-``python -m monerosim_actors.host`` process. Each test must use its own loopback addresses.
+``python -m monerosim_actors.runtime.host`` process. Each test must use its own loopback addresses.
 
 Every wait here is for an event (a line in a host's ``events.jsonl``, a process exiting, an answer),
 never for a stretch of time: the machine these tests run on is loaded (a build beside them, other
@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from monerosim_actors.defaults import EVENTS_FILE
-from monerosim_actors.plan import HostConfig, HostPlan
+from monerosim_actors.plan.model import HostConfig, HostPlan
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import DaemonRpc
 from monerosim_actors.runtime.system import HostSystem
@@ -131,7 +131,7 @@ def monerod_rpc(start_host: Callable[..., HostSystem]) -> Callable[[str], Daemon
 
 
 class HostProcess:
-    """A ``python -m monerosim_actors.host`` process in its own session, with its data dir.
+    """A ``python -m monerosim_actors.runtime.host`` process in its own session, with its data dir.
 
     It is started as the local backend starts a runtime: with SIGTERM and SIGINT blocked until the
     runtime has installed its handlers (it unblocks them then), so that a signal sent while its
@@ -148,7 +148,7 @@ class HostProcess:
         self.stderr_path = self.data_dir / "runtime.stderr"
         with open(self.stderr_path, "ab") as err, _stop_signals_blocked():
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "monerosim_actors.host", "--config", str(self.config_path)],
+                [sys.executable, "-m", "monerosim_actors.runtime.host", "--config", str(self.config_path)],
                 cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=err, start_new_session=True)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monerosim_actors import defaults
-from monerosim_actors.plan import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan,
+from monerosim_actors.plan.model import (PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan,
                                    LaunchMode, MonerodPlan, NodeAccess, ServiceAddress, WalletPlan)
 
 IDLE_ROLE = "tests.e2e.roles_for_tests:IdleRole"

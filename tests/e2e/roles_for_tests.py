@@ -11,7 +11,8 @@ from typing import Any
 
 import pykka
 
-from coordination.protocol import GetVendors, Ping, VendorList
+from monerosim_actors.coordination.messages import GetVendors, VendorList
+from monerosim_actors.wire import Ping
 from monerosim_actors.runtime.context import HostContext
 from monerosim_actors.runtime.messages import Delivered
 

@@ -1,5 +1,5 @@
 """10,000 random and mutated frames sent to a real service host (the marketplace directory, run as
-``python -m monerosim_actors.host``): it keeps answering well-formed requests throughout, writes
+``python -m monerosim_actors.runtime.host``): it keeps answering well-formed requests throughout, writes
 exactly one ``msg_dropped`` per bad frame (with the reason the protocol gives), and exits 0 on SIGTERM.
 
 The frames are drawn from a seeded RNG: random bytes, valid frames cut or with bytes changed, wrong
@@ -26,10 +26,11 @@ import msgpack
 import pytest
 import zmq
 
-from coordination.protocol import (MAX_FRAME_BYTES, MESSAGE_TYPES, Envelope, GetVendors, Message, Ping,
-                                   VendorList, Pong, decode, encode)
+from monerosim_actors.coordination.messages import GetVendors, VendorList
+from monerosim_actors.wire import (Envelope, MAX_FRAME_BYTES, MESSAGE_TYPES, Message, Ping, Pong, decode,
+                                   encode)
 from monerosim_actors.errors import ProtocolError
-from monerosim_actors.plan import ServiceAddress
+from monerosim_actors.plan.model import ServiceAddress
 from tests.e2e.conftest import SAFETY_S, HostProcess
 from tests.e2e.plans import host_config, host_plan
 
@@ -209,7 +210,7 @@ def test_ten_thousand_bad_frames_each_one_msg_dropped_while_requests_are_answere
         spawn_host: Callable[..., HostProcess]) -> None:
     ip = fuzz_ip()
     plan = host_plan(SERVICE, ip, role="marketplace_directory",
-                     role_class="coordination.marketplace_directory:MarketplaceDirectory",
+                     role_class="monerosim_actors.coordination.marketplace_directory:MarketplaceDirectory",
                      monerod=False, wallet=False, bus_port=5555, params={"marketplaces": [], "users": []})
     host = spawn_host(host_config(plan, services={"marketplace_directory": ServiceAddress(SERVICE, ip, 5555)}))
     frames = fuzz_frames(seed=8, count=FRAMES)

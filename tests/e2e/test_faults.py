@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 
 from monerosim_actors.analysis import load_run, summarize
-from monerosim_actors.plan import Plan, host_config
-from monerosim_actors.planner import build_plan
+from monerosim_actors.plan.model import Plan, host_config
+from monerosim_actors.plan.planner import build_plan
 from monerosim_actors.runtime.rpc import WalletRpc
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.scenario.load import load_scenario
 from tests.conftest import processes_matching, require_binary
 from tests.e2e.conftest import SAFETY_S, EventTail, HostProcess, assert_alive, stop_hosts
 from tests.e2e.plans import SESSION_SLOT
@@ -335,7 +335,7 @@ def test_sigterm_stops_every_host_cleanly_and_nothing_was_lost_or_paid_twice(net
     net.wait(user, event("payment_sent"), "a payment before the stop (so that there is something to check)")
     # nothing was lost: every payment whose outcome was unknown (an RPC timeout, the wallet or the node
     # killed during the call) is settled against the wallet's transfers within a few blocks
-    # (actors.regular_user.RECONCILE_BLOCKS)
+    # (monerosim_actors.actors.regular_user.RECONCILE_BLOCKS)
     for failed in [e for e in net.events(user) if e["event"] == "payment_failed" and e.get("reconcile")]:
         net.wait(user, after(failed["t"], "payment_reconciled", payment_id=failed["payment_id"]),
                  f"the reconciliation of {failed['payment_id']}, whose outcome was unknown")

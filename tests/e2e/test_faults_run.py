@@ -21,11 +21,11 @@ import pytest
 
 from monerosim_actors.backends.local import RUNTIME, LocalBackend, RunResult
 from monerosim_actors.defaults import EVENTS_FILE, MONEROD_RPC_PORT, host_data_dir
-from monerosim_actors.generate import write_output
-from monerosim_actors.plan import Plan
-from monerosim_actors.planner import build_plan
+from monerosim_actors.shadow.write import write_output
+from monerosim_actors.plan.model import Plan
+from monerosim_actors.plan.planner import build_plan
 from monerosim_actors.runtime.events import read_events
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.scenario.load import load_scenario
 from tests.conftest import processes_matching, require_binary
 from tests.e2e.plans import SESSION_SLOT
 

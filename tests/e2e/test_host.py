@@ -1,4 +1,4 @@
-"""Host runtimes as separate processes (``python -m monerosim_actors.host``), as Shadow runs them."""
+"""Host runtimes as separate processes (``python -m monerosim_actors.runtime.host``), as Shadow runs them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import msgpack
 import pytest
 import zmq
 
-from coordination.protocol import MAX_FRAME_BYTES, Envelope, Ping, decode, encode
+from monerosim_actors.wire import Envelope, MAX_FRAME_BYTES, Ping, decode, encode
 from tests.e2e.conftest import REPO, SAFETY_S, HostProcess
 from tests.e2e.plans import host_config, host_plan, loopback, service, write_config
 
@@ -147,7 +147,7 @@ def test_failed_start_exits_non_zero_with_a_clear_message(tmp_path, plan_kwargs,
     try:
         plan = host_plan("broken", loopback(3, 4), monerod=False, wallet=False, **plan_kwargs)
         path = write_config(host_config(plan), tmp_path)
-        proc = subprocess.run([sys.executable, "-m", "monerosim_actors.host", "--config", str(path),
+        proc = subprocess.run([sys.executable, "-m", "monerosim_actors.runtime.host", "--config", str(path),
                                "--data-dir", str(tmp_path / "data")],
                               env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
                               capture_output=True, text=True, timeout=SAFETY_S)
@@ -159,7 +159,7 @@ def test_failed_start_exits_non_zero_with_a_clear_message(tmp_path, plan_kwargs,
 
 
 def test_unreadable_config_exits_2(tmp_path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "monerosim_actors.host", "--config",
+    proc = subprocess.run([sys.executable, "-m", "monerosim_actors.runtime.host", "--config",
                            str(tmp_path / "missing.json")], env={"PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=SAFETY_S)
     assert proc.returncode == 2 and "cannot read host config" in proc.stderr

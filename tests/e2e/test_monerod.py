@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors.errors import OutputError, ProcessError, RpcResponseError
-from monerosim_actors.monero_args import monerod_argv
+from monerosim_actors.plan.monero_args import monerod_argv
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import STATUS_BUSY
 from monerosim_actors.runtime.system import HostSystem

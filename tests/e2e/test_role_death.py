@@ -1,4 +1,4 @@
-"""A role that dies is never silent: the host runtime (``python -m monerosim_actors.host``, as Shadow
+"""A role that dies is never silent: the host runtime (``python -m monerosim_actors.runtime.host``, as Shadow
 runs it) stops everything at once, as on SIGTERM, logs why in ``host_stopped`` and exits 3.
 
 Under Shadow a runtime's expected final state is ``{exited: 0}``, so the exit code is what makes a
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from monerosim_actors.behaviour import RoleActor, constant, task
-from monerosim_actors.plan import HostPlan
+from monerosim_actors.role.actor import RoleActor, constant, task
+from monerosim_actors.plan.model import HostPlan
 from tests.e2e.plans import host_config, host_plan, loopback
 
 if TYPE_CHECKING:

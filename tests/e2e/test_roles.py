@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from monerosim_actors.plan import Plan, host_config
-from monerosim_actors.planner import build_plan
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.plan.model import Plan, host_config
+from monerosim_actors.plan.planner import build_plan
+from monerosim_actors.scenario.load import load_scenario
 from tests.conftest import require_binary
 from tests.e2e.conftest import SAFETY_S, EventTail, HostProcess, assert_alive, stop_hosts, wait_for_event
 

@@ -2,7 +2,7 @@
 controller, registrations only from the hosts the plan names (docs/security.md has the trust model).
 
 The real-process tests run a block controller and a mining pool (each with monerod and the wallet,
-peered) and a marketplace directory as ``python -m monerosim_actors.host`` processes, then forge
+peered) and a marketplace directory as ``python -m monerosim_actors.runtime.host`` processes, then forge
 messages with raw DEALER / ROUTER sockets: a registration from a host that is no pool, one that
 claims another host as its ``src``, and mine orders reaching the pool through the only other path it
 has, its DEALER to the (here: fake) directory.
@@ -21,12 +21,14 @@ import pytest
 import yaml
 import zmq
 
-from coordination.protocol import (Envelope, Message, MineBlocks, PoolRegistered, RegisterPool, RegisterVendors,
-                                   VendorsRegistered, decode, encode)
-from monerosim_actors import defaults, monero_args
+from monerosim_actors.coordination.messages import (MineBlocks, PoolRegistered, RegisterPool,
+                                                    RegisterVendors, VendorsRegistered)
+from monerosim_actors.wire import Envelope, Message, decode, encode
+from monerosim_actors import defaults
+from monerosim_actors.plan import monero_args
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.plan import ServiceAddress
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.plan.model import ServiceAddress
+from monerosim_actors.scenario.load import load_scenario
 from tests.e2e.conftest import SAFETY_S, HostProcess
 from tests.e2e.plans import host_config, host_plan
 from tests.unit.scenario_helpers import base_doc
@@ -197,7 +199,7 @@ def route_to(router: zmq.Socket, peer: str, data: bytes, timeout: float = SAFETY
 def test_registrations_only_from_planned_marketplaces(spawn_host: Callable[..., HostProcess], raw: Raw) -> None:
     (ip,) = who_may_ips(1)
     plan = host_plan(DIRECTORY, ip, role="marketplace_directory",
-                     role_class="coordination.marketplace_directory:MarketplaceDirectory", monerod=False,
+                     role_class="monerosim_actors.coordination.marketplace_directory:MarketplaceDirectory", monerod=False,
                      wallet=False, bus_port=5555,
                      params={"marketplaces": [{"marketplace_id": "marketplace_0", "host": "marketplace-0"}],
                              "users": []})
@@ -231,7 +233,7 @@ def test_pools_register_only_as_planned(spawn_host: Callable[..., HostProcess], 
                                         monero_binaries: None) -> None:
     ctrl_ip, dir_ip = who_may_ips(2)
     controller = spawn_host(host_config(host_plan(
-        CONTROLLER, ctrl_ip, role="block_controller", role_class="coordination.block_controller:BlockController",
+        CONTROLLER, ctrl_ip, role="block_controller", role_class="monerosim_actors.coordination.block_controller:BlockController",
         offline=False, bus_port=5555,
         params={"pools": [{"pool_id": "pool_a", "host": "pool-a", "hashrate_share": 1.0}], "users": [],
                 "marketplaces": [], "registration_timeout_s": 3600, "mine_timeout_s": 120,
@@ -270,7 +272,7 @@ def test_a_pool_mines_only_for_the_block_controller(spawn_host: Callable[..., Ho
     fake_controller = raw.router(f"tcp://{ctrl_ip}:5555")
     fake_directory = raw.router(f"tcp://{dir_ip}:5555")
     pool = spawn_host(host_config(host_plan(
-        "pool-a", pool_ip, role="mining_pool", role_class="actors.mining_pool:MiningPool",
+        "pool-a", pool_ip, role="mining_pool", role_class="monerosim_actors.actors.mining_pool:MiningPool",
         params={"pool_id": "pool_a", "hashrate_share": 1.0}), services=_services(ctrl_ip, dir_ip)))
 
     assert fake_controller.poll(REPLY_TIMEOUT_MS), f"the pool did not register (waited {SAFETY_S:g} s)"

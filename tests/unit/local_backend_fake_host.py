@@ -1,4 +1,4 @@
-"""A stand-in for ``python -m monerosim_actors.host`` in the local backend's tests.
+"""A stand-in for ``python -m monerosim_actors.runtime.host`` in the local backend's tests.
 
 ``fake_host.py HOST MODE [SECONDS] [STRAY_ARGV...]`` writes ``events.jsonl`` in its working directory
 as the real runtime does, then, by MODE:

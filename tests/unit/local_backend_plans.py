@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from monerosim_actors.plan import (
+from monerosim_actors.plan.model import (
     Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, Plan, ProcessPlan, ServiceAddress)
 
 FAKE_HOST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "local_backend_fake_host.py")

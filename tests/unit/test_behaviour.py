@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from scipy import stats
 
-from coordination.protocol import Envelope, Message, Ping
-from monerosim_actors.behaviour import RoleActor, between, constant, exponential, task
+from monerosim_actors.wire import Envelope, Message, Ping
+from monerosim_actors.role.actor import RoleActor, between, constant, exponential, task
 from monerosim_actors.errors import RpcTimeout
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
 from monerosim_actors.runtime.scheduler import Scheduler
-from tests.unit.role_fakes import FakeNet
+from monerosim_actors.testing import FakeNet
 
 
 class Shop(RoleActor):
@@ -227,10 +227,10 @@ def test_a_bug_is_reported_to_the_runtime_after_it_is_logged(where: str) -> None
 
 
 def test_the_example_role_runs_with_its_scenario_params() -> None:
-    from actors.example_browser import Browser
-    from coordination.marketplace_directory import MarketplaceDirectory
-    from coordination.protocol import Pong
-    from tests.unit.role_fakes import deliver
+    from monerosim_actors.actors.example_browser import Browser
+    from monerosim_actors.coordination.marketplace_directory import MarketplaceDirectory
+    from monerosim_actors.wire import Pong
+    from monerosim_actors.testing import deliver
 
     net = FakeNet()
     net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory", {"marketplaces": []}, node=False)

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from scipy import stats
 
-from actors.mining_pool import MiningPool
-from coordination.block_controller import BlockController
-from coordination.protocol import BlocksMined, MineBlocks, RegisterPool, RegistrationRequested, RequestFunds
-from coordination.schedule import BlockSchedule, PoolShare, expected_shares
-from tests.unit.role_fakes import FakeNet, deliver
+from monerosim_actors.actors.mining_pool import MiningPool
+from monerosim_actors.coordination.block_controller import BlockController
+from monerosim_actors.coordination.messages import (BlocksMined, MineBlocks, RegisterPool,
+                                                    RegistrationRequested, RequestFunds)
+from monerosim_actors.coordination.schedule import BlockSchedule, PoolShare, expected_shares
+from monerosim_actors.testing import FakeNet, deliver
 
 N = 10_000
 POOLS = [PoolShare("pool_alpha", "pool-alpha", 0.4), PoolShare("pool_beta", "pool-beta", 0.3),
@@ -78,8 +79,9 @@ def _params(**over: Any) -> dict[str, Any]:
     return params
 
 
-def _net(pools: list[PoolShare] = POOLS, seed: int = 42, **over: Any) -> tuple[FakeNet, BlockController]:
-    net = FakeNet()
+def _net(pools: list[PoolShare] = POOLS, seed: int = 42, data_dir: str | None = None,
+         **over: Any) -> tuple[FakeNet, BlockController]:
+    net = FakeNet(data_dir=data_dir)
     controller = net.add(BlockController, "block-controller", "block_controller", _params(**over), seed=seed)
     for p in pools:
         net.add(MiningPool, p.host, "mining_pool", {"pool_id": p.pool_id, "hashrate_share": p.hashrate_share})

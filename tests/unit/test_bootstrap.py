@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from actors.marketplace import Marketplace
-from actors.mining_pool import MiningPool
-from actors.regular_user import RegularUser
-from coordination.block_controller import BlockController
-from coordination.bootstrap import (COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS, MAX_OUTPUTS_PER_USER,
+from monerosim_actors.actors.marketplace import Marketplace
+from monerosim_actors.actors.mining_pool import MiningPool
+from monerosim_actors.actors.regular_user import RegularUser
+from monerosim_actors.coordination.block_controller import BlockController
+from monerosim_actors.coordination.bootstrap import (COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS, MAX_OUTPUTS_PER_USER,
                                     MIN_OUTPUTS_PER_USER, RING_MARGIN_BLOCKS, RING_SIZE, erlang_c,
                                     outputs_for_rate, pack_transfers, split_amount)
-from coordination.marketplace_directory import MarketplaceDirectory
-from coordination.protocol import BootstrapDone, FundsSent, MineBlocks, RequestFunds
+from monerosim_actors.coordination.marketplace_directory import MarketplaceDirectory
+from monerosim_actors.coordination.messages import BootstrapDone, FundsSent, MineBlocks, RequestFunds
 from monerosim_actors.errors import RpcResponseError
-from tests.unit.role_fakes import REWARD, XMR, FakeNet, deliver
+from monerosim_actors.testing import REWARD, XMR, FakeNet, deliver
 
 POOLS = [{"pool_id": "pool_alpha", "host": "pool-alpha", "hashrate_share": 0.3},
          {"pool_id": "pool_beta", "host": "pool-beta", "hashrate_share": 0.7}]

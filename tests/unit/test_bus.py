@@ -12,7 +12,8 @@ import msgpack
 import pytest
 import zmq
 
-from coordination.protocol import MAX_FRAME_BYTES, Envelope, GetVendors, Ping, Pong, encode
+from monerosim_actors.coordination.messages import GetVendors
+from monerosim_actors.wire import Envelope, MAX_FRAME_BYTES, Ping, Pong, encode
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.inbox import RoleInbox
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded

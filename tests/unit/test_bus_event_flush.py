@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from coordination.protocol import GetVendors
+from monerosim_actors.coordination.messages import GetVendors
 from monerosim_actors.runtime.bus import Bus
 from monerosim_actors.runtime.events import EventLog, read_events
 from monerosim_actors.runtime.inbox import RoleInbox

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from coordination.marketplace_directory import MarketplaceDirectory
-from coordination.protocol import GetVendors, RegisterVendors, VendorList, VendorsRegistered, VendorsRequested
-from tests.unit.role_fakes import FakeNet, deliver
+from monerosim_actors.coordination.marketplace_directory import MarketplaceDirectory
+from monerosim_actors.coordination.messages import (GetVendors, RegisterVendors, VendorList,
+                                                    VendorsRegistered, VendorsRequested)
+from monerosim_actors.testing import FakeNet, deliver
 
 MARKETS = [{"marketplace_id": "market_b", "host": "market-b"}, {"marketplace_id": "market_a", "host": "market-a"}]
 
@@ -64,7 +65,7 @@ def test_only_planned_marketplaces_register_under_their_own_id() -> None:
 
 
 def test_a_restarted_directory_asks_the_marketplaces_to_register_again() -> None:
-    from actors.marketplace import Marketplace
+    from monerosim_actors.actors.marketplace import Marketplace
     net = FakeNet()
     net.add(Marketplace, "market-a", "marketplace", {"wallet_count": 2}, agent_id="market_a")
     net.start()

@@ -180,7 +180,7 @@ NASTY: dict[str, bytes] = {
     "binary_nul": b'simulation: {duration: 60}\nnetwork: {agents: {mining_pools: [{id: p, hashrate_share: 1}]}}\n'
                   b'monero: {monerod: "/usr/bin/\\0monerod"}\n',
     "role_class_newline": b'simulation: {duration: 60}\nnetwork: {agents: {mining_pools: [{id: p, hashrate_share: 1}],'
-                          b' custom: [{name: c, class: "actors.regular_user:RegularUser\\n", count: 1}]}}\n',
+                          b' custom: [{name: c, class: "monerosim_actors.actors.regular_user:RegularUser\\n", count: 1}]}}\n',
 }
 """Hand-written inputs that each once broke a loader somewhere; all must be refused with exit 2."""
 

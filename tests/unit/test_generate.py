@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from monerosim_actors import defaults, generate
+from monerosim_actors import defaults
+from monerosim_actors.shadow import write as generate
 from monerosim_actors.cli import main
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan import HostConfig, Plan
-from monerosim_actors.planner import build_plan
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.plan.model import HostConfig, Plan
+from monerosim_actors.plan.planner import build_plan
+from monerosim_actors.scenario.load import load_scenario
 
 from scenario_helpers import base_doc, write_doc
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors import defaults
-from monerosim_actors.generate import write_output
-from monerosim_actors.plan import Plan
-from monerosim_actors.planner import build_plan
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.shadow.write import write_output
+from monerosim_actors.plan.model import Plan
+from monerosim_actors.plan.planner import build_plan
+from monerosim_actors.scenario.load import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "gen"

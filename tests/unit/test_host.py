@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from monerosim_actors import host
-from monerosim_actors.behaviour import RoleActor, constant, task
+from monerosim_actors.runtime import host
+from monerosim_actors.role.actor import RoleActor, constant, task
 from monerosim_actors.runtime.events import read_events
 from tests.e2e.plans import host_config, host_plan, write_config
 

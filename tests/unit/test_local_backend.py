@@ -14,7 +14,7 @@ import pytest
 
 from monerosim_actors.backends import groups
 from monerosim_actors.backends.local import LocalBackend, RunResult
-from monerosim_actors.plan import Plan, ProcessPlan
+from monerosim_actors.plan.model import Plan, ProcessPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
 
 

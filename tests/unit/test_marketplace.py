@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from actors.marketplace import Marketplace
-from coordination.protocol import RegisterVendors, VendorsRegistered
+from monerosim_actors.actors.marketplace import Marketplace
+from monerosim_actors.coordination.messages import RegisterVendors, VendorsRegistered
 from monerosim_actors.runtime.messages import ChainAdvanced
-from tests.unit.role_fakes import XMR, FakeNet, deliver
+from monerosim_actors.testing import XMR, FakeNet, deliver
 
 DIR = "marketplace-directory"
 

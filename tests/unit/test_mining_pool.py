@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from actors.mining_pool import BUSY_RETRY_DELAYS_S, MiningPool
-from coordination.protocol import (BlocksMined, MineBlocks, MineFailed, PoolRegistered, RegisterPool,
-                                   RegistrationRequested)
+from monerosim_actors.actors.mining_pool import BUSY_RETRY_DELAYS_S, MiningPool
+from monerosim_actors.coordination.messages import (BlocksMined, MineBlocks, MineFailed, PoolRegistered,
+                                                    RegisterPool, RegistrationRequested)
 from monerosim_actors.errors import RpcResponseError
-from monerosim_actors.role_wallet import open_or_create
-from tests.unit.role_fakes import FakeNet, FakeWallet, Ledger, deliver
+from monerosim_actors.role.wallet import open_or_create
+from monerosim_actors.testing import FakeNet, FakeWallet, Ledger, deliver
 
 CTRL = "block-controller"
 

@@ -12,8 +12,8 @@ import pytest
 
 from monerosim_actors.analysis import faster_than_path, load_run
 from monerosim_actors.analysis.paths import graph_edges, host_path_ms, path_latencies_ns
-from monerosim_actors.plan import NetworkPlan, Plan
-from monerosim_actors.topology import Link, Region, regions_gml
+from monerosim_actors.plan.model import NetworkPlan, Plan
+from monerosim_actors.scenario.topology import Link, Region, regions_gml
 
 GOLDEN_RUN = Path(__file__).parents[1] / "golden" / "analysis" / "run"
 MS = 1_000_000

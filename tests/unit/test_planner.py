@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors import defaults
-from monerosim_actors.monero_args import wallet_argv
+from monerosim_actors.plan.monero_args import wallet_argv
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.plan import Plan
-from monerosim_actors.planner import _peer_graph, build_plan, host_seed
-from monerosim_actors.scenario import BUILTIN_ROLE_CLASSES, load_scenario
+from monerosim_actors.plan.model import Plan
+from monerosim_actors.plan.planner import _peer_graph, build_plan, host_seed
+from monerosim_actors.scenario.load import BUILTIN_ROLE_CLASSES, load_scenario
 
 from scenario_helpers import EXE, base_doc, load_doc
 
@@ -221,7 +221,7 @@ def test_runtime_process_and_launch_shadow(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     (runtime,) = plan.host("user-0").processes
     assert runtime.name == "runtime" and runtime.path == EXE
-    assert runtime.args == ("-m", "monerosim_actors.host", "--config", f"{OUT}/hosts/user-0.json")
+    assert runtime.args == ("-m", "monerosim_actors.runtime.host", "--config", f"{OUT}/hosts/user-0.json")
     assert runtime.environment["PYTHONUNBUFFERED"] == "1" and runtime.environment["PYTHONHASHSEED"] == "0"
     doc = base_doc()
     doc["monero"]["launch"] = "shadow"

@@ -219,7 +219,7 @@ def test_a_display_needs_a_timing() -> None:
 def test_tally_for_a_plan_expects_each_hosts_programs() -> None:
     from dataclasses import replace
 
-    from monerosim_actors.plan import MonerodPlan, WalletPlan
+    from monerosim_actors.plan.model import MonerodPlan, WalletPlan
     from tests.unit.local_backend_plans import FakeHost, fake_plan
 
     plan = fake_plan([FakeHost("a"), FakeHost("b"), FakeHost("c")])

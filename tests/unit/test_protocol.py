@@ -8,8 +8,7 @@ import typing
 import msgpack
 import pytest
 
-from coordination.protocol import (MAX_FRAME_BYTES, MESSAGE_TYPES, Envelope, Message, Ping, decode,
-                                   encode)
+from monerosim_actors.wire import Envelope, MAX_FRAME_BYTES, MESSAGE_TYPES, Message, Ping, decode, encode
 from monerosim_actors.errors import ProtocolError
 
 

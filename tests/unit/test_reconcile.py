@@ -3,18 +3,16 @@ neither lost nor sent twice (the e2e fault tests do the same with real processes
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from actors.regular_user import RECONCILE_BLOCKS, RegularUser
+from monerosim_actors.actors.regular_user import RECONCILE_BLOCKS, RegularUser
 from monerosim_actors.errors import RpcTimeout
-from monerosim_actors.runtime.context import HostContext
 from monerosim_actors.runtime.messages import ChainAdvanced, ProcessRestarted
 from monerosim_actors.runtime.rpc import TransferEntry
-from tests.unit import role_fakes
+from monerosim_actors import testing as role_fakes
 from tests.unit.test_regular_user import _go
 
 
@@ -44,9 +42,8 @@ class Wallet:
                 for txid, address, amount in self.sent]
 
 
-def _user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[role_fakes.FakeNet, RegularUser, Wallet]:
-    monkeypatch.setattr(role_fakes, "HostContext", functools.partial(HostContext, data_dir=str(tmp_path)))
-    net = role_fakes.FakeNet()
+def _user(tmp_path: Path) -> tuple[role_fakes.FakeNet, RegularUser, Wallet]:
+    net = role_fakes.FakeNet(data_dir=str(tmp_path))
     user = net.add(RegularUser, "user-0", "regular_user", dict(transaction_frequency=0.001, amount_min=0.1,
                                                                amount_max=0.2, wallet_initial_balance=0.0))
     wallet = Wallet(net.hosts["user-0"].wallet)
@@ -62,9 +59,8 @@ def _names(net: role_fakes.FakeNet, *names: str) -> list[dict[str, Any]]:
     return [dict(f, event=e) for _, e, f in net.events("user-0").lines if e in names]
 
 
-def test_sent_although_the_call_failed_is_found_and_not_sent_again(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    net, user, wallet = _user(tmp_path, monkeypatch)
+def test_sent_although_the_call_failed_is_found_and_not_sent_again(tmp_path: Path) -> None:
+    net, user, wallet = _user(tmp_path)
     wallet.after_sending.append(RpcTimeout("transfer", "connection reset"))
     user.pay()
     (failed,) = _names(net, "payment_failed")
@@ -79,9 +75,8 @@ def test_sent_although_the_call_failed_is_found_and_not_sent_again(tmp_path: Pat
     assert len(wallet.sent) == 1 and len(_names(net, "payment_intent")) == 1
 
 
-def test_not_sent_is_retried_only_after_enough_blocks_without_it(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    net, user, wallet = _user(tmp_path, monkeypatch)
+def test_not_sent_is_retried_only_after_enough_blocks_without_it(tmp_path: Path) -> None:
+    net, user, wallet = _user(tmp_path)
     user.height = 50
     wallet.instead.append(RpcTimeout("transfer", "no answer"))
     user.pay()
@@ -98,9 +93,8 @@ def test_not_sent_is_retried_only_after_enough_blocks_without_it(tmp_path: Path,
     assert len(wallet.sent) == 1
 
 
-def test_a_restarted_host_reconciles_the_intent_its_earlier_run_left_open(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    net, user, wallet = _user(tmp_path, monkeypatch)
+def test_a_restarted_host_reconciles_the_intent_its_earlier_run_left_open(tmp_path: Path) -> None:
+    net, user, wallet = _user(tmp_path)
     real = wallet._transfer
 
     def crash(dests: list[tuple[str, int]], **kw: Any) -> Any:  # the host dies inside the call
@@ -111,7 +105,7 @@ def test_a_restarted_host_reconciles_the_intent_its_earlier_run_left_open(tmp_pa
     with pytest.raises(SystemExit):
         user.pay()
     # the host starts again: same data dir, the wallet remembers the transfer
-    again, user2, wallet2 = _user(tmp_path, monkeypatch)
+    again, user2, wallet2 = _user(tmp_path)
     wallet2.sent = list(wallet.sent)
     user2.on_receive(ProcessRestarted("wallet"))
     (rec,) = _names(again, "payment_reconciled")
@@ -121,7 +115,7 @@ def test_a_restarted_host_reconciles_the_intent_its_earlier_run_left_open(tmp_pa
 
 
 def test_a_transfer_the_daemon_rejected_is_retried_later() -> None:
-    from actors.regular_user import classify
+    from monerosim_actors.actors.regular_user import classify
     from monerosim_actors.errors import RpcResponseError
     assert classify(RpcResponseError("transfer", -4, "transaction was rejected by daemon")) == \
         ("rejected_by_daemon", True)

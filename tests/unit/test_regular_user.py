@@ -7,10 +7,11 @@ from typing import Any
 
 from scipy import stats
 
-from actors.regular_user import UNLOCK_WAIT_BLOCKS, RegularUser, classify, outcome_unknown
-from coordination.protocol import BootstrapDone, FundsSent, GetVendors, RequestFunds, VendorList
+from monerosim_actors.actors.regular_user import UNLOCK_WAIT_BLOCKS, RegularUser, classify, outcome_unknown
+from monerosim_actors.coordination.messages import (BootstrapDone, FundsSent, GetVendors, RequestFunds,
+                                                    VendorList)
 from monerosim_actors.errors import RpcConnectionError, RpcResponseError, RpcTimeout
-from tests.unit.role_fakes import XMR, FakeNet, deliver
+from monerosim_actors.testing import XMR, FakeNet, deliver
 
 CTRL, DIR = "block-controller", "marketplace-directory"
 VENDORS = ("m/1", "m/2", "m/3")

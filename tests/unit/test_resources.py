@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors.backends import resources
-from monerosim_actors.plan import MonerodPlan, Plan, WalletPlan
+from monerosim_actors.plan.model import MonerodPlan, Plan, WalletPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
 
 

@@ -3,14 +3,11 @@ controller that does not bootstrap again and continues its schedule's draws afte
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-import pytest
 
-from monerosim_actors import role_state
-from monerosim_actors.runtime.context import HostContext
-from tests.unit import role_fakes
+from monerosim_actors.role import state as role_state
+from monerosim_actors import testing as role_fakes
 from tests.unit.test_block_controller import _net
 
 
@@ -29,18 +26,16 @@ def _schedule(net: role_fakes.FakeNet) -> list[tuple[int, str]]:
             if e["phase"] == "schedule"]
 
 
-def test_a_restarted_controller_resumes_the_schedule_without_a_second_bootstrap(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_restarted_controller_resumes_the_schedule_without_a_second_bootstrap(tmp_path: Path) -> None:
     reference, _ = _net()
     reference.start()
     reference.run(until=120 * 40)
 
-    monkeypatch.setattr(role_fakes, "HostContext", functools.partial(HostContext, data_dir=str(tmp_path)))
-    first, _ = _net()
+    first, _ = _net(data_dir=str(tmp_path))
     first.start()
     first.run(until=120 * 20)
     before = _schedule(first)
-    second, _ = _net()  # the same host started again: same data dir, fresh memory
+    second, _ = _net(data_dir=str(tmp_path))  # the same host started again: same data dir, fresh memory
     second.start()
     second.run(until=120 * 20)
     ev = second.events("block-controller")
@@ -81,9 +76,9 @@ def test_analysis_reports_a_pause_in_the_schedule_as_a_gap(tmp_path: Path) -> No
 
 def test_a_restarted_directory_asks_missing_marketplaces_again_until_they_register() -> None:
     """Right after a restart the marketplaces' connections are not back and the first request is lost."""
-    from coordination.marketplace_directory import MarketplaceDirectory
-    from coordination.protocol import RegisterVendors, VendorsRequested
-    from tests.unit.role_fakes import deliver
+    from monerosim_actors.coordination.marketplace_directory import MarketplaceDirectory
+    from monerosim_actors.coordination.messages import RegisterVendors, VendorsRequested
+    from monerosim_actors.testing import deliver
     net = role_fakes.FakeNet()
     net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory",
             {"marketplaces": [{"marketplace_id": "m0", "host": "market-0"}]}, node=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monerosim_actors.errors import RpcError
-from monerosim_actors.role_wallet import subaddresses
+from monerosim_actors.role.wallet import subaddresses
 from monerosim_actors.runtime.rpc import NewAddress
 
 

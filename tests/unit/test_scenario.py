@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.scenario.load import load_scenario
 
 from scenario_helpers import EXE, base_doc, load_doc, problems_of, write_doc
 
@@ -53,8 +53,8 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
 
 
 def test_outputs_per_user_is_optional_and_read(tmp_path: Path) -> None:
-    from coordination.bootstrap import MAX_OUTPUTS_PER_USER
-    from monerosim_actors import scenario
+    from monerosim_actors.coordination.bootstrap import MAX_OUTPUTS_PER_USER
+    from monerosim_actors.scenario import load as scenario
     assert scenario.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
     s = load_doc(tmp_path, base_doc())
     assert s.users is not None and s.users.outputs_per_user is None  # the controller's rule decides
@@ -90,7 +90,7 @@ def test_custom_role_by_entry_point_name_and_by_path(tmp_path: Path) -> None:
     ]
     s = load_doc(tmp_path, doc)
     lurker, watcher = s.custom
-    assert lurker.role_class == "actors.regular_user:RegularUser" and lurker.config == {"k": 1}
+    assert lurker.role_class == "monerosim_actors.actors.regular_user:RegularUser" and lurker.config == {"k": 1}
     assert (watcher.monerod, watcher.wallet) == (False, False)
 
 
@@ -417,7 +417,7 @@ def test_another_python_must_import_the_runtime(tmp_path: Path) -> None:
     doc = base_doc()
     doc["python"] = str(fake)
     (problem,) = problems_of(write_doc(tmp_path, doc))
-    assert problem.path == "python" and "cannot import monerosim_actors.host" in problem.message
+    assert problem.path == "python" and "cannot import monerosim_actors.runtime.host" in problem.message
     wrapper = tmp_path / "venv-python"
     wrapper.write_text(f'#!/bin/sh\nexec {EXE} "$@"\n')
     wrapper.chmod(0o755)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monerosim_actors.yaml_source import YamlSyntaxError, format_path, load_text
+from monerosim_actors.scenario.source import YamlSyntaxError, format_path, load_text
 
 
 def test_values_and_lines() -> None:

@@ -27,7 +27,7 @@ import pytest
 
 from monerosim_actors.backends import shadow
 from monerosim_actors.backends.shadow import LogLine, ProgressLine, ShadowOutput, parse_line
-from monerosim_actors.plan import MonerodPlan
+from monerosim_actors.plan.model import MonerodPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
 
 STARTING = "** Starting Shadow 3.3.0"

@@ -21,12 +21,12 @@ import pytest
 import yaml
 
 from monerosim_actors import defaults
-from monerosim_actors.generate import write_output
-from monerosim_actors.planner import build_plan
-from monerosim_actors.scenario import SHADOW_EXPERIMENTAL, SHADOW_GENERAL, load_scenario
-from monerosim_actors.shadow_config import dump_yaml
-from monerosim_actors.topology import check_graph, parse_gml
-from monerosim_actors.units import parse_time
+from monerosim_actors.shadow.write import write_output
+from monerosim_actors.plan.planner import build_plan
+from monerosim_actors.scenario.load import SHADOW_EXPERIMENTAL, SHADOW_GENERAL, load_scenario
+from monerosim_actors.shadow.config import dump_yaml
+from monerosim_actors.scenario.topology import check_graph, parse_gml
+from monerosim_actors.scenario.units import parse_time
 from tests.unit.scenario_helpers import base_doc, load_doc
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def test_follows_shadow_notes(generated: Path) -> None:
                 assert start < _seconds(proc["shutdown_time"]) < stop
                 assert proc["shutdown_signal"] == "SIGTERM"
             else:
-                assert proc["args"][:2] == ["-m", "monerosim_actors.host"], "only the runtime ends by itself"
+                assert proc["args"][:2] == ["-m", "monerosim_actors.runtime.host"], "only the runtime ends by itself"
             assert proc["expected_final_state"] == {"exited": 0}
             assert all(isinstance(k, str) and isinstance(v, str) for k, v in proc.get("environment", {}).items())
 

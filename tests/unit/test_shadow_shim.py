@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from monerosim_actors import defaults, shadow_shim
+from monerosim_actors import defaults
+from monerosim_actors.shadow import shim as shadow_shim
 from monerosim_actors.errors import ShimBuildError
-from monerosim_actors.generate import write_output
-from monerosim_actors.planner import build_plan
-from monerosim_actors.scenario import load_scenario
+from monerosim_actors.shadow.write import write_output
+from monerosim_actors.plan.planner import build_plan
+from monerosim_actors.scenario.load import load_scenario
 
 from scenario_helpers import base_doc, write_doc
 

@@ -16,8 +16,8 @@ from typing import Any
 import pykka
 import pytest
 
-from coordination.protocol import Ping
-from monerosim_actors.behaviour import RoleActor, constant, task
+from monerosim_actors.wire import Ping
+from monerosim_actors.role.actor import RoleActor, constant, task
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED, Failure,

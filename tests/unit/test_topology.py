@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monerosim_actors.topology import GmlError, Link, Region, check_graph, dump_gml, parse_gml, regions_gml
-from monerosim_actors.units import parse_time, shadow_time, shadow_time_str
+from monerosim_actors.scenario.topology import GmlError, Link, Region, check_graph, dump_gml, parse_gml, regions_gml
+from monerosim_actors.scenario.units import parse_time, shadow_time, shadow_time_str
 
 
 def test_one_line_gml_is_rewritten_one_item_per_line() -> None:

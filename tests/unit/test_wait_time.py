@@ -8,7 +8,7 @@ import random
 import pytest
 from scipy import stats
 
-from monerosim_actors.wait_time import (MAX_PROBABILITY_PER_MINUTE, between, constant, exponential, from_param,
+from monerosim_actors.role.wait_time import (MAX_PROBABILITY_PER_MINUTE, between, constant, exponential, from_param,
                                         per_minute_probability, per_minute_probability_rate)
 
 N = 10_000

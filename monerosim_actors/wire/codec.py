@@ -1,4 +1,4 @@
-"""The wire protocol of the coordination bus: one envelope, every message type, strict decoding.
+"""The wire format of the coordination bus: one envelope, strict decoding.
 
 A frame is a msgpack map, the envelope::
 
@@ -10,11 +10,9 @@ one-way latency is the receiver's clock minus ``sent_at``. ``id`` is unique per 
 counter), so sends and receipts join on it.
 
 Decoding trusts nothing: a size limit, no msgpack extension types, exact envelope keys, the version,
-a known type, and each body field checked against its declared type. Anything else raises
-:class:`ProtocolError` with a short ``reason`` that the bus logs in ``msg_dropped``.
-
-Message names follow the house rule: commands are imperative (``MineBlocks``), facts past tense
-(``BlocksMined``). Amounts are atomic units (1 XMR = 10**12).
+a registered type (:mod:`monerosim_actors.wire.message`), and each body field checked against its
+declared type. Anything else raises :class:`ProtocolError` with a short ``reason`` that the bus logs
+in ``msg_dropped``.
 """
 
 from __future__ import annotations
@@ -24,212 +22,18 @@ import functools
 import math
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import msgpack
 
 from monerosim_actors.errors import ProtocolError
+from monerosim_actors.wire.message import MESSAGE_TYPES, Message
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
 """Larger frames are dropped unread (``oversized``); a vendor list of 10,000 addresses fits."""
 
 ENVELOPE_KEYS = frozenset({"v", "type", "id", "src", "dst", "sent_at", "body"})
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """Base of every message body; subclasses set ``kind``, the wire ``type``."""
-
-    kind: ClassVar[str] = ""
-
-
-MESSAGE_TYPES: dict[str, type[Message]] = {}
-
-
-def _register(cls: type[Message]) -> type[Message]:
-    if not cls.kind or cls.kind in MESSAGE_TYPES:
-        raise TypeError(f"message kind {cls.kind!r} missing or registered twice")
-    MESSAGE_TYPES[cls.kind] = cls
-    return cls
-
-
-# --- block controller ------------------------------------------------------------------------
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class RegisterPool(Message):
-    """A pool asks the block controller to include it in the schedule."""
-
-    kind: ClassVar[str] = "register_pool"
-    pool_id: str
-    hashrate_share: float
-    address: str
-    """The pool's coinbase address."""
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class PoolRegistered(Message):
-    """The controller's answer to :class:`RegisterPool`."""
-
-    kind: ClassVar[str] = "pool_registered"
-    pool_id: str
-    accepted: bool
-    reason: str
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class RegistrationRequested(Message):
-    """The controller (restarted, or still waiting) asks a pool to register (again)."""
-
-    kind: ClassVar[str] = "registration_requested"
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class MineBlocks(Message):
-    """The controller tells a pool to mine ``count`` blocks paying ``address``."""
-
-    kind: ClassVar[str] = "mine_blocks"
-    order: int
-    """Sequence number of the order, unique per controller run; the answer carries it back."""
-    count: int
-    address: str
-    phase: str
-    """``bootstrap`` or ``schedule``."""
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class BlocksMined(Message):
-    """A pool's answer to :class:`MineBlocks`: the height reached and the new blocks' hashes."""
-
-    kind: ClassVar[str] = "blocks_mined"
-    order: int
-    height: int
-    """Height of the newest block mined (``generateblocks``' answer; the genesis block is 0)."""
-    hashes: tuple[str, ...]
-    """Oldest first."""
-    elapsed_ms: float
-    """How long ``generateblocks`` took on the pool."""
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class MineFailed(Message):
-    """A pool could not carry out a :class:`MineBlocks` order."""
-
-    kind: ClassVar[str] = "mine_failed"
-    order: int
-    reason: str
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class RequestFunds(Message):
-    """A user asks the controller's faucet for its initial balance during the bootstrap."""
-
-    kind: ClassVar[str] = "request_funds"
-    user_id: str
-    address: str
-    amount: int
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class FundsSent(Message):
-    """The faucet paid a user; the funds are unlocked once ``unlock_height`` is reached."""
-
-    kind: ClassVar[str] = "funds_sent"
-    amount: int
-    txid: str
-    unlock_height: int
-    """Top block height from which the funds are spendable at the earliest (mined in the next block)."""
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class BootstrapDone(Message):
-    """The controller tells every agent that the bootstrap is over and the schedule starts."""
-
-    kind: ClassVar[str] = "bootstrap_done"
-    height: int
-    failed: str = ""
-    """Why the bootstrap failed (e.g. ``mining_failed``), empty when every user is funded: a user
-    told of a failure does not start paying on this message."""
-
-
-# --- marketplace directory -------------------------------------------------------------------
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class RegisterVendors(Message):
-    """A marketplace publishes its vendor addresses; a new registration replaces the old one."""
-
-    kind: ClassVar[str] = "register_vendors"
-    marketplace_id: str
-    addresses: tuple[str, ...]
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class VendorsRegistered(Message):
-    kind: ClassVar[str] = "vendors_registered"
-    marketplace_id: str
-    count: int
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class VendorsRequested(Message):
-    """The directory (restarted, with an empty registry) asks a marketplace to register again."""
-
-    kind: ClassVar[str] = "vendors_requested"
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class GetVendors(Message):
-    """A user asks for the current vendor addresses."""
-
-    kind: ClassVar[str] = "get_vendors"
-    request: int
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class VendorList(Message):
-    kind: ClassVar[str] = "vendor_list"
-    request: int
-    addresses: tuple[str, ...]
-
-
-# --- diagnostics -----------------------------------------------------------------------------
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class Ping(Message):
-    """Any service answers with :class:`Pong` carrying the same ``seq`` and ``payload``."""
-
-    kind: ClassVar[str] = "ping"
-    seq: int
-    payload: str
-
-
-@_register
-@dataclass(frozen=True, slots=True)
-class Pong(Message):
-    kind: ClassVar[str] = "pong"
-    seq: int
-    payload: str
-
-
-# --- the envelope ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import ipaddress
 import os
 
 from monerosim_actors.defaults import MONEROD_DIR, WALLET_DIR
-from monerosim_actors.plan import HostPlan
+from monerosim_actors.plan.model import HostPlan
 
 
 def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:

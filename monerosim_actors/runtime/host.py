@@ -1,4 +1,4 @@
-"""One host's runtime: ``python3 -m monerosim_actors.host --config OUT/hosts/HOST.json [--data-dir DIR]``.
+"""One host's runtime: ``python3 -m monerosim_actors.runtime.host --config OUT/hosts/HOST.json [--data-dir DIR]``.
 
 Shadow (or the local backend) starts this on every host with the host's data directory as the
 working directory. It starts the host's actor system (:mod:`monerosim_actors.runtime.system`), runs
@@ -28,17 +28,17 @@ from types import FrameType
 from typing import Any
 
 from monerosim_actors.errors import MonerosimError
-from monerosim_actors.plan import PLAN_VERSION, HostConfig
+from monerosim_actors.plan.model import PLAN_VERSION, HostConfig
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED,
                                              EXIT_START_FAILED, HostSystem)
 
-log = logging.getLogger("monerosim_actors.host")
+log = logging.getLogger("monerosim_actors.runtime.host")
 
 __all__ = ["EXIT_ACTOR_FAILED", "EXIT_OK", "EXIT_PROCESS_FAILED", "EXIT_START_FAILED", "main"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python3 -m monerosim_actors.host",
+    parser = argparse.ArgumentParser(prog="python3 -m monerosim_actors.runtime.host",
                                      description="Run one simulated host's runtime.")
     parser.add_argument("--config", required=True, help="the host's config, OUT/hosts/HOST.json")
     parser.add_argument("--data-dir", default=".",

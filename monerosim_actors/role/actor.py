@@ -61,11 +61,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pykka
 
-from coordination.protocol import Envelope, Message
+from monerosim_actors.wire import Envelope, Message
 from monerosim_actors.errors import MonerosimError
-from monerosim_actors.role_wallet import open_or_create
+from monerosim_actors.role.wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
-from monerosim_actors.wait_time import WaitTime, between, constant, exponential, from_param
+from monerosim_actors.role.wait_time import WaitTime, between, constant, exponential, from_param
 
 if TYPE_CHECKING:
     from monerosim_actors.runtime.context import HostContext

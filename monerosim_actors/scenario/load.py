@@ -1,7 +1,7 @@
 """The scenario: one YAML file turned into frozen dataclasses, every problem in it reported at once.
 
 ``load_scenario(path)`` is the only entry. It reads the file with the safe loader (keeping lines,
-see :mod:`monerosim_actors.yaml_source`), checks every key it knows, suggests a spelling for the keys
+see :mod:`monerosim_actors.scenario.source`), checks every key it knows, suggests a spelling for the keys
 it does not, and raises one :class:`ScenarioError` listing all problems, each with the file, the line
 and the key path. A scenario that loads is complete: defaults filled in, times in seconds, paths
 absolute, the network graph checked, agent ids mapped to valid host names. README's
@@ -24,21 +24,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from monerosim_actors import defaults, topology
+from monerosim_actors import defaults
+from monerosim_actors.scenario import topology
 from monerosim_actors.errors import Problem, ScenarioError
-from monerosim_actors.topology import Link, Region
-from monerosim_actors.units import is_bandwidth, parse_time
-from monerosim_actors.yaml_source import Path, Source, YamlSyntaxError, format_path, load_text
+from monerosim_actors.scenario.topology import Link, Region
+from monerosim_actors.scenario.units import is_bandwidth, parse_time
+from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text
 
 ROLES_GROUP = "monerosim_actors.roles"
 """Entry point group naming role classes; a custom role's ``class`` may be one of its names."""
 BUILTIN_ROLE_CLASSES = {
-    "regular_user": "actors.regular_user:RegularUser",
-    "marketplace": "actors.marketplace:Marketplace",
-    "mining_pool": "actors.mining_pool:MiningPool",
-    "block_controller": "coordination.block_controller:BlockController",
-    "marketplace_directory": "coordination.marketplace_directory:MarketplaceDirectory",
-    "public_node": "actors.public_node:PublicNode",
+    "regular_user": "monerosim_actors.actors.regular_user:RegularUser",
+    "marketplace": "monerosim_actors.actors.marketplace:Marketplace",
+    "mining_pool": "monerosim_actors.actors.mining_pool:MiningPool",
+    "block_controller": "monerosim_actors.coordination.block_controller:BlockController",
+    "marketplace_directory": "monerosim_actors.coordination.marketplace_directory:MarketplaceDirectory",
+    "public_node": "monerosim_actors.actors.public_node:PublicNode",
 }
 """The built-in roles, as registered in pyproject.toml's entry points (a test keeps them equal)."""
 BUILTIN_ROLES = tuple(BUILTIN_ROLE_CLASSES)
@@ -73,7 +74,7 @@ MAX_HOSTS = 100_000
 ``count: 1000000000`` is reported instead of laying out a billion hosts."""
 MAX_OUTPUTS_PER_USER = 1000
 """``regular_users.config.outputs_per_user``'s upper bound (the bootstrap's own limit,
-``coordination.bootstrap.MAX_OUTPUTS_PER_USER``: a test checks that the two agree)."""
+``monerosim_actors.coordination.bootstrap.MAX_OUTPUTS_PER_USER``: a test checks that the two agree)."""
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed checks the same)."""
 _SHARE_TOLERANCE = 1e-9
@@ -115,7 +116,7 @@ class UsersSpec:
     region: str | None
     outputs_per_user: int | None = None
     """Outputs the bootstrap splits each user's balance into; None: enough for the user's rate
-    (the block controller's rule, :func:`coordination.bootstrap.outputs_for_rate`)."""
+    (the block controller's rule, :func:`monerosim_actors.coordination.bootstrap.outputs_for_rate`)."""
     node: NodeChoice = OWN_NODE
 
 
@@ -237,7 +238,7 @@ class Scenario:
     shadow_host_option_defaults: dict[str, Any]
     """Shadow's ``host_option_defaults`` (``log_level``, ``pcap_enabled``, ``pcap_capture_size``)."""
     shadow_compat_shim: bool
-    """Whether every process under Shadow preloads the compatibility shim (monerosim_actors.shadow_shim)."""
+    """Whether every process under Shadow preloads the compatibility shim (monerosim_actors.shadow.shim)."""
     python: str
     notes: tuple[str, ...]
     """Things done on the user's behalf that they should know about (e.g. shares normalised)."""
@@ -475,13 +476,13 @@ class _Reader:
         if python is None or python == own:
             return python
         try:
-            result = subprocess.run([python, "-c", "import monerosim_actors.host"], capture_output=True,
+            result = subprocess.run([python, "-c", "import monerosim_actors.runtime.host"], capture_output=True,
                                     stdin=subprocess.DEVNULL, timeout=60, check=False)
             failed = result.returncode != 0
         except (OSError, subprocess.TimeoutExpired):
             failed = True
         if failed:
-            self.fail(("python",), f"{python} cannot import monerosim_actors.host; install monerosim-actors "
+            self.fail(("python",), f"{python} cannot import monerosim_actors.runtime.host; install monerosim-actors "
                                    f"into that environment, or leave 'python' out to use {own}")
             return None
         return python
@@ -1008,8 +1009,8 @@ class _Reader:
 
 def _managed_flags(program: str) -> frozenset[str]:
     """The flags monero_args sets itself, found by building a command line for a stand-in host."""
-    from monerosim_actors import monero_args
-    from monerosim_actors.plan import HostPlan, MonerodPlan, WalletPlan
+    from monerosim_actors.plan import monero_args
+    from monerosim_actors.plan.model import HostPlan, MonerodPlan, WalletPlan
 
     host = HostPlan(name="h", agent_id="h", role="r", role_class="m:C", ip="11.0.0.1", network_node_id=0,
                     start_time_s=0.0, seed=0, params={},

@@ -188,6 +188,9 @@ class Plan:
     shadow_compat_shim: bool = False
     """Every process in ``shadow.yaml`` preloads the compatibility shim gen copies into OUT
     (:data:`monerosim_actors.defaults.SHIM_FILE`); only for plans laid out for Shadow."""
+    message_modules: tuple[str, ...] = ()
+    """The modules of every role class in the plan. Each host imports them all before its role
+    starts, so it can decode every message type of the run, including a custom role's own."""
 
     def host(self, name: str) -> HostPlan:
         for h in self.hosts:
@@ -217,6 +220,8 @@ class HostConfig:
     consensus: ConsensusPlan
     binaries: Binaries
     services: dict[str, ServiceAddress]
+    message_modules: tuple[str, ...] = ()
+    """:attr:`Plan.message_modules`."""
 
     def to_json(self) -> str:
         return dumps(self)
@@ -237,6 +242,7 @@ def host_config(plan: Plan, host: HostPlan, *, time_scale: float = 1.0) -> HostC
         consensus=plan.consensus,
         binaries=plan.binaries,
         services=plan.services,
+        message_modules=plan.message_modules,
     )
 
 

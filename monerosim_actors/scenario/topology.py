@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monerosim_actors.units import is_bandwidth, parse_time, shadow_time_str
+from monerosim_actors.scenario.units import is_bandwidth, parse_time, shadow_time_str
 
 _TOKEN = re.compile(r'"[^"]*"|\[|\]|[^\s\[\]"]+')
 

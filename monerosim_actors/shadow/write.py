@@ -16,9 +16,10 @@ import tempfile
 import threading
 from collections.abc import Callable
 
-from monerosim_actors import defaults, shadow_config, shadow_shim
+from monerosim_actors import defaults
+from monerosim_actors.shadow import config as shadow_config, shim as shadow_shim
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan import HostPlan, Plan, host_config
+from monerosim_actors.plan.model import HostPlan, Plan, host_config
 
 log = logging.getLogger(__name__)
 

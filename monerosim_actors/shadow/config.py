@@ -7,7 +7,7 @@ Choices (README section ``shadow`` explains them to users):
   ``model_unblocked_syscall_latency: true`` (monerod's start-up spins without it) and
   ``experimental.use_memory_manager: false`` (the runtime forks monerod).
 - Every process preloads the compatibility shim that gen copies into OUT (``LD_PRELOAD``, unless
-  the scenario sets ``shadow.compat_shim: false``): monerosim_actors/shadow_shim says why.
+  the scenario sets ``shadow.compat_shim: false``): monerosim_actors/shadow/shim says why.
 - The host runtime has no ``shutdown_time``: it ends itself at the scenario's end and exits 0, so
   its expected final state is ``{exited: 0}``.
 - With ``launch: shadow``, Shadow starts monerod and the wallet itself and stops them with SIGTERM
@@ -26,8 +26,8 @@ import re
 from typing import Any
 
 from monerosim_actors import defaults
-from monerosim_actors.plan import HostPlan, Plan, ProcessPlan
-from monerosim_actors.units import shadow_time
+from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
+from monerosim_actors.scenario.units import shadow_time
 
 SHUTDOWN_SIGNAL = "SIGTERM"
 

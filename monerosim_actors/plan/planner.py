@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from monerosim_actors import defaults, monero_args
+from monerosim_actors import defaults
+from monerosim_actors.plan import monero_args
 from monerosim_actors.errors import Problem, ScenarioError
-from monerosim_actors.plan import (
+from monerosim_actors.plan.model import (
     PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, NodeAccess, Plan,
     ProcessPlan, ServiceAddress, WalletPlan)
-from monerosim_actors.scenario import (
+from monerosim_actors.scenario.load import (
     BUILTIN_ROLE_CLASSES, OWN_NODE, PUBLIC_NODE_PREFIX, NodeChoice, Place, Scenario, host_name)
 
 FIRST_ADDRESS: dict[str, str] = {"shadow": "11.0.0.1", "loopback": "127.10.0.1"}
@@ -145,6 +146,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                              "use_memory_manager": False},
         shadow_host_option_defaults=dict(scenario.shadow_host_option_defaults),
         shadow_compat_shim=scenario.shadow_compat_shim and addressing == "shadow",
+        message_modules=tuple(sorted({h.role_class.partition(":")[0] for h in hosts})),
         hosts=tuple(hosts))
 
 
@@ -332,9 +334,9 @@ def _peer_graph(n: int, count: int, rng: random.Random) -> list[list[int]]:
 
 
 def _runtime_process(host: str, start_s: float, python: str, out_dir: str) -> ProcessPlan:
-    """The host runtime, which every host runs: ``PYTHON -m monerosim_actors.host --config ...``."""
+    """The host runtime, which every host runs: ``PYTHON -m monerosim_actors.runtime.host --config ...``."""
     config = os.path.join(out_dir, defaults.HOSTS_DIR, f"{host}.json")
-    return ProcessPlan("runtime", python, ("-m", "monerosim_actors.host", "--config", config), start_s,
+    return ProcessPlan("runtime", python, ("-m", "monerosim_actors.runtime.host", "--config", config), start_s,
                        dict(RUNTIME_ENV))
 
 

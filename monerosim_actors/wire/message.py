@@ -1,0 +1,68 @@
+"""Message types and their registry: what a bus frame's ``type`` may name.
+
+A message type is a frozen dataclass that subclasses :class:`Message` with its wire name as a class
+keyword; defining it registers it, so a module's message types are known to every host that
+imports the module (the plan names those modules, see ``Plan.message_modules``)::
+
+    @dataclass(frozen=True, slots=True)
+    class Hello(Message, kind="hello"):
+        greeting: str
+
+Field types are what :mod:`monerosim_actors.wire.codec` can check: ``int``, ``float``, ``str``,
+``bool`` and ``tuple[X, ...]`` of those. Names follow the house rule: commands are imperative
+(``MineBlocks``), facts past tense (``BlocksMined``). Amounts are atomic units (1 XMR = 10**12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+MESSAGE_TYPES: dict[str, type[Message]] = {}
+"""Wire name -> message class, filled as message modules are imported."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Base of every message body; a subclass names its wire ``type`` with the ``kind`` keyword."""
+
+    kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, /, kind: str | None = None, **kwargs: Any) -> None:
+        # (not bare super(): dataclass(slots=True) rebuilt Message, and the method's __class__ cell
+        # still names the class it replaced)
+        super(Message, cls).__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
+        elif "kind" not in cls.__dict__:
+            raise TypeError(f"message class {cls.__qualname__} needs a wire name: "
+                            f"class {cls.__name__}(Message, kind=\"...\")")
+        _register(cls)
+
+
+def _register(cls: type[Message]) -> None:
+    """Add ``cls`` under its kind. ``dataclass(slots=True)`` builds the class a second time (same
+    module and name, ``kind`` already set): that one replaces the first. Any other class under a
+    kind already taken is an error, so two modules cannot silently speak one name, and a module
+    imported under two names is caught."""
+    if not cls.kind:
+        raise TypeError(f"message class {cls.__qualname__}: empty kind")
+    known = MESSAGE_TYPES.get(cls.kind)
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise TypeError(f"message kind {cls.kind!r} of {cls.__module__}.{cls.__qualname__} is already "
+                        f"registered by {known.__module__}.{known.__qualname__}")
+    MESSAGE_TYPES[cls.kind] = cls
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Message, kind="ping"):
+    """The bus answers itself with :class:`Pong` carrying the same ``seq`` and ``payload``."""
+
+    seq: int
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(Message, kind="pong"):
+    seq: int
+    payload: str
