@@ -42,13 +42,13 @@ class Message:
 
 def _register(cls: type[Message]) -> None:
     """Add ``cls`` under its kind. ``dataclass(slots=True)`` builds the class a second time (same
-    module and name, ``kind`` already set): that one replaces the first. Any other class under a
-    kind already taken is an error, so two modules cannot silently speak one name, and a module
-    imported under two names is caught."""
+    module and name, ``kind`` already set; its ``__qualname__`` is only set afterwards): that one
+    replaces the first. Any other class under a kind already taken is an error, so two modules
+    cannot silently speak one name, and a module imported under two names is caught."""
     if not cls.kind:
         raise TypeError(f"message class {cls.__qualname__}: empty kind")
     known = MESSAGE_TYPES.get(cls.kind)
-    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+    if known is not None and (known.__module__, known.__name__) != (cls.__module__, cls.__name__):
         raise TypeError(f"message kind {cls.kind!r} of {cls.__module__}.{cls.__qualname__} is already "
                         f"registered by {known.__module__}.{known.__qualname__}")
     MESSAGE_TYPES[cls.kind] = cls

@@ -13,7 +13,7 @@ import pytest
 from monerosim_actors import defaults
 from monerosim_actors.plan.monero_args import wallet_argv
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.plan.model import Plan
+from monerosim_actors.plan.model import Plan, host_config
 from monerosim_actors.plan.planner import _peer_graph, build_plan, host_seed
 from monerosim_actors.scenario.load import BUILTIN_ROLE_CLASSES, load_scenario
 
@@ -119,6 +119,16 @@ def test_custom_roles_run_what_they_declare(tmp_path: Path) -> None:
     (observer,) = [h for h in plan.hosts if h.role == "observer"]
     assert observer.monerod is None and observer.wallet is None and observer.role_class == "json:JSONDecoder"
     assert plan.hosts[-1] is observer
+
+
+def test_every_host_loads_the_message_modules_of_every_role_in_the_plan(tmp_path: Path) -> None:
+    doc = base_doc()
+    doc["network"]["agents"]["custom"] = [{"name": "browser", "count": 1, "wallet": False,
+                                           "class": "monerosim_actors.actors.example_browser:Browser"}]
+    plan = _plan(tmp_path, doc)
+    assert "monerosim_actors.actors.example_browser" in plan.message_modules
+    assert set(plan.message_modules) == {h.role_class.partition(":")[0] for h in plan.hosts}
+    assert host_config(plan, plan.host("block-controller")).message_modules == plan.message_modules
 
 
 def _remote_doc(users: dict, public: dict | None = None) -> dict:

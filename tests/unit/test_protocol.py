@@ -58,3 +58,21 @@ def test_bool_is_not_an_int() -> None:
     with pytest.raises(ProtocolError):
         decode(_frame(body={"seq": True, "payload": "p"}))
     assert decode(_frame()).body == Ping(seq=1, payload="p")
+
+
+def test_a_message_type_registers_under_its_kind_and_a_taken_kind_is_refused() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Waved(Message, kind="test_waved"):
+        times: int
+
+    try:
+        assert MESSAGE_TYPES["test_waved"] is Waved, "the slots rebuild replaced the first class"
+        assert decode(encode(Envelope(id="a:1", src="a", dst="b", sent_at=1.0, body=Waved(2)))).body == Waved(2)
+        with pytest.raises(TypeError, match="already registered"):
+            class Other(Message, kind="test_waved"):
+                pass
+        with pytest.raises(TypeError, match="needs a wire name"):
+            class Nameless(Message):
+                pass
+    finally:
+        del MESSAGE_TYPES["test_waved"]

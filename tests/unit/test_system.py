@@ -21,7 +21,7 @@ from monerosim_actors.role.actor import RoleActor, constant, task
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED, Failure,
-                                             HostSystem)
+                                             HostSystem, load_message_modules)
 from monerosim_actors.runtime.transport import Transport
 from tests.e2e.plans import host_config, host_plan
 
@@ -169,3 +169,13 @@ def test_a_failure_during_the_start_is_named_by_the_start_error(tmp_path: Path) 
         system.start()
     last = read_events(str(tmp_path / "events.jsonl"))[-1]
     assert (last["reason"], last["exit_code"]) == ("start_failed", 2)
+
+
+def test_a_host_imports_the_plans_message_modules_and_names_one_it_cannot() -> None:
+    import sys
+
+    load_message_modules(("monerosim_actors.actors.example_browser",))
+    from monerosim_actors.wire import MESSAGE_TYPES
+    assert "monerosim_actors.actors.example_browser" in sys.modules and "browser_tip_shared" in MESSAGE_TYPES
+    with pytest.raises(MonerosimError, match="message module 'no_such.module' cannot be loaded"):
+        load_message_modules(("no_such.module",))
