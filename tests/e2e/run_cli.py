@@ -8,15 +8,20 @@ hosts, nor with the same tests run at the same time by another pytest (the third
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import SAFETY_S
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 QUICKSTART_TIME_SCALE = "6"
 """The README's time scale for the quickstart (scripts/quickstart.sh uses the same; a unit test checks)."""
-
 
 
 def first_address(test: int) -> str:
@@ -30,3 +35,23 @@ def start_run(first_address: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "monerosim_actors", "run", *args,
                              "--first-address", first_address], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def interrupt_when(proc: subprocess.Popen[str], ready: Callable[[str], bool], what: str) -> tuple[str, str]:
+    """Read the run's progress lines (one every ten seconds: stderr is not a terminal) until one is
+    ``ready``, then send SIGINT as Ctrl-C would and wait for the run to end (``SAFETY_S`` is a net
+    against a hang, not a budget). Fails the test if the run ends first, saying it never got to
+    ``what``. Returns the run's stdout and the rest of its stderr."""
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if ready(line):
+                break
+        else:
+            pytest.fail(f"the run ended before {what}: exit {proc.wait()}")
+        proc.send_signal(signal.SIGINT)
+        return proc.communicate(timeout=SAFETY_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,8 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import processes_matching, require_binary
-from tests.e2e.conftest import SAFETY_S
-from tests.e2e.run_cli import QUICKSTART, QUICKSTART_TIME_SCALE, first_address, start_run
+from tests.e2e.run_cli import QUICKSTART, QUICKSTART_TIME_SCALE, first_address, interrupt_when, start_run
 
 pytestmark = pytest.mark.e2e
 
@@ -46,19 +44,8 @@ def test_quickstart_runs_every_role_and_stops_cleanly(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump(scenario))
     out = tmp_path / "quickstart"
     proc = start_run(first_address(0), str(config), "-o", str(out), "--time-scale", QUICKSTART_TIME_SCALE)
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # a progress line every ten seconds (stderr is not a terminal)
-            if ROLES_AT_WORK.search(line):
-                break
-        else:
-            pytest.fail(f"the run ended before every role was at work: {proc.wait()}")
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=SAFETY_S)  # a net against a hang
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    stdout, stderr = interrupt_when(proc, lambda line: ROLES_AT_WORK.search(line) is not None,
+                                    "every role was at work")
     assert processes_matching(str(out)) == [], "processes outlived the run"
     assert proc.returncode == 130, f"run failed:\n{stdout}\n{stderr[-4000:]}"
 
