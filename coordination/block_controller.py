@@ -97,7 +97,10 @@ class BlockController(RoleActor):
         self._expired: dict[int, _Order] = {}
         self._next_order = 1
         self._deadline: Any = None
-        self._rerequest: Any = None
+        self._registration_requests = {
+            p.pool_id: self.until_acknowledged(p.host, RegistrationRequested, every_s=float(self.reregister_every_s))
+            for p in self.expected}
+        """A ``RegistrationRequested`` per expected pool, re-sent until it registers or registration closes."""
         self._next_block: Any = None
         self.block_schedule = (BlockSchedule(self.expected, self.rng, schedule=self.schedule,  # type: ignore[arg-type]
                                              block_time_s=float(self.block_time_s))
@@ -149,7 +152,7 @@ class BlockController(RoleActor):
             self._close_registration()
 
     def teardown(self) -> None:
-        for t in (self._deadline, self._rerequest, self._next_block):
+        for t in (self._deadline, self._next_block):
             if t is not None:
                 t.cancel()
         for o in self._orders.values():
@@ -183,6 +186,7 @@ class BlockController(RoleActor):
             return
         first = body.pool_id not in self.registered
         self.registered[body.pool_id] = RegisteredPool(planned, body.address)
+        self._registration_requests[body.pool_id].stop()
         self.emit("pool_registered", pool_id=body.pool_id, pool_host=env.src, hashrate_share=planned.hashrate_share,
                   again=not first)
         self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=True, reason=""))
@@ -201,11 +205,9 @@ class BlockController(RoleActor):
     # --- registration ---------------------------------------------------------------------------
 
     def _request_registrations(self) -> None:
-        missing = [p for p in self.expected if p.pool_id not in self.registered]
-        for pool in missing:
-            self.send(pool.host, RegistrationRequested())
-        self._rerequest = (self.after(float(self.reregister_every_s), self._request_registrations, scaled=False)
-                           if missing and self.phase == "registration" else None)
+        for pool in self.expected:
+            if pool.pool_id not in self.registered:
+                self._registration_requests[pool.pool_id].start()
 
     def _registration_deadline(self) -> None:
         if self.phase == "registration":
@@ -213,9 +215,10 @@ class BlockController(RoleActor):
 
     def _close_registration(self) -> None:
         self.phase = "bootstrap"
-        for t in (self._deadline, self._rerequest):
-            if t is not None:
-                t.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
+        for request in self._registration_requests.values():
+            request.stop()
         missing = [p.pool_id for p in self.expected if p.pool_id not in self.registered]
         self.emit("registration_closed", registered=[p.pool_id for p in self.expected
                                                      if p.pool_id in self.registered], missing=missing)
