@@ -36,8 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monerosim_actors.coordination.bootstrap import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, Bootstrap, RegisteredPool,
-                                    UserFunding, outputs_for_rate)
+from monerosim_actors.coordination.bootstrap import Bootstrap
+from monerosim_actors.coordination.bootstrap_mining import RegisteredPool
+from monerosim_actors.coordination.funding_plan import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, UserFunding,
+                                                        outputs_for_rate)
 from monerosim_actors.coordination.messages import (BlocksMined, MineBlocks, MineFailed, PoolRegistered,
                                                     RegisterPool, RegistrationRequested, RequestFunds)
 from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, Message, RoleActor)
@@ -78,8 +80,8 @@ class BlockController(RoleActor):
     """File name of the controller's faucet wallet."""
     outputs_per_user: int | None = None
     """Outputs each user's initial balance is split into; None: enough for the user's rate of
-    payments (:func:`monerosim_actors.coordination.bootstrap.outputs_for_rate` of its ``transaction_frequency`` and
-    ``block_time_s``; :data:`~monerosim_actors.coordination.bootstrap.MIN_OUTPUTS_PER_USER` for a user without one)."""
+    payments (:func:`monerosim_actors.coordination.funding_plan.outputs_for_rate` of its ``transaction_frequency`` and
+    ``block_time_s``; :data:`~monerosim_actors.coordination.funding_plan.MIN_OUTPUTS_PER_USER` for a user without one)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -311,7 +313,7 @@ class BlockController(RoleActor):
         order.on_fail("timeout")
 
     class _Ports:
-        """The bootstrap's view of the controller (see :class:`monerosim_actors.coordination.bootstrap.Ports`)."""
+        """The bootstrap's view of the controller (see :class:`monerosim_actors.coordination.bootstrap_mining.Ports`)."""
 
         def __init__(self, controller: BlockController) -> None:
             self._c = controller
