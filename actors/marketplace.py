@@ -48,7 +48,8 @@ class Marketplace(RoleActor):
         self.confirmed: set[str] = set()
         self._scanned_to = 0
         """Chain height of the last scan; the next one starts a few blocks below it."""
-        self._retry: Any = None
+        self._registration = self.until_acknowledged(self.service_host("marketplace_directory"), self._vendors_message,
+                                                     every_s=float(self.register_retry_s))
 
     def wallet_name(self) -> str:
         return self.marketplace_id
@@ -58,35 +59,22 @@ class Marketplace(RoleActor):
         self.vendors = {address: i for i, address in subaddresses(self.ctx.wallet, int(self.wallet_count), "vendor").items()}
 
     def setup(self) -> None:
-        self._register()
-
-    def teardown(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
+        self._registration.start()
 
     # --- the directory --------------------------------------------------------------------------
 
-    def _register(self) -> None:
-        self._retry = None
-        if self.registered:
-            return
-        self.send(self.service_host("marketplace_directory"),
-                  RegisterVendors(marketplace_id=self.marketplace_id, addresses=tuple(self.vendors)))
-        self._retry = self.after(self.register_retry_s, self._register, scaled=False)
+    def _vendors_message(self) -> RegisterVendors:
+        return RegisterVendors(marketplace_id=self.marketplace_id, addresses=tuple(self.vendors))
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:
             case VendorsRegistered(count=count) if env.src == self.service_host("marketplace_directory"):
                 self.registered = True
-                if self._retry is not None:
-                    self._retry.cancel()
-                    self._retry = None
+                self._registration.stop()
                 self.emit("vendors_registered", marketplace_id=self.marketplace_id, count=count)
             case VendorsRequested() if env.src == self.service_host("marketplace_directory"):
                 self.registered = False
-                if self._retry is not None:
-                    self._retry.cancel()
-                self._register()
+                self._registration.start()
             case BootstrapDone() if env.src == self.service_host("block_controller"):
                 pass
             case _:

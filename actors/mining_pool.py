@@ -42,7 +42,8 @@ class MiningPool(RoleActor):
         self.pool_id = str(self.pool_id or ctx.config.host.agent_id)
         self.address = ""
         self.registered = False
-        self._retry: Any = None
+        self._registration = self.until_acknowledged(self.controller, self._registration_message,
+                                                     every_s=float(self.register_retry_s))
 
     def wallet_name(self) -> str:
         return self.pool_id
@@ -52,11 +53,7 @@ class MiningPool(RoleActor):
         self.address = self.ctx.wallet.get_address()
 
     def setup(self) -> None:
-        self._register()
-
-    def teardown(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
+        self._registration.start()
 
     @property
     def controller(self) -> str:
@@ -64,17 +61,8 @@ class MiningPool(RoleActor):
 
     # --- registration ---------------------------------------------------------------------------
 
-    def _register(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
-        self.send(self.controller, RegisterPool(pool_id=self.pool_id, hashrate_share=float(self.hashrate_share),
-                                                address=self.address))
-        self._retry = self.after(self.register_retry_s, self._register_retry, scaled=False)
-
-    def _register_retry(self) -> None:
-        self._retry = None
-        if not self.registered:
-            self._register()
+    def _registration_message(self) -> RegisterPool:
+        return RegisterPool(pool_id=self.pool_id, hashrate_share=float(self.hashrate_share), address=self.address)
 
     # --- messages -------------------------------------------------------------------------------
 
@@ -87,14 +75,13 @@ class MiningPool(RoleActor):
                 self._mine(body, attempt=0)
             case RegistrationRequested():
                 self.registered = False
-                self._register()
+                self._registration.start()
             case PoolRegistered(accepted=accepted, reason=reason):
                 self.registered = accepted
-                if not accepted:
+                if accepted:
+                    self._registration.stop()
+                else:  # asked again on the timer, as if it had not arrived
                     self.emit("registration_refused", pool_id=self.pool_id, reason=reason)
-                if self._retry is not None and accepted:
-                    self._retry.cancel()
-                    self._retry = None
             case BootstrapDone():
                 pass
             case _:

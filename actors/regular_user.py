@@ -136,9 +136,12 @@ class RegularUser(RoleActor):
         self.funded: FundsSent | None = None
         self.payments = 0
         self._vendor_request = 0
-        self._vendor_wait = float(self.vendor_timeout_s)
-        self._vendor_timer: Any = None
-        self._request_timer: Any = None
+        self._vendor_lookup = self.until_acknowledged(
+            self.service_host("marketplace_directory"), self._next_vendor_request,
+            every_s=float(self.vendor_timeout_s), max_every_s=float(self.vendor_timeout_max_s))
+        self._vendor_refresh: Any = None
+        self._funds_request = self.until_acknowledged(self.service_host("block_controller"), self._funds_message,
+                                                      every_s=float(self.request_retry_s))
         self._bootstrap_done = False
         saved = role_state.load(ctx.data_dir, self.role)
         self.payments = int(saved.get("payments", 0))
@@ -172,26 +175,20 @@ class RegularUser(RoleActor):
             self._start_paying("balance")
         elif self._bootstrap_done:  # it arrived while the wallet was still opening
             self._start_paying("bootstrap_done")
-        else:
-            self._request_funds()
+        elif self.funded is None and self.initial > 0:
+            self._funds_request.start()
 
     def teardown(self) -> None:
-        for t in (self._vendor_timer, self._request_timer):
-            if t is not None:
-                t.cancel()
+        if self._vendor_refresh is not None:
+            self._vendor_refresh.cancel()
 
     def on_process_restarted(self, msg: ProcessRestarted) -> None:
         self._reconcile()
 
     # --- funding --------------------------------------------------------------------------------
 
-    def _request_funds(self) -> None:
-        self._request_timer = None
-        if self.funded is not None or self.initial <= 0:
-            return
-        self.send(self.service_host("block_controller"),
-                  RequestFunds(user_id=self.user_id, address=self.address, amount=self.initial))
-        self._request_timer = self.after(self.request_retry_s, self._request_funds, scaled=False)
+    def _funds_message(self) -> RequestFunds:
+        return RequestFunds(user_id=self.user_id, address=self.address, amount=self.initial)
 
     def _balance_covered(self) -> bool:
         if self.initial <= 0:
@@ -224,9 +221,7 @@ class RegularUser(RoleActor):
                 if self.funded is None:
                     self.emit("funds_received", amount=body.amount, txid=body.txid, unlock_height=body.unlock_height)
                 self.funded = body
-                if self._request_timer is not None:
-                    self._request_timer.cancel()
-                    self._request_timer = None
+                self._funds_request.stop()
             case BootstrapDone(failed=reason) if env.src == controller and reason:
                 logger.warning("%s: the bootstrap failed (%s); paying only once funded", self.user_id, reason)
                 self.emit("bootstrap_failed", reason=reason, height=body.height)
@@ -244,28 +239,24 @@ class RegularUser(RoleActor):
     # --- vendors --------------------------------------------------------------------------------
 
     def _ask_vendors(self) -> None:
-        if self._vendor_timer is not None:
-            self._vendor_timer.cancel()
-        self._vendor_request += 1
-        self.send(self.service_host("marketplace_directory"), GetVendors(request=self._vendor_request))
-        self._vendor_timer = self.after(self._vendor_wait, self._vendors_missed, self._vendor_request, scaled=False)
+        if self._vendor_refresh is not None:
+            self._vendor_refresh.cancel()
+            self._vendor_refresh = None
+        self._vendor_lookup.start()
 
-    def _vendors_missed(self, request: int) -> None:
-        if request != self._vendor_request:
-            return
-        self._vendor_wait = min(self._vendor_wait * 2, float(self.vendor_timeout_max_s))
-        self._ask_vendors()
+    def _next_vendor_request(self) -> GetVendors:
+        """Each attempt is a new request: only the answer to the latest one stops the re-sends."""
+        self._vendor_request += 1
+        return GetVendors(request=self._vendor_request)
 
     def _got_vendors(self, body: VendorList) -> None:
         self.vendors = tuple(body.addresses)
-        if body.request != self._vendor_request:
-            return
-        if self._vendor_timer is not None:
-            self._vendor_timer.cancel()
-        self._vendor_wait = float(self.vendor_timeout_s)
+        if body.request != self._vendor_request or not self._vendor_lookup.pending:
+            return  # an answer to an earlier request, or a second answer
+        self._vendor_lookup.stop()
         # an empty list (marketplaces not registered yet) is asked again soon, a full one later
-        refresh = self.vendor_refresh_s if self.vendors else self._vendor_wait
-        self._vendor_timer = self.after(refresh, self._ask_vendors)
+        refresh = self.vendor_refresh_s if self.vendors else self._vendor_lookup.every_s
+        self._vendor_refresh = self.after(refresh, self._ask_vendors)
 
     # --- paying ---------------------------------------------------------------------------------
 

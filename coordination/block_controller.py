@@ -36,8 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monerosim_actors.coordination.bootstrap import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, Bootstrap, RegisteredPool,
-                                    UserFunding, outputs_for_rate)
+from monerosim_actors.coordination.bootstrap import Bootstrap
+from monerosim_actors.coordination.bootstrap_mining import RegisteredPool
+from monerosim_actors.coordination.funding_plan import (MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER, UserFunding,
+                                                        outputs_for_rate)
 from monerosim_actors.coordination.messages import (BlocksMined, MineBlocks, MineFailed, PoolRegistered,
                                                     RegisterPool, RegistrationRequested, RequestFunds)
 from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, Message, RoleActor)
@@ -78,8 +80,8 @@ class BlockController(RoleActor):
     """File name of the controller's faucet wallet."""
     outputs_per_user: int | None = None
     """Outputs each user's initial balance is split into; None: enough for the user's rate of
-    payments (:func:`monerosim_actors.coordination.bootstrap.outputs_for_rate` of its ``transaction_frequency`` and
-    ``block_time_s``; :data:`~monerosim_actors.coordination.bootstrap.MIN_OUTPUTS_PER_USER` for a user without one)."""
+    payments (:func:`monerosim_actors.coordination.funding_plan.outputs_for_rate` of its ``transaction_frequency`` and
+    ``block_time_s``; :data:`~monerosim_actors.coordination.funding_plan.MIN_OUTPUTS_PER_USER` for a user without one)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -97,7 +99,10 @@ class BlockController(RoleActor):
         self._expired: dict[int, _Order] = {}
         self._next_order = 1
         self._deadline: Any = None
-        self._rerequest: Any = None
+        self._registration_requests = {
+            p.pool_id: self.until_acknowledged(p.host, RegistrationRequested, every_s=float(self.reregister_every_s))
+            for p in self.expected}
+        """A ``RegistrationRequested`` per expected pool, re-sent until it registers or registration closes."""
         self._next_block: Any = None
         self.block_schedule = (BlockSchedule(self.expected, self.rng, schedule=self.schedule,  # type: ignore[arg-type]
                                              block_time_s=float(self.block_time_s))
@@ -149,7 +154,7 @@ class BlockController(RoleActor):
             self._close_registration()
 
     def teardown(self) -> None:
-        for t in (self._deadline, self._rerequest, self._next_block):
+        for t in (self._deadline, self._next_block):
             if t is not None:
                 t.cancel()
         for o in self._orders.values():
@@ -183,6 +188,7 @@ class BlockController(RoleActor):
             return
         first = body.pool_id not in self.registered
         self.registered[body.pool_id] = RegisteredPool(planned, body.address)
+        self._registration_requests[body.pool_id].stop()
         self.emit("pool_registered", pool_id=body.pool_id, pool_host=env.src, hashrate_share=planned.hashrate_share,
                   again=not first)
         self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=True, reason=""))
@@ -201,11 +207,9 @@ class BlockController(RoleActor):
     # --- registration ---------------------------------------------------------------------------
 
     def _request_registrations(self) -> None:
-        missing = [p for p in self.expected if p.pool_id not in self.registered]
-        for pool in missing:
-            self.send(pool.host, RegistrationRequested())
-        self._rerequest = (self.after(float(self.reregister_every_s), self._request_registrations, scaled=False)
-                           if missing and self.phase == "registration" else None)
+        for pool in self.expected:
+            if pool.pool_id not in self.registered:
+                self._registration_requests[pool.pool_id].start()
 
     def _registration_deadline(self) -> None:
         if self.phase == "registration":
@@ -213,9 +217,10 @@ class BlockController(RoleActor):
 
     def _close_registration(self) -> None:
         self.phase = "bootstrap"
-        for t in (self._deadline, self._rerequest):
-            if t is not None:
-                t.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
+        for request in self._registration_requests.values():
+            request.stop()
         missing = [p.pool_id for p in self.expected if p.pool_id not in self.registered]
         self.emit("registration_closed", registered=[p.pool_id for p in self.expected
                                                      if p.pool_id in self.registered], missing=missing)
@@ -308,7 +313,7 @@ class BlockController(RoleActor):
         order.on_fail("timeout")
 
     class _Ports:
-        """The bootstrap's view of the controller (see :class:`monerosim_actors.coordination.bootstrap.Ports`)."""
+        """The bootstrap's view of the controller (see :class:`monerosim_actors.coordination.bootstrap_mining.Ports`)."""
 
         def __init__(self, controller: BlockController) -> None:
             self._c = controller

@@ -17,8 +17,9 @@ Monero's rules shape the steps: a coinbase output unlocks 60 blocks after its bl
 3. ``await_users``: users send ``RequestFunds`` when their wallet is ready (they may have done so long
    before); the bootstrap waits for every expected user until ``registration_timeout_s`` after it
    began, then goes on with those present and logs the missing.
-4. ``pay_users``: transfers of at most :data:`MAX_DESTINATIONS` destinations each, in plan order.
-   Each user's balance is split over its ``outputs`` (:func:`outputs_for_rate`): a wallet with one
+4. ``pay_users``: transfers of at most :data:`~monerosim_actors.coordination.funding_plan.MAX_DESTINATIONS`
+   destinations each, in plan order. Each user's balance is split over its ``outputs``
+   (:func:`~monerosim_actors.coordination.funding_plan.outputs_for_rate`): a wallet with one
    output can pay only once per 10 blocks (its change is locked meanwhile), one with ``k`` outputs
    ``k`` times. A user's outputs share one transfer when they fit (more than
    :data:`MAX_DESTINATIONS` fill several). When the faucet's unlocked balance does not cover a
@@ -39,19 +40,11 @@ Every step is logged as ``bootstrap_step{step, ...}``. The bootstrap never waits
 for timeouts: each step starts as soon as the previous one's blocks reached the controller's node.
 A user whose request arrives after the payments is paid on arrival (transfers of its own).
 
-How many outputs a user gets (:func:`outputs_for_rate`): a payment spends an output and its change
-is locked until the payment is in a block and 10 blocks deep, which is on average
-:data:`SPENDABLE_AGE_BLOCKS` block times (the wait for the next block, then 9 more). A user that pays
-at rate ``r`` (``transaction_frequency`` p per minute is the Poisson rate ``-ln(1 - p)`` per minute)
-makes on average ``m = r * 10 * block_time`` payments in that time. Its outputs are like the servers
-of a queue: each payment holds one for a lock period, and a payment that finds none unlocked waits
-for the next to unlock. The user gets the fewest outputs with which a payment has to wait with
-probability at most 1% (:data:`WAIT_PROBABILITY`), by Erlang's C formula for ``m`` (payments per
-lock period) and ``n`` outputs, at least :data:`MIN_OUTPUTS_PER_USER` and at most
-:data:`MAX_OUTPUTS_PER_USER`: 10 outputs for the quickstart (``m`` = 3.5), 7 for the seed's example
-(``m`` = 2.1). The scenario can set the number instead (``regular_users.config.outputs_per_user``).
-
-The class holds the state machine only; the controller supplies the I/O through :class:`Ports`.
+How many outputs each user gets, and how they are packed into transfers, is the funding plan
+(:mod:`monerosim_actors.coordination.funding_plan`); ordering blocks, waiting for them and for the
+funding transfers to be mined and unlocked is :mod:`monerosim_actors.coordination.bootstrap_mining`.
+This module holds the steps; the controller supplies the I/O through
+:class:`~monerosim_actors.coordination.bootstrap_mining.Ports`.
 """
 
 from __future__ import annotations
@@ -59,13 +52,14 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from monerosim_actors.coordination.bootstrap_mining import BootstrapMiner, Ports, RegisteredPool
+from monerosim_actors.coordination.funding_plan import (FEE_RESERVE_PER_TX, MAX_DESTINATIONS, SPENDABLE_AGE_BLOCKS,
+                                                        UserFunding, pack_transfers, split_amount, transfer_values)
 from monerosim_actors.coordination.messages import BootstrapDone, FundsSent
-from monerosim_actors.role import (Message, RpcError, per_minute_probability_rate)
-from monerosim_actors.coordination.schedule import PoolShare
+from monerosim_actors.role import RpcError
 
 logger = logging.getLogger(__name__)
 
@@ -75,157 +69,8 @@ RING_SIZE = 16
 """Members of every ring: a transfer needs at least this many UNLOCKED outputs on chain (decoys)."""
 RING_MARGIN_BLOCKS = 4
 """Unlocked coinbase outputs beyond the ring size, so decoy selection never runs short."""
-SPENDABLE_AGE_BLOCKS = 10
-"""CRYPTONOTE_DEFAULT_TX_SPENDABLE_AGE: blocks before a (non-coinbase) output can be spent."""
-MAX_DESTINATIONS = 15
-"""Destinations per faucet transfer (monero allows 16 outputs per transaction, change included)."""
-FEE_RESERVE_PER_TX = 10**11
-"""0.1 XMR kept per transfer for its fee; regtest fees are far below this."""
-MAX_MINE_FAILURES = 6
-"""Failed or timed-out bootstrap orders in a row (over all pools) before the bootstrap gives up."""
 MAX_TOP_UPS = 10
 """Extra 10-block rounds per step when unlocked funds still fall short."""
-CONFIRM_WAIT_S = 2.0
-"""Real seconds before the first single block while funding transfers are not in a block yet; the
-wait doubles each round up to :data:`CONFIRM_WAIT_MAX_S`."""
-CONFIRM_WAIT_MAX_S = 32.0
-MAX_CONFIRM_ROUNDS = 20
-"""Single blocks mined waiting for the funding transfers before the bootstrap gives up: about 8.5
-minutes in all, longer than monerod 0.18.0 holds a transaction it could not stem (its embargo, ~39 s
-on average, then its pool's relay pass, every 2 minutes)."""
-MIN_OUTPUTS_PER_USER = 4
-"""The fewest outputs :func:`outputs_for_rate` gives a user, however slowly it pays."""
-MAX_OUTPUTS_PER_USER = 1000
-"""The most outputs a user gets (also the largest ``outputs_per_user`` a scenario may set)."""
-WAIT_PROBABILITY = 0.01
-"""With the outputs :func:`outputs_for_rate` gives, at most this share of a user's payments find
-every output locked."""
-
-
-def outputs_for_rate(transaction_frequency: float, block_time_s: float) -> int:
-    """How many outputs a user paying with probability ``transaction_frequency`` per minute needs
-    when blocks come every ``block_time_s`` seconds (the rule is in the module's docstring).
-
-    >>> outputs_for_rate(0.5, 30)    # the quickstart: 3.5 payments per lock period on average
-    10
-    >>> outputs_for_rate(0.1, 120)   # the seed's example: 2.1
-    7
-    """
-    load = per_minute_probability_rate(transaction_frequency) * SPENDABLE_AGE_BLOCKS * block_time_s
-    for n in range(MIN_OUTPUTS_PER_USER, MAX_OUTPUTS_PER_USER):
-        if erlang_c(n, load) <= WAIT_PROBABILITY:
-            return n
-    return MAX_OUTPUTS_PER_USER
-
-
-def erlang_c(servers: int, load: float) -> float:
-    """The probability that an arrival waits in a queue with ``servers`` servers and an offered
-    ``load`` (arrival rate times holding time; M/M/n, Erlang's C formula), 1 when ``load >= servers``.
-    Computed through Erlang's B formula by its recurrence, which never overflows."""
-    if load <= 0:
-        return 0.0
-    if load >= servers:
-        return 1.0
-    b = 1.0
-    for k in range(1, servers + 1):
-        b = load * b / (k + load * b)
-    return servers * b / (servers - load * (1 - b))
-
-
-def split_amount(amount: int, outputs: int) -> list[int]:
-    """``amount`` in ``outputs`` near-equal parts (the last takes the remainder), never a zero part."""
-    k = max(1, min(outputs, amount))
-    part = amount // k
-    return [part] * (k - 1) + [amount - part * (k - 1)]
-
-
-def pack_transfers(parts: Iterable[tuple[str, int]]) -> Iterator[list[tuple[str, int]]]:
-    """Group users' outputs into transfers of at most :data:`MAX_DESTINATIONS` destinations.
-
-    ``parts`` are ``(user_id, outputs)`` in paying order; each transfer is yielded as ``(user_id,
-    outputs in this transfer)`` pairs. A user's outputs share one transfer when they fit in what is
-    left of it, otherwise they start the next one; a user with more than :data:`MAX_DESTINATIONS`
-    fills whole transfers and its remainder starts one that the next users join. Lazy: taking the
-    first transfer reads only the users in it (and one more).
-    """
-    current: list[tuple[str, int]] = []
-    room = MAX_DESTINATIONS
-    for user_id, n in parts:
-        if n > room and current:
-            yield current
-            current, room = [], MAX_DESTINATIONS
-        while n > 0:
-            take = min(n, room)
-            current.append((user_id, take))
-            room -= take
-            n -= take
-            if room == 0:
-                yield current
-                current, room = [], MAX_DESTINATIONS
-    if current:
-        yield current
-
-
-@dataclass(frozen=True)
-class UserFunding:
-    """An expected user: who, where, how much (atomic units), in how many outputs."""
-
-    user_id: str
-    host: str
-    amount: int
-    outputs: int = MIN_OUTPUTS_PER_USER
-
-
-def _transfer_values(users: Sequence[UserFunding]) -> list[int]:
-    """What each transfer pays when ``users`` are paid in this order (:func:`pack_transfers`)."""
-    owed = {u.user_id: split_amount(u.amount, u.outputs) for u in users}
-    paid = dict.fromkeys(owed, 0)
-    values = []
-    for transfer in pack_transfers((uid, len(parts)) for uid, parts in owed.items()):
-        value = 0
-        for uid, n in transfer:
-            value += sum(owed[uid][paid[uid]:paid[uid] + n])
-            paid[uid] += n
-        values.append(value)
-    return values
-
-
-@dataclass(frozen=True)
-class RegisteredPool:
-    share: PoolShare
-    address: str
-
-
-class Ports(Protocol):
-    """What the bootstrap needs from the controller (the real one, or a fake in tests)."""
-
-    def mine(self, pool: RegisteredPool, count: int, address: str,
-             on_done: Callable[[int], None], on_fail: Callable[[str], None]) -> None:
-        """Order ``pool`` to mine; exactly one of the callbacks runs later: ``on_done`` with the
-        height of the newest block mined, or ``on_fail`` with a reason (``timeout``)."""
-
-    def chain_height(self) -> int:
-        """Blocks in the controller node's chain (``get_height``)."""
-
-    def faucet_balance(self) -> tuple[int, int]:
-        """The faucet wallet's (balance, unlocked balance), after a refresh."""
-
-    def faucet_transfer(self, destinations: Sequence[tuple[str, int]]) -> tuple[str, int]:
-        """Pay ``(address, amount)`` pairs in one transaction; returns (txid, fee)."""
-
-    def tx_heights(self, txids: Sequence[str]) -> dict[str, int | None]:
-        """Height of the block holding each of the faucet's transfers ``txids`` (one wallet refresh
-        for all), None while it is not in one."""
-
-    def send(self, host: str, body: Message) -> Any:
-        """Send a bus message."""
-
-    def emit(self, event: str, **fields: Any) -> None:
-        """Record an event."""
-
-    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
-        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer.
-        ``scaled=False``: real seconds (see :meth:`monerosim_actors.behaviour.RoleActor.after`)."""
 
 
 class Bootstrap:
@@ -249,7 +94,6 @@ class Bootstrap:
         self.users = {u.user_id: u for u in users}
         self.notify_hosts = list(notify_hosts)
         self.users_timeout_s = users_timeout_s
-        self.sync_timeout_s = sync_timeout_s
         self._on_done = on_done
         self.step = "idle"
         self.requests: dict[str, str] = {}
@@ -257,7 +101,7 @@ class Bootstrap:
         self._unrequested = {uid for uid, u in self.users.items() if u.amount > 0}
         """Users owed funds that have not asked yet (a set: each request is O(1), also for 10,000 users)."""
         funded = [u for u in self.users.values() if u.amount > 0]
-        self._transfer_values = _transfer_values(funded)
+        self._transfer_values = transfer_values(funded)
         """What each transfer pays when every expected user asks in time (atomic units)."""
         self.transfers = len(self._transfer_values)
         """Transfers the faucet makes when every expected user asks in time."""
@@ -267,22 +111,13 @@ class Bootstrap:
         """What the faucet must hold: every expected user's amount plus a fee reserve per transfer."""
         self._owed: dict[str, list[int]] = {}
         """user_id -> the amounts of its outputs not paid yet (a user's outputs may span transfers)."""
-        self._confirmed: dict[str, int] = {}
-        """txid -> height of the block holding it, once the faucet's wallet saw it there."""
         self.paid: dict[str, FundsSent] = {}
-        self._pools: list[RegisteredPool] = []
-        self._miner = 0
-        self._failures = 0
+        self._mining = BootstrapMiner(ports, sync_timeout_s=sync_timeout_s, log=self._log, fail=self._fail)
         self._top_ups = 0
         self._users_timer: Any = None
         self._users_timed_out = False
-        self._waiting_height: tuple[int, Callable[[], None], Any] | None = None
-        self._notified_blocks = 0
-        """Blocks in the controller node's chain as its last ``ChainAdvanced`` said."""
         self._queue: deque[str] = deque()
         """user_ids to pay, in plan order; a user leaves it when its last output is paid."""
-        self._txids: list[str] = []
-        self._confirm_rounds = 0
         self.finished = False
         self.height = 0
         self.failure = ""
@@ -292,13 +127,13 @@ class Bootstrap:
 
     def start(self, pools: Sequence[RegisteredPool]) -> None:
         """Begin with the pools that registered (bootstrap miner: largest share first)."""
-        self._pools = sorted(pools, key=lambda p: -p.share.hashrate_share)  # stable: plan order on ties
+        self._mining.start(pools)
         self._users_timer = self._p.after(self.users_timeout_s, self._users_deadline, scaled=False)
-        self._log("start", pools=[p.share.pool_id for p in self._pools], users=len(self.users),
+        self._log("start", pools=[p.share.pool_id for p in self._mining.pools], users=len(self.users),
                   needed=self.needed, outputs_per_user=self.outputs_per_user, transfers=self.transfers)
         if self.needed == 0 or not any(u.amount > 0 for u in self.users.values()):
             self._finish()
-        elif not self._pools:
+        elif not self._mining.pools:
             self._fail("no_pools")
         else:
             self._fund_faucet(first=True)
@@ -320,15 +155,7 @@ class Bootstrap:
 
     def on_chain_advanced(self, blocks: int) -> None:
         """The controller's node has ``blocks`` blocks now: a step waiting for them may go on."""
-        self._notified_blocks = max(self._notified_blocks, blocks)
-        if self._waiting_height is None:
-            return
-        target, then, timer = self._waiting_height
-        if self._chain_height() >= target:
-            self._waiting_height = None
-            if timer is not None:
-                timer.cancel()
-            then()
+        self._mining.on_chain_advanced(blocks)
 
     # --- steps ----------------------------------------------------------------------------------
 
@@ -346,8 +173,8 @@ class Bootstrap:
         else:
             count = max(1, math.ceil((self.needed - balance) / reward))
         self._log("fund_faucet", balance=balance, needed=self.needed, count=count)
-        self._mine(count, self.faucet_address,
-                   lambda: self._fund_faucet(balance_before=balance, mined=count, blocks=blocks + count))
+        self._mining.mine(count, lambda: self._fund_faucet(balance_before=balance, mined=count, blocks=blocks + count),
+                          to=self.faucet_address)
 
     def _spread_faucet(self, balance: int, reward: int, blocks: int) -> None:
         """A few more faucet blocks, so that each transfer can spend coinbase of its own.
@@ -365,7 +192,7 @@ class Bootstrap:
             self._faucet_funded()
             return
         self._log("spread_faucet", blocks=blocks, wanted=wanted, count=count)
-        self._mine(count, self.faucet_address, self._faucet_funded)
+        self._mining.mine(count, self._faucet_funded, to=self.faucet_address)
 
     def _faucet_funded(self) -> None:
         balance, _ = self._p.faucet_balance()
@@ -375,7 +202,7 @@ class Bootstrap:
     def _unlock_coinbase(self, count: int) -> None:
         self.step = "unlock_coinbase"
         self._log("unlock_coinbase", count=count)
-        self._mine(count, self._pool().address, self._check_unlocked)
+        self._mining.mine(count, self._check_unlocked)
 
     def _check_unlocked(self) -> None:
         balance, unlocked = self._p.faucet_balance()
@@ -425,17 +252,17 @@ class Bootstrap:
             _, unlocked = self._p.faucet_balance()
             if unlocked < total + FEE_RESERVE_PER_TX:
                 self._log("change_locked", unlocked=unlocked, batch_total=total)
-                if any(t not in self._confirmed for t in self._txids):
-                    self._confirm_and_unlock(self._pay_queue)  # the change is in transfers not yet mined
+                if self._mining.unconfirmed():
+                    self._mining.confirm_and_unlock(self._pay_queue)  # the change is in transfers not yet mined
                 elif self._top_up():
-                    self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._pay_queue)
+                    self._mining.mine(SPENDABLE_AGE_BLOCKS, self._pay_queue)
                 return
             try:
                 txid, fee = self._p.faucet_transfer(destinations)
             except RpcError as e:
                 self._log("transfer_failed", error=str(e), users=users)
                 if self._top_up():
-                    self._mine(SPENDABLE_AGE_BLOCKS, self._pool().address, self._pay_queue)
+                    self._mining.mine(SPENDABLE_AGE_BLOCKS, self._pay_queue)
                 return
             self._top_ups = 0
             self._log("batch_paid", txid=txid, fee=fee, users=users, amount=total)
@@ -446,7 +273,7 @@ class Bootstrap:
                     done.append(self.users[uid])
             for _ in done:
                 self._queue.popleft()  # paid users are at the head of the queue, in order
-            self._txids.append(txid)
+            self._mining.txids.append(txid)
             self._paid(done, txid)
         self._unlock_payments()
 
@@ -460,7 +287,7 @@ class Bootstrap:
     def _paid(self, users: Sequence[UserFunding], txid: str) -> None:
         """Tell ``users`` their funds are sent (their last outputs are in ``txid``)."""
         # mined at the earliest in the next block (height = blocks now), spendable 10 blocks later
-        unlock = self._chain_height() + SPENDABLE_AGE_BLOCKS - 1
+        unlock = self._mining.chain_height() + SPENDABLE_AGE_BLOCKS - 1
         for u in users:
             msg = FundsSent(amount=u.amount, txid=txid, unlock_height=unlock)
             self.paid[u.user_id] = msg
@@ -470,50 +297,15 @@ class Bootstrap:
     def _unlock_payments(self) -> None:
         """Mine until every funding transfer is in a block, then until its outputs unlock."""
         self.step = "unlock_payments"
-        if not self._txids:
+        if not self._mining.txids:
             self._finish()
             return
-        self._confirm_and_unlock(self._finish)
-
-    def _confirm_and_unlock(self, then: Callable[[], None]) -> None:
-        """Mine until every transfer sent so far is in a block, then until the youngest one's outputs
-        (the users' and the faucet's change) unlock; then ``then``.
-
-        A transfer reaches the mining pool's node only after monerod relayed it, so blocks mined right
-        after the transfer may not hold it: Dandelion++ stems delay it by seconds at random, and a
-        node whose outgoing peers look behind it (their heights are learnt at handshakes and timed
-        syncs, so right after a burst of blocks) cannot stem it at all ("Unable to send
-        transaction(s) via Dandelion++ stem"); monerod 0.18.0 then holds it until its embargo ends.
-        Mining 10 blocks at once for locked change would mine them all without it. So this mines
-        one block at a time, :data:`CONFIRM_WAIT_S` apart, until the faucet's wallet sees every
-        transfer confirmed, waiting longer each round (:data:`CONFIRM_WAIT_S` doubling).
-        """
-        waiting = [t for t in self._txids if t not in self._confirmed]
-        if waiting:
-            self._confirmed.update({t: h for t, h in self._p.tx_heights(waiting).items() if h is not None})
-        unconfirmed = sorted(t for t in self._txids if t not in self._confirmed)
-        if unconfirmed:
-            self._confirm_rounds += 1
-            if self._confirm_rounds > MAX_CONFIRM_ROUNDS:
-                self._fail("payments_not_mined")
-                return
-            self._log("confirm_payments", unconfirmed=unconfirmed)
-            wait = min(CONFIRM_WAIT_S * 2 ** (self._confirm_rounds - 1), CONFIRM_WAIT_MAX_S)
-            self._p.after(wait, self._mine, 1, self._pool().address, lambda: self._confirm_and_unlock(then),
-                          scaled=False)
-            return
-        self._confirm_rounds = 0
-        count = max(self._confirmed[t] for t in self._txids) + SPENDABLE_AGE_BLOCKS - self._chain_height()
-        if count <= 0:
-            then()
-            return
-        self._log("unlock_payments", count=count)
-        self._mine(count, self._pool().address, then)
+        self._mining.confirm_and_unlock(self._finish)
 
     def _finish(self) -> None:
         self.step = "done"
         self.finished = True
-        self.height = self._chain_height() - 1  # the newest block's height, as block_seen counts
+        self.height = self._mining.chain_height() - 1  # the newest block's height, as block_seen counts
         self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid), failed=self.failure)
         for host in self.notify_hosts:
             self._p.send(host, self._done_message())
@@ -541,44 +333,6 @@ class Bootstrap:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _chain_height(self) -> int:
-        """Blocks in the controller node's chain: ``get_height``, or what its last notification said
-        if that is more. monerod publishes a new block on ZMQ a moment before ``get_height`` counts
-        it; a step that asked in that moment waited for a block that had come (``sync_timeout``)."""
-        return max(self._p.chain_height(), self._notified_blocks)
-
-    def _mine(self, count: int, address: str, then: Callable[[], None]) -> None:
-        """Order the current bootstrap pool to mine; go on once the blocks reached our node."""
-        pool = self._pool()
-
-        def done(height: int) -> None:
-            self._failures = 0
-            self._await_height(height + 1, then)
-
-        def failed(reason: str) -> None:
-            self._failures += 1
-            self._log("mine_failed", pool_id=pool.share.pool_id, reason=reason)
-            if self._failures >= MAX_MINE_FAILURES:
-                self._fail("mining_failed")
-                return
-            self._miner = (self._miner + 1) % len(self._pools)
-            self._mine(count, address if address == self.faucet_address else self._pool().address, then)
-
-        self._p.mine(pool, count, address, done, failed)
-
-    def _await_height(self, target: int, then: Callable[[], None]) -> None:
-        if self._chain_height() >= target:
-            then()
-            return
-
-        def timeout() -> None:
-            if self._waiting_height is not None and self._waiting_height[0] == target:
-                self._waiting_height = None
-                self._log("sync_timeout", target=target, height=self._chain_height())
-                then()
-
-        self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout, scaled=False))
-
     def _top_up(self) -> bool:
         """Count one more round of extra blocks; False (and the bootstrap fails) past the limit."""
         self._top_ups += 1
@@ -586,9 +340,6 @@ class Bootstrap:
             self._fail("funds_never_unlocked")
             return False
         return True
-
-    def _pool(self) -> RegisteredPool:
-        return self._pools[self._miner]
 
     def _all_requested(self) -> bool:
         return not self._unrequested

@@ -34,21 +34,14 @@ class MarketplaceDirectory(RoleActor):
         self._order = [mid for mid, _ in planned]
         self._id_by_host = {host: mid for mid, host in planned}
         self.registry: dict[str, tuple[str, ...]] = {}
-        self._rerequest: Any = None
+        self._requests = {host: self.until_acknowledged(host, VendorsRequested, every_s=float(self.rerequest_every_s))
+                          for host in self._id_by_host}
+        """A ``VendorsRequested`` per planned marketplace host, re-sent until it registers."""
 
     def setup(self) -> None:
-        self._request_vendors()
-
-    def teardown(self) -> None:
-        if self._rerequest is not None:
-            self._rerequest.cancel()
-
-    def _request_vendors(self) -> None:
-        missing = [host for host, mid in self._id_by_host.items() if mid not in self.registry]
-        for host in missing:
-            self.send(host, VendorsRequested())
-        self._rerequest = (self.after(float(self.rerequest_every_s), self._request_vendors, scaled=False)
-                           if missing else None)
+        for host, mid in self._id_by_host.items():
+            if mid not in self.registry:
+                self._requests[host].start()
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:
@@ -64,6 +57,7 @@ class MarketplaceDirectory(RoleActor):
             self.reject(env, "not_a_planned_marketplace")
             return
         self.registry[body.marketplace_id] = tuple(body.addresses)
+        self._requests[env.src].stop()
         self.emit("vendors_registered", marketplace_id=body.marketplace_id, count=len(body.addresses),
                   marketplace_host=env.src)
         self.send(env.src, VendorsRegistered(marketplace_id=body.marketplace_id, count=len(body.addresses)))

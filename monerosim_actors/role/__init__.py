@@ -14,6 +14,7 @@ from monerosim_actors.errors import (MonerosimError, RpcConnectionError, RpcErro
 from monerosim_actors.plan.model import ATOMIC_PER_XMR
 from monerosim_actors.role import state
 from monerosim_actors.role.actor import RoleActor, task
+from monerosim_actors.role.resend import Resend
 from monerosim_actors.role.wait_time import (WaitTime, between, constant, exponential, from_param,
                                              per_minute_probability, per_minute_probability_rate)
 from monerosim_actors.role.wallet import open_or_create, subaddresses
@@ -25,7 +26,7 @@ from monerosim_actors.wire import Envelope, Message
 __all__ = [
     "ATOMIC_PER_XMR", "STATUS_BUSY",
     "ChainAdvanced", "DaemonRpc", "Delivered", "Envelope", "HostContext", "Message", "MonerosimError",
-    "ProcessRestarted", "RoleActor", "RpcConnectionError", "RpcError", "RpcMalformedAnswer",
+    "ProcessRestarted", "Resend", "RoleActor", "RpcConnectionError", "RpcError", "RpcMalformedAnswer",
     "RpcResponseError", "RpcTimeout", "TransferEntry", "TxpoolAdded", "WaitTime", "WalletRpc",
     "between", "constant", "exponential", "from_param", "open_or_create", "per_minute_probability",
     "per_minute_probability_rate", "state", "subaddresses", "task",

@@ -63,6 +63,7 @@ import pykka
 
 from monerosim_actors.wire import Envelope, Message
 from monerosim_actors.errors import MonerosimError
+from monerosim_actors.role.resend import Resend
 from monerosim_actors.role.wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
 from monerosim_actors.role.wait_time import WaitTime, between, constant, exponential, from_param
@@ -143,6 +144,7 @@ class RoleActor(pykka.ThreadingActor):
         self._tasks = self._collect_tasks()
         self._generation = 0
         self._task_timer: Any = None
+        self._resends: list[Resend] = []
         self.ready = False
         """True once :meth:`setup` succeeded; messages that arrive before may find the role half set up."""
 
@@ -205,6 +207,16 @@ class RoleActor(pykka.ThreadingActor):
         """
         return self.ctx.scheduler.call_later(max(0.0, delay_s), self.actor_ref, _Call(fn, args), scaled=scaled)
 
+    def until_acknowledged(self, dst_host: str, message: Callable[[], Message], *, every_s: float,
+                           max_every_s: float | None = None) -> Resend:
+        """A message to ``dst_host`` that is sent again every ``every_s`` real seconds until the answer
+        arrives (doubling up to ``max_every_s`` if given): ``.start()`` sends it, ``.stop()`` when the
+        acknowledgement comes. ``message()`` makes each attempt's message. Stopping the actor stops
+        it. See :class:`monerosim_actors.role.resend.Resend`."""
+        resend = Resend(self, dst_host, message, every_s=every_s, max_every_s=max_every_s)
+        self._resends.append(resend)
+        return resend
+
     def start_tasks(self) -> None:
         """Begin running tasks: the first after ``start_after_s`` plus one drawn wait."""
         if not self._tasks or self.wait_time is None:
@@ -244,6 +256,8 @@ class RoleActor(pykka.ThreadingActor):
 
     def on_stop(self) -> None:
         self.stop_tasks()
+        for resend in self._resends:
+            resend.stop()
         self._guarded("teardown", self.teardown)
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:

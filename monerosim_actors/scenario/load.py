@@ -74,7 +74,7 @@ MAX_HOSTS = 100_000
 ``count: 1000000000`` is reported instead of laying out a billion hosts."""
 MAX_OUTPUTS_PER_USER = 1000
 """``regular_users.config.outputs_per_user``'s upper bound (the bootstrap's own limit,
-``monerosim_actors.coordination.bootstrap.MAX_OUTPUTS_PER_USER``: a test checks that the two agree)."""
+``monerosim_actors.coordination.funding_plan.MAX_OUTPUTS_PER_USER``: a test checks that the two agree)."""
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed checks the same)."""
 _SHARE_TOLERANCE = 1e-9
@@ -116,7 +116,7 @@ class UsersSpec:
     region: str | None
     outputs_per_user: int | None = None
     """Outputs the bootstrap splits each user's balance into; None: enough for the user's rate
-    (the block controller's rule, :func:`monerosim_actors.coordination.bootstrap.outputs_for_rate`)."""
+    (the block controller's rule, :func:`monerosim_actors.coordination.funding_plan.outputs_for_rate`)."""
     node: NodeChoice = OWN_NODE
 
 

@@ -14,9 +14,9 @@ from monerosim_actors.actors.marketplace import Marketplace
 from monerosim_actors.actors.mining_pool import MiningPool
 from monerosim_actors.actors.regular_user import RegularUser
 from monerosim_actors.coordination.block_controller import BlockController
-from monerosim_actors.coordination.bootstrap import (COINBASE_UNLOCK_BLOCKS, MAX_DESTINATIONS, MAX_OUTPUTS_PER_USER,
-                                    MIN_OUTPUTS_PER_USER, RING_MARGIN_BLOCKS, RING_SIZE, erlang_c,
-                                    outputs_for_rate, pack_transfers, split_amount)
+from monerosim_actors.coordination.bootstrap import COINBASE_UNLOCK_BLOCKS, RING_MARGIN_BLOCKS, RING_SIZE
+from monerosim_actors.coordination.funding_plan import (MAX_DESTINATIONS, MAX_OUTPUTS_PER_USER, MIN_OUTPUTS_PER_USER,
+                                                        erlang_c, outputs_for_rate, pack_transfers, split_amount)
 from monerosim_actors.coordination.marketplace_directory import MarketplaceDirectory
 from monerosim_actors.coordination.messages import BootstrapDone, FundsSent, MineBlocks, RequestFunds
 from monerosim_actors.errors import RpcResponseError

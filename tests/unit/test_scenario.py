@@ -53,7 +53,7 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
 
 
 def test_outputs_per_user_is_optional_and_read(tmp_path: Path) -> None:
-    from monerosim_actors.coordination.bootstrap import MAX_OUTPUTS_PER_USER
+    from monerosim_actors.coordination.funding_plan import MAX_OUTPUTS_PER_USER
     from monerosim_actors.scenario import load as scenario
     assert scenario.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
     s = load_doc(tmp_path, base_doc())
