@@ -22,11 +22,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from monerosim_actors import defaults
 from monerosim_actors.scenario import topology
 from monerosim_actors.errors import Problem, ScenarioError
+from monerosim_actors.plan.model import BlockScheduleKind, LaunchMode, TopologyKind
 from monerosim_actors.scenario.topology import Link, Region
 from monerosim_actors.scenario.units import is_bandwidth, parse_time
 from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text
@@ -81,6 +82,8 @@ _SHARE_TOLERANCE = 1e-9
 _NODE_KEYS = ("node", "remote_node")
 
 
+NodeMode = Literal["own", "remote"]
+"""A role's ``node``: the host's own monerod, or a public node's (the host runs only the wallet)."""
 NODE_SELECTIONS = ("random", "round_robin")
 """How a wallet-only host picks its public node, unless it names one (``public_node_3``)."""
 PUBLIC_NODE_PREFIX = "public_node"
@@ -173,7 +176,7 @@ class CustomRoleSpec:
 class ConsensusSpec:
     block_time_s: float
     difficulty: int
-    schedule: Literal["exponential", "fixed"]
+    schedule: BlockScheduleKind
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ class Place:
 
 @dataclass(frozen=True)
 class TopologySpec:
-    kind: Literal["switch", "gml", "regions"]
+    kind: TopologyKind
     gml: str | None
     """GML text, one item per line (None for Shadow's built-in switch)."""
     places: tuple[Place, ...]
@@ -204,7 +207,7 @@ class MoneroSpec:
     wallet_rpc: str
     monerod_args: tuple[str, ...]
     wallet_args: tuple[str, ...]
-    launch: Literal["runtime", "shadow"]
+    launch: LaunchMode
 
 
 @dataclass(frozen=True)
@@ -629,7 +632,7 @@ class _Reader:
 
     def node_choice(self, cfg: dict[str, Any] | None, path: Path) -> NodeChoice:
         """``node`` and ``remote_node`` of a role's config (or, for a custom role, its entry)."""
-        node = self.get(cfg, path, "node", _choice("own", "remote"), "own")
+        node = self.get(cfg, path, "node", _choice(*get_args(NodeMode)), "own")
         selection = self.get(cfg, path, "remote_node", _string, "random")
         if cfg is not None and "remote_node" in cfg and node != "remote":
             self.fail(path + ("remote_node",), "only a host with node: remote uses a public node; "
@@ -771,15 +774,16 @@ class _Reader:
         return ConsensusSpec(
             block_time_s=self.get(m, path, "block_time", _time(), 120.0),
             difficulty=self.get(m, path, "difficulty", _number(ge=1, integer=True), 1),
-            schedule=self.get(m, path, "schedule", _choice("exponential", "fixed"), "exponential"))
+            schedule=self.get(m, path, "schedule", _choice(*get_args(BlockScheduleKind)), "exponential"))
 
     def topology(self, net: dict[str, Any] | None) -> TopologySpec | None:
         path: Path = ("network", "topology")
         raw = (net or {}).get("topology") or {"type": "switch"}
         if not isinstance(raw, dict):
-            self.fail(path, f"must be a mapping with a 'type' (switch, gml or regions), got {_type_name(raw)}")
+            self.fail(path, f"must be a mapping with a 'type' ({', '.join(get_args(TopologyKind))}), "
+                            f"got {_type_name(raw)}")
             return None
-        kind = self.get(raw, path, "type", _choice("switch", "gml", "regions"), "switch")
+        kind = self.get(raw, path, "type", _choice(*get_args(TopologyKind)), "switch")
         common = ("type", "host_bandwidth_down", "host_bandwidth_up")
         if kind == "switch":
             self.mapping(raw, path, ("type",))
@@ -932,7 +936,7 @@ class _Reader:
                                                "not choose (every socket binds to its host's own IPv4 address); "
                                                "remove it")
         return MoneroSpec(monerod, wallet, monerod_args, wallet_args,  # type: ignore[arg-type]
-                          self.get(m, path, "launch", _choice("runtime", "shadow"), "runtime"))
+                          self.get(m, path, "launch", _choice(*get_args(LaunchMode)), "runtime"))
 
     def shadow(self, root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], bool]:
         """Shadow's ``general``, ``experimental`` and ``host_option_defaults``, checked, and whether

@@ -10,12 +10,13 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.plan.model import BlockScheduleKind, LaunchMode, TopologyKind
+from monerosim_actors.scenario.load import NodeMode, load_scenario
 
 from scenario_helpers import EXE, base_doc, load_doc, problems_of, write_doc
 
@@ -430,3 +431,16 @@ def test_a_missing_section_is_one_problem(tmp_path: Path) -> None:
     del doc["simulation"]
     (problem,) = problems_of(write_doc(tmp_path, doc))
     assert (problem.path, problem.message) == ("", "'simulation' is required")
+
+
+@pytest.mark.parametrize(("path", "vocabulary"), [
+    ("network.consensus.schedule", BlockScheduleKind), ("network.topology.type", TopologyKind),
+    ("monero.launch", LaunchMode), (f"{USERS}.config.node", NodeMode)])
+def test_a_word_outside_a_vocabulary_is_answered_with_the_vocabulary(tmp_path: Path, path: str,
+                                                                      vocabulary: Any) -> None:
+    """The allowed words come from the one ``Literal`` the plan and the roles use too."""
+    doc = base_doc()
+    _set(path, "nonsense")(doc)
+    found = problems_of(write_doc(tmp_path, doc))
+    assert [p.message for p in found if p.path == path] == [
+        f"must be one of {', '.join(get_args(vocabulary))}, got 'nonsense'"]
