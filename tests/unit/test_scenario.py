@@ -16,7 +16,8 @@ import pytest
 
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan.model import BlockScheduleKind, LaunchMode, TopologyKind
-from monerosim_actors.scenario.load import NodeMode, load_scenario
+from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.scenario.model import NodeMode
 
 from scenario_helpers import EXE, base_doc, load_doc, problems_of, write_doc
 
@@ -55,8 +56,8 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
 
 def test_outputs_per_user_is_optional_and_read(tmp_path: Path) -> None:
     from monerosim_actors.coordination.bootstrap import MAX_OUTPUTS_PER_USER
-    from monerosim_actors.scenario import load as scenario
-    assert scenario.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
+    from monerosim_actors.scenario import agents
+    assert agents.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
     s = load_doc(tmp_path, base_doc())
     assert s.users is not None and s.users.outputs_per_user is None  # the controller's rule decides
     doc = base_doc()
