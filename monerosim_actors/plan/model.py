@@ -32,6 +32,10 @@ BlockScheduleKind = Literal["exponential", "fixed"]
 """How the block controller spaces blocks: memoryless gaps around the block time (``exponential``, as
 proof-of-work does) or exactly the block time (``fixed``)."""
 
+Backend = Literal["local", "shadow"]
+"""What runs a generated folder: the local backend (real processes on this machine, hosts on loopback
+addresses) or Shadow."""
+
 TopologyKind = Literal["switch", "gml", "regions"]
 """The simulated network: Shadow's built-in switch, a user's GML graph, or one generated from regions."""
 

@@ -16,17 +16,17 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from monerosim_actors.errors import Problem, ScenarioError
+from monerosim_actors.plan.model import Backend
+from monerosim_actors.scenario.model import MAX_SEED
 from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text
 
 KEYS = ("scenario", "seeds", "grid", "points", "backend", "time_scale", "first_address", "shadow_bin",
         "resources")
 RESOURCE_KEYS = ("memory", "cores", "retries")
-BACKENDS = ("local", "shadow")
-MAX_SEED = 2**32 - 1
-"""Shadow's ``general.seed`` is a 32-bit unsigned integer (as for the scenario's seed)."""
+BACKENDS = get_args(Backend)
 MAX_RUNS = 10_000
 """Runs a sweep may expand to; a typo in a grid should be an error, not a week of simulation."""
 MAX_RETRIES = 10

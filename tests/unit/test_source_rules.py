@@ -60,18 +60,25 @@ def test_the_rules_let_safe_code_pass(line: str) -> None:
 
 
 def _literal_sets(text: str) -> list[tuple[frozenset[object], int]]:
-    """Every ``Literal[...]`` in a module: its set of values and its line."""
+    """Every vocabulary a module defines: each ``Literal[...]`` and each module-level tuple of two or more
+    strings (``BACKENDS = ("local", "shadow")``), as its set of words and its line."""
+    tree = ast.parse(text)
     found = []
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             found.append((frozenset(ast.literal_eval(item) for item in items), node.lineno))
+    for node in tree.body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if (isinstance(value, ast.Tuple) and len(value.elts) > 1
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts)):
+            found.append((frozenset(ast.literal_eval(value)), node.lineno))
     return found
 
 
 def test_each_vocabulary_is_defined_once() -> None:
-    """A closed set of words (the topology kinds, the block schedules, ...) is one ``Literal`` that the
-    other modules import, so that adding a word cannot miss a module."""
+    """A closed set of words (the topology kinds, the block schedules, the backends, ...) is one
+    ``Literal`` that the other modules import, so that adding a word cannot miss a module."""
     where: dict[frozenset[object], list[str]] = {}
     for path in _sources():
         for values, line in _literal_sets(path.read_text(encoding="utf-8")):
@@ -81,5 +88,6 @@ def test_each_vocabulary_is_defined_once() -> None:
 
 
 def test_a_restated_vocabulary_is_found() -> None:
-    text = 'A = Literal["x", "y"]\nB = Literal["y", "x"]\nC = Literal["z"]\n'
-    assert [values for values, _ in _literal_sets(text)] == [frozenset("xy"), frozenset("xy"), frozenset("z")]
+    text = 'A = Literal["x", "y"]\nB = Literal["y", "x"]\nC = Literal["z"]\nD = ("x", "z")\nE = ("x",)\n'
+    found = [values for values, _ in _literal_sets(text)]
+    assert found == [frozenset("xy"), frozenset("xy"), frozenset("z"), frozenset("xz")]
