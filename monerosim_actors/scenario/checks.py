@@ -36,6 +36,11 @@ def suggest(word: str, options: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def unknown_key(key: str, known: Iterable[str]) -> str:
+    """The message for a key that is not one of ``known``: the closest known key, or all of them."""
+    return f"unknown key{suggest(key, known) or '; known keys: ' + ', '.join(sorted(known))}"
+
+
 def type_name(value: object) -> str:
     """What a YAML value is, in the user's words (``a mapping``, not ``dict``)."""
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
@@ -148,6 +153,11 @@ class Checker:
         """Record a problem at ``path`` (its line is the key's, or its nearest ancestor's)."""
         self.problems.append(Problem(self.file, self.src.line(path), format_path(path), message))
 
+    def report_duplicates(self) -> None:
+        """A problem for each key given twice in one mapping (YAML would keep only the last)."""
+        for path, line in self.src.duplicates:
+            self.problems.append(Problem(self.file, line, format_path(path), "key given twice; only one is allowed"))
+
     def mapping(self, value: object, path: Path, known: Iterable[str], *, extras: bool = False,
                 required: Iterable[str] = ()) -> dict[str, Any] | None:
         """``value`` checked to be a mapping with only ``known`` keys (and ``required`` ones present).
@@ -163,7 +173,7 @@ class Checker:
                 continue
             hint = suggest(key, known)
             if not extras:
-                self.fail(path + (key,), f"unknown key{hint or '; known keys: ' + ', '.join(sorted(known))}")
+                self.fail(path + (key,), unknown_key(key, known))
             elif hint:
                 self.fail(path + (key,), f"unknown key{hint} (other keys are passed to the role; "
                                          "rename it if it is meant as one)")

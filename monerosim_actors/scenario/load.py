@@ -28,7 +28,7 @@ from monerosim_actors.scenario.network import read_region, read_topology
 from monerosim_actors.scenario.programs import read_monero, read_python
 from monerosim_actors.scenario.roles import read_custom_roles
 from monerosim_actors.scenario.shadow_options import read_shadow
-from monerosim_actors.scenario.source import YamlSyntaxError, format_path, load_text
+from monerosim_actors.scenario.source import YamlSyntaxError, load_text
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -52,8 +52,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 def _read(chk: Checker) -> Scenario:
     """The whole document, section by section; raises once, with every problem, sorted by line."""
-    for dup_path, line in chk.src.duplicates:
-        chk.problems.append(Problem(chk.file, line, format_path(dup_path), "key given twice; only one is allowed"))
+    chk.report_duplicates()
     data = chk.src.data
     if data is None:
         chk.fail((), "the scenario is empty; it needs at least simulation.duration and "
