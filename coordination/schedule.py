@@ -14,9 +14,9 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import get_args
 
-Schedule = Literal["exponential", "fixed"]
+from monerosim_actors.plan.model import BlockScheduleKind
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,14 @@ class BlockSchedule:
         ValueError: no pool, a share that is not > 0, an unknown schedule or a bad block time.
     """
 
-    def __init__(self, pools: Sequence[PoolShare], rng: random.Random, *, schedule: Schedule,
+    def __init__(self, pools: Sequence[PoolShare], rng: random.Random, *, schedule: BlockScheduleKind,
                  block_time_s: float) -> None:
         if not pools:
             raise ValueError("the schedule needs at least one pool")
         if any(not (p.hashrate_share > 0) or not math.isfinite(p.hashrate_share) for p in pools):
             raise ValueError("every hashrate share must be a finite number > 0")
-        if schedule not in ("exponential", "fixed"):
-            raise ValueError(f"schedule must be 'exponential' or 'fixed', got {schedule!r}")
+        if schedule not in get_args(BlockScheduleKind):
+            raise ValueError(f"schedule must be one of {', '.join(get_args(BlockScheduleKind))}, got {schedule!r}")
         if not (block_time_s > 0) or not math.isfinite(block_time_s):
             raise ValueError(f"block_time_s must be > 0, got {block_time_s}")
         self.pools = tuple(pools)

@@ -16,12 +16,11 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from monerosim_actors.plan.model import NetworkPlan, Plan
+from monerosim_actors.plan.model import Backend, NetworkPlan, Plan
 from monerosim_actors.scenario.topology import GmlItems, parse_gml
 from monerosim_actors.scenario.units import parse_time
 
@@ -42,8 +41,6 @@ ONE_GBIT_SWITCH_GML = """graph [
 """
 """Shadow's built-in ``1_gbit_switch`` graph, as its configuration spec gives it: one node whose
 self-loop has 1 ms of latency."""
-
-Backend = Literal["shadow", "local"]
 
 Edges = dict[int, dict[int, int]]
 """node -> neighbour -> latency in ns of the fastest edge between them."""

@@ -13,14 +13,13 @@ from collections import Counter
 
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan.model import Plan
+from monerosim_actors.scenario.model import MAX_SEED
 
 log = logging.getLogger(__name__)
 
 SUMMARY_OUT = "/monerosim-validate"
 """A stand-in output folder: validate lays the plan out fully (no I/O) to find every problem."""
 EXIT_BAD_SCENARIO = 2
-MAX_SEED = 2**32 - 1
-"""Shadow's ``general.seed`` is a 32-bit unsigned integer."""
 
 
 def seed_arg(text: str) -> int:

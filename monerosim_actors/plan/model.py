@@ -28,6 +28,17 @@ LaunchMode = Literal["runtime", "shadow"]
 Addressing = Literal["shadow", "loopback"]
 """Where host addresses come from: a simulated range for Shadow, or 127.x.y.z for the local backend."""
 
+BlockScheduleKind = Literal["exponential", "fixed"]
+"""How the block controller spaces blocks: memoryless gaps around the block time (``exponential``, as
+proof-of-work does) or exactly the block time (``fixed``)."""
+
+Backend = Literal["local", "shadow"]
+"""What runs a generated folder: the local backend (real processes on this machine, hosts on loopback
+addresses) or Shadow."""
+
+TopologyKind = Literal["switch", "gml", "regions"]
+"""The simulated network: Shadow's built-in switch, a user's GML graph, or one generated from regions."""
+
 
 @dataclass(frozen=True)
 class MonerodPlan:
@@ -142,7 +153,7 @@ class HostPlan:
 class ConsensusPlan:
     block_time_s: float
     difficulty: int
-    schedule: Literal["exponential", "fixed"] = "exponential"
+    schedule: BlockScheduleKind = "exponential"
 
 
 @dataclass(frozen=True)
@@ -156,7 +167,7 @@ class Binaries:
 
 @dataclass(frozen=True)
 class NetworkPlan:
-    kind: Literal["switch", "gml", "regions"]
+    kind: TopologyKind
     gml: str | None
     """The graph's GML text (written to ``OUT/network.gml``), None for Shadow's built-in switch."""
     use_shortest_path: bool = True

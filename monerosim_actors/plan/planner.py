@@ -23,8 +23,8 @@ from monerosim_actors.errors import Problem, ScenarioError
 from monerosim_actors.plan.model import (
     PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, NodeAccess, Plan,
     ProcessPlan, ServiceAddress, WalletPlan)
-from monerosim_actors.scenario.load import (
-    BUILTIN_ROLE_CLASSES, OWN_NODE, PUBLIC_NODE_PREFIX, NodeChoice, Place, Scenario, host_name)
+from monerosim_actors.scenario.model import OWN_NODE, PUBLIC_NODE_PREFIX, NodeChoice, Place, Scenario, host_name
+from monerosim_actors.scenario.roles import BUILTIN_ROLE_CLASSES
 
 FIRST_ADDRESS: dict[str, str] = {"shadow": "11.0.0.1", "loopback": "127.10.0.1"}
 """Hosts are addressed upwards from here in plan order (never 127.0.0.1 for loopback)."""

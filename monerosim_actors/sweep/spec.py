@@ -3,30 +3,31 @@
 A sweep names a base scenario, the parameters to vary (``grid``: every combination of the values
 given per key path; ``points``: explicit combinations), the seeds, the backend and what each run
 claims of a machine. It is read with the scenario's own machinery (:mod:`monerosim_actors.scenario.source`
-for the line of every key, :class:`Problem` and :class:`ScenarioError` for the report), so a bad sweep
-file reads like a bad scenario: ``FILE:LINE: key.path: what is wrong``, with a "did you mean".
+for the line of every key, :class:`~monerosim_actors.scenario.checks.Checker` to collect the problems,
+:class:`ScenarioError` for the report), so a bad sweep file reads like a bad scenario:
+``FILE:LINE: key.path: what is wrong``, with a "did you mean".
 
 Whether the varied values make valid scenarios is checked by :mod:`.expand`, which builds every run.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from monerosim_actors.errors import Problem, ScenarioError
+from monerosim_actors.plan.model import Backend
+from monerosim_actors.scenario.checks import Checker, type_name, unknown_key
+from monerosim_actors.scenario.model import MAX_SEED
 from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text
 
 KEYS = ("scenario", "seeds", "grid", "points", "backend", "time_scale", "first_address", "shadow_bin",
         "resources")
 RESOURCE_KEYS = ("memory", "cores", "retries")
-BACKENDS = ("local", "shadow")
-MAX_SEED = 2**32 - 1
-"""Shadow's ``general.seed`` is a 32-bit unsigned integer (as for the scenario's seed)."""
+BACKENDS = get_args(Backend)
 MAX_RUNS = 10_000
 """Runs a sweep may expand to; a typo in a grid should be an error, not a week of simulation."""
 MAX_RETRIES = 10
@@ -157,16 +158,6 @@ def memory_mib(value: object) -> int:
     return math.ceil(float(m.group(1)) * _SIZE_MIB[m.group(2)])
 
 
-def _suggest(word: str, options: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(options))}"
-
-
-def _kind(value: object) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "nothing (null)"}.get(type(value), type(value).__name__)
-
-
 def _whole(value: object, low: int, high: int) -> int | None:
     """``value`` when it is a whole number within low..high, else None."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -174,27 +165,18 @@ def _whole(value: object, low: int, high: int) -> int | None:
     return value
 
 
-class _Reader:
-    """Checks the document once, collecting problems; :meth:`spec` raises if there are any."""
-
-    def __init__(self, file: str, src: Source) -> None:
-        self.file = file
-        self.src = src
-        self.problems: list[Problem] = []
-
-    def fail(self, path: Path, message: str) -> None:
-        self.problems.append(Problem(self.file, self.src.line(path), format_path(path), message))
+class _Reader(Checker):
+    """Checks the document once, collecting problems (the scenario's checker, another document)."""
 
     def spec(self) -> SweepSpec | None:
-        for dup, line in self.src.duplicates:
-            self.problems.append(Problem(self.file, line, format_path(dup), "key given twice; only one is allowed"))
+        self.report_duplicates()
         root = self.src.data
         if not isinstance(root, dict):
-            self.fail((), f"a sweep file is a mapping with at least 'scenario' and 'seeds', got {_kind(root)}")
+            self.fail((), f"a sweep file is a mapping with at least 'scenario' and 'seeds', got {type_name(root)}")
             return None
         for key in root:
             if key not in KEYS:
-                self.fail((key,), f"unknown key{_suggest(str(key), KEYS)}")
+                self.fail((key,), unknown_key(str(key), KEYS))
         for key in ("scenario", "seeds"):
             if key not in root:
                 self.fail((), f"{key!r} is required")
@@ -209,7 +191,8 @@ class _Reader:
         first_address = self.first_address(root.get("first_address", FIRST_ADDRESS), backend)
         shadow_bin = root.get("shadow_bin")
         if shadow_bin is not None and (not isinstance(shadow_bin, str) or not shadow_bin):
-            self.fail(("shadow_bin",), f"must be the path of the Shadow binary, got {_kind(shadow_bin)} {shadow_bin!r}")
+            self.fail(("shadow_bin",), f"must be the path of the Shadow binary, got {type_name(shadow_bin)} "
+                                       f"{shadow_bin!r}")
         elif shadow_bin is not None and backend != "shadow":
             self.fail(("shadow_bin",), "applies to backend: shadow only")
         memory, cores, retries = self.resources(root.get("resources"))
@@ -228,9 +211,9 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str) or not value:
-            self.fail(("scenario",), f"must be the path of the base scenario, got {_kind(value)} {value!r}")
+            self.fail(("scenario",), f"must be the path of the base scenario, got {type_name(value)} {value!r}")
             return None
-        full = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(self.file)), value))
+        full = os.path.normpath(os.path.join(self.base, value))
         if not os.path.isfile(full):
             self.fail(("scenario",), f"{full}: no such file (a relative path is read from the sweep file's folder)")
             return None
@@ -240,7 +223,7 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list) or not value:
-            self.fail(("seeds",), f"must be a non-empty list of whole numbers, got {_kind(value)} {value!r}")
+            self.fail(("seeds",), f"must be a non-empty list of whole numbers, got {type_name(value)} {value!r}")
             return ()
         seeds: list[int] = []
         for i, seed in enumerate(value):
@@ -255,7 +238,7 @@ class _Reader:
 
     def parameter(self, key: object, path: Path) -> Parameter | None:
         if not isinstance(key, str):
-            self.fail(path, f"a parameter is a key path of the scenario, got {_kind(key)} {key!r}")
+            self.fail(path, f"a parameter is a key path of the scenario, got {type_name(key)} {key!r}")
             return None
         try:
             parsed = parse_key(key)
@@ -272,13 +255,13 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, dict) or not value:
-            self.fail(("grid",), f"must be a mapping of key paths to lists of values, got {_kind(value)}")
+            self.fail(("grid",), f"must be a mapping of key paths to lists of values, got {type_name(value)}")
             return ()
         out = []
         for key, values in value.items():
             param = self.parameter(key, ("grid", key))
             if not isinstance(values, list) or not values:
-                self.fail(("grid", key), f"must be a non-empty list of values, got {_kind(values)} {values!r}")
+                self.fail(("grid", key), f"must be a non-empty list of values, got {type_name(values)} {values!r}")
                 continue
             for i, v in enumerate(values):
                 self.plain(v, ("grid", key, i))
@@ -294,13 +277,13 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list) or not value:
-            self.fail(("points",), f"must be a non-empty list of mappings (key path: value), got {_kind(value)}")
+            self.fail(("points",), f"must be a non-empty list of mappings (key path: value), got {type_name(value)}")
             return ()
         out: list[tuple[tuple[Parameter, Any], ...]] = []
         first: list[str] | None = None
         for i, point in enumerate(value):
             if not isinstance(point, dict) or not point:
-                self.fail(("points", i), f"must be a non-empty mapping (key path: value), got {_kind(point)}")
+                self.fail(("points", i), f"must be a non-empty mapping (key path: value), got {type_name(point)}")
                 continue
             pairs = []
             for key, v in point.items():
@@ -335,7 +318,7 @@ class _Reader:
             for k, v in value.items():
                 self.plain(v, path + (k,))
         elif value is not None and not isinstance(value, (str, int, float, bool)):
-            self.fail(path, f"must be a number, string, boolean, list or mapping, got {_kind(value)} {value!r}")
+            self.fail(path, f"must be a number, string, boolean, list or mapping, got {type_name(value)} {value!r}")
         elif isinstance(value, float) and not math.isfinite(value):
             self.fail(path, f"must be a finite number, got {value!r}")
 
@@ -366,11 +349,11 @@ class _Reader:
         if value is None:
             return None, 1, 1
         if not isinstance(value, dict):
-            self.fail(("resources",), f"must be a mapping ({', '.join(RESOURCE_KEYS)}), got {_kind(value)}")
+            self.fail(("resources",), f"must be a mapping ({', '.join(RESOURCE_KEYS)}), got {type_name(value)}")
             return None, 1, 1
         for key in value:
             if key not in RESOURCE_KEYS:
-                self.fail(("resources", key), f"unknown key{_suggest(str(key), RESOURCE_KEYS)}")
+                self.fail(("resources", key), unknown_key(str(key), RESOURCE_KEYS))
         memory = None
         if value.get("memory", "auto") != "auto":
             try:

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.scenario.load import Scenario, load_scenario
+from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.scenario.model import Scenario
 
 EXE = sys.executable
 """An executable that surely exists, standing in for monerod and the wallet in unit tests."""

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.scenario.load import host_name, load_scenario
+from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.scenario.model import host_name
 from tests.unit.fuzz_helpers import FUZZ, check_validate_and_gen
 from tests.unit.scenario_helpers import base_doc
 from tests.unit.test_fuzz_scenario import scenario_dir

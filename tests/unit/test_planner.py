@@ -15,7 +15,8 @@ from monerosim_actors.plan.monero_args import wallet_argv
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan.model import Plan, host_config
 from monerosim_actors.plan.planner import _peer_graph, build_plan, host_seed
-from monerosim_actors.scenario.load import BUILTIN_ROLE_CLASSES, load_scenario
+from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.scenario.roles import BUILTIN_ROLE_CLASSES
 
 from scenario_helpers import EXE, base_doc, load_doc
 

@@ -10,12 +10,14 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from monerosim_actors.errors import ScenarioError
+from monerosim_actors.plan.model import BlockScheduleKind, LaunchMode, TopologyKind
 from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.scenario.model import NodeMode
 
 from scenario_helpers import EXE, base_doc, load_doc, problems_of, write_doc
 
@@ -54,8 +56,8 @@ def test_defaults_are_filled_in(tmp_path: Path) -> None:
 
 def test_outputs_per_user_is_optional_and_read(tmp_path: Path) -> None:
     from monerosim_actors.coordination.funding_plan import MAX_OUTPUTS_PER_USER
-    from monerosim_actors.scenario import load as scenario
-    assert scenario.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
+    from monerosim_actors.scenario import agents
+    assert agents.MAX_OUTPUTS_PER_USER == MAX_OUTPUTS_PER_USER  # one limit, in two places
     s = load_doc(tmp_path, base_doc())
     assert s.users is not None and s.users.outputs_per_user is None  # the controller's rule decides
     doc = base_doc()
@@ -430,3 +432,16 @@ def test_a_missing_section_is_one_problem(tmp_path: Path) -> None:
     del doc["simulation"]
     (problem,) = problems_of(write_doc(tmp_path, doc))
     assert (problem.path, problem.message) == ("", "'simulation' is required")
+
+
+@pytest.mark.parametrize(("path", "vocabulary"), [
+    ("network.consensus.schedule", BlockScheduleKind), ("network.topology.type", TopologyKind),
+    ("monero.launch", LaunchMode), (f"{USERS}.config.node", NodeMode)])
+def test_a_word_outside_a_vocabulary_is_answered_with_the_vocabulary(tmp_path: Path, path: str,
+                                                                      vocabulary: Any) -> None:
+    """The allowed words come from the one ``Literal`` the plan and the roles use too."""
+    doc = base_doc()
+    _set(path, "nonsense")(doc)
+    found = problems_of(write_doc(tmp_path, doc))
+    assert [p.message for p in found if p.path == path] == [
+        f"must be one of {', '.join(get_args(vocabulary))}, got 'nonsense'"]

@@ -23,7 +23,8 @@ import yaml
 from monerosim_actors import defaults
 from monerosim_actors.shadow.write import write_output
 from monerosim_actors.plan.planner import build_plan
-from monerosim_actors.scenario.load import SHADOW_EXPERIMENTAL, SHADOW_GENERAL, load_scenario
+from monerosim_actors.scenario.load import load_scenario
+from monerosim_actors.scenario.shadow_options import SHADOW_EXPERIMENTAL, SHADOW_GENERAL
 from monerosim_actors.shadow.config import dump_yaml
 from monerosim_actors.scenario.topology import check_graph, parse_gml
 from monerosim_actors.scenario.units import parse_time
