@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import get_args
 
-from monerosim_actors.plan.model import BlockScheduleKind
+from monerosim_actors.vocabulary import BlockScheduleKind
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from monerosim_actors.plan.model import Backend, NetworkPlan, Plan
+from monerosim_actors.plan.model import NetworkPlan, Plan
+from monerosim_actors.vocabulary import Backend
 from monerosim_actors.scenario.topology import GmlItems, parse_gml
 from monerosim_actors.scenario.units import parse_time
 

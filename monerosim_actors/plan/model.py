@@ -17,28 +17,12 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from monerosim_actors.vocabulary import Addressing, BlockScheduleKind, LaunchMode, TopologyKind
 
 PLAN_VERSION = 1
 ATOMIC_PER_XMR = 10**12
-
-LaunchMode = Literal["runtime", "shadow"]
-"""Who starts monerod and the wallet: the host runtime (``runtime``) or Shadow itself (``shadow``)."""
-
-Addressing = Literal["shadow", "loopback"]
-"""Where host addresses come from: a simulated range for Shadow, or 127.x.y.z for the local backend."""
-
-BlockScheduleKind = Literal["exponential", "fixed"]
-"""How the block controller spaces blocks: memoryless gaps around the block time (``exponential``, as
-proof-of-work does) or exactly the block time (``fixed``)."""
-
-Backend = Literal["local", "shadow"]
-"""What runs a generated folder: the local backend (real processes on this machine, hosts on loopback
-addresses) or Shadow."""
-
-TopologyKind = Literal["switch", "gml", "regions"]
-"""The simulated network: Shadow's built-in switch, a user's GML graph, or one generated from regions."""
-
 
 @dataclass(frozen=True)
 class MonerodPlan:

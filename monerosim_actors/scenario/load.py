@@ -19,7 +19,7 @@ import os
 from typing import Any, get_args
 
 from monerosim_actors.errors import Problem, ScenarioError
-from monerosim_actors.plan.model import BlockScheduleKind
+from monerosim_actors.vocabulary import BlockScheduleKind
 from monerosim_actors.scenario.agents import (check_host_names, check_remote_nodes, read_marketplaces, read_pools,
                                               read_public_nodes, read_users)
 from monerosim_actors.scenario.checks import Checker, number, one_of, seconds

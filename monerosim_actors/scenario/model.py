@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from monerosim_actors.plan.model import BlockScheduleKind, LaunchMode, TopologyKind
+from monerosim_actors.vocabulary import BlockScheduleKind, LaunchMode, TopologyKind
 
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed uses this bound too)."""

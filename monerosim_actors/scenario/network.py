@@ -12,7 +12,7 @@ import lzma
 import os
 from typing import Any, get_args
 
-from monerosim_actors.plan.model import TopologyKind
+from monerosim_actors.vocabulary import TopologyKind
 from monerosim_actors.scenario import topology
 from monerosim_actors.scenario.checks import (Checker, bandwidth, boolean, number, one_of, region_name, seconds,
                                               string, suggest, type_name)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import Any, get_args
 
-from monerosim_actors.plan.model import LaunchMode
+from monerosim_actors.vocabulary import MANAGED_MONEROD_FLAGS, MANAGED_WALLET_FLAGS, LaunchMode
 from monerosim_actors.scenario.checks import Checker, one_of, string, string_list
 from monerosim_actors.scenario.model import MoneroSpec
 from monerosim_actors.scenario.source import Path
@@ -33,8 +33,8 @@ def read_monero(chk: Checker, root: dict[str, Any]) -> MoneroSpec:
                             path + ("wallet_rpc",))
     monerod_args = chk.get(m, path, "monerod_args", string_list, ())
     wallet_args = chk.get(m, path, "wallet_args", string_list, ())
-    for key, args, owned in (("monerod_args", monerod_args, _managed_flags("monerod")),
-                             ("wallet_args", wallet_args, _managed_flags("wallet"))):
+    for key, args, owned in (("monerod_args", monerod_args, MANAGED_MONEROD_FLAGS),
+                             ("wallet_args", wallet_args, MANAGED_WALLET_FLAGS)):
         for i, arg in enumerate(args or ()):
             flag = arg.split("=", 1)[0]
             if flag in owned:
@@ -64,18 +64,3 @@ def read_python(chk: Checker, root: dict[str, Any]) -> str | None:
                               f"into that environment, or leave 'python' out to use {own}")
         return None
     return python
-
-
-def _managed_flags(program: str) -> frozenset[str]:
-    """The flags monero_args sets itself, found by building a command line for a stand-in host."""
-    from monerosim_actors.plan import monero_args
-    from monerosim_actors.plan.model import HostPlan, MonerodPlan, WalletPlan
-
-    host = HostPlan(name="h", agent_id="h", role="r", role_class="m:C", ip="11.0.0.1", network_node_id=0,
-                    start_time_s=0.0, seed=0, params={},
-                    monerod=MonerodPlan(1, 2, 3, 4, 1, ("11.0.0.2:1",)),
-                    wallet=WalletPlan(5, "11.0.0.1:2"), bus_port=None, processes=())
-    argv = (monero_args.monerod_argv("monerod", host, "/d") if program == "monerod"
-            else monero_args.wallet_argv("wallet", host, "/d"))
-    managed = frozenset(a for a in argv if a.startswith("--") and a != "--add-exclusive-node")
-    return managed | {"--untrusted-daemon"} if program != "monerod" else managed

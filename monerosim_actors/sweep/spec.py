@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from monerosim_actors.errors import Problem, ScenarioError
-from monerosim_actors.plan.model import Backend
+from monerosim_actors.vocabulary import Backend
 from monerosim_actors.scenario.checks import Checker, type_name, unknown_key
 from monerosim_actors.scenario.model import MAX_SEED
 from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text

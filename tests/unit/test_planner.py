@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors import defaults
-from monerosim_actors.plan.monero_args import wallet_argv
+from monerosim_actors.plan.monero_args import monerod_argv, wallet_argv
 from monerosim_actors.errors import ScenarioError
 from monerosim_actors.plan.model import Plan, host_config
+from monerosim_actors.vocabulary import MANAGED_MONEROD_FLAGS, MANAGED_WALLET_FLAGS
 from monerosim_actors.plan.planner import _peer_graph, build_plan, host_seed
 from monerosim_actors.scenario.load import load_scenario
 from monerosim_actors.scenario.roles import BUILTIN_ROLE_CLASSES
@@ -291,3 +292,22 @@ def test_out_dir_must_be_absolute(tmp_path: Path) -> None:
 def test_plan_round_trips_through_json(tmp_path: Path) -> None:
     plan = _plan(tmp_path)
     assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_the_flags_the_scenario_may_not_set_are_those_the_command_lines_set(tmp_path: Path) -> None:
+    """The scenario refuses extra flags from vocabulary.MANAGED_*_FLAGS; they must be what
+    monero_args really writes (trusted and untrusted wallets, Shadow and loopback addresses)."""
+    def flags(argv: list[str]) -> set[str]:
+        return {a for a in argv if a.startswith("--") and a != "--add-exclusive-node"}
+
+    monerods: set[str] = set()
+    wallets: set[str] = set()
+    for doc in (base_doc(), _remote_doc({"node": "remote"})):
+        for addressing in ("shadow", "loopback"):
+            for host in _plan(tmp_path, doc, addressing=addressing).hosts:
+                if host.monerod is not None:
+                    monerods |= flags(monerod_argv("monerod", host, "/d"))
+                if host.wallet is not None:
+                    wallets |= flags(wallet_argv("wallet", host, "/d"))
+    assert monerods == MANAGED_MONEROD_FLAGS
+    assert wallets == MANAGED_WALLET_FLAGS

@@ -15,7 +15,7 @@ from typing import Any, get_args
 import pytest
 
 from monerosim_actors.errors import ScenarioError
-from monerosim_actors.plan.model import BlockScheduleKind, LaunchMode, TopologyKind
+from monerosim_actors.vocabulary import BlockScheduleKind, LaunchMode, TopologyKind
 from monerosim_actors.scenario.load import load_scenario
 from monerosim_actors.scenario.model import NodeMode
 
