@@ -8,8 +8,10 @@ import typing
 import msgpack
 import pytest
 
-from monerosim_actors.wire import Envelope, MAX_FRAME_BYTES, MESSAGE_TYPES, Message, Ping, decode, encode
+import monerosim_actors.actors.example_browser  # noqa: F401 (a custom role's own type, TipShared)
+import monerosim_actors.coordination.messages  # noqa: F401 (the services' types)
 from monerosim_actors.errors import ProtocolError
+from monerosim_actors.wire import MAX_FRAME_BYTES, MESSAGE_TYPES, Envelope, Message, Ping, decode, encode
 
 
 def _example(cls: type[Message]) -> Message:
