@@ -28,7 +28,7 @@ from typing import Any
 from bench.buspair import host_config, host_plan
 from bench.common import ROOT, proc_status_mb, row, write_result
 from monerosim_actors.plan.model import ServiceAddress
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import read_events
 
 NET = 4
 SETTLE_S = 2.0

@@ -32,7 +32,7 @@ import pykka
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monerosim_actors.runtime.events import read_events  # noqa: E402
+from monerosim_actors.events.read import read_events  # noqa: E402
 from tests.e2e.plans import host_config, host_plan, service, write_config  # noqa: E402
 
 ROLE = "idle_host:NullRole"

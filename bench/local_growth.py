@@ -35,7 +35,7 @@ from monerosim_actors import defaults
 from monerosim_actors.backends.local import LocalBackend
 from monerosim_actors.plan.model import (PLAN_VERSION, Binaries, ConsensusPlan, HostPlan, MonerodPlan,
                                    NetworkPlan, NodeAccess, Plan, ProcessPlan, WalletPlan, host_config)
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import read_events
 
 SIZES = (2, 4, 8, 16)
 NET = 5

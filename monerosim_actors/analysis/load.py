@@ -1,11 +1,9 @@
 """Reading one run folder: the plan and every host's ``events.jsonl``, into pandas DataFrames.
 
 A run folder is what ``gen`` wrote (``OUT/plan.json``) plus what a backend ran
-(``OUT/shadow.data/hosts/HOST/events.jsonl``). Logs are read as they are: a host whose log is
-missing, or ends mid-line because the host crashed, is recorded in :attr:`Run.hosts` and the rest is
-analysed. Parsing is the cost that grows with a run, so lines are decoded a chunk at a time with one
-``json.loads`` call per chunk (about 1.5 times faster than one call per line), falling back to
-line by line only for a chunk that holds a damaged line.
+(``OUT/shadow.data/hosts/HOST/events.jsonl``). Logs are read as they are
+(:mod:`monerosim_actors.events.read`, a chunk at a time): a host whose log is missing, or ends
+mid-line because the host crashed, is recorded in :attr:`Run.hosts` and the rest is analysed.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,13 +19,10 @@ import pandas as pd
 
 from monerosim_actors import defaults
 from monerosim_actors.errors import OutputError
+from monerosim_actors.events.read import LogReader
 from monerosim_actors.plan.model import Plan
 
 log = logging.getLogger(__name__)
-
-CHUNK_BYTES = 8 * 2**20
-"""Bytes of lines decoded at once; bounds the memory held as Python dicts before they become
-columns (about 40,000 events)."""
 
 SHARED_VALUES = ("host", "actor", "event", "type", "src", "dst", "phase", "pool_id", "role")
 """Fields with few distinct values: each distinct value of a log is kept once and shared by its
@@ -94,58 +88,24 @@ def read_host_log(path: Path, host: str) -> tuple[dict[str, list[pd.DataFrame]],
     """
     if not path.is_file():
         return {}, HostLog(host, "missing", 0, 0)
+    reader = LogReader(path)
     frames: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    lines = bad = 0
-    truncated = False
     shared: dict[str, str] = {}
-    for chunk, cut in _chunks(path):
-        truncated = truncated or cut
+    for chunk in reader.chunks(final=True):
         by_name: dict[str, list[dict]] = defaultdict(list)
-        for event in _decode(chunk):
-            if (type(event) is dict and type(name := event.get("event")) is str
-                    and type(event.get("t")) in (float, int)):
-                for key in SHARED_VALUES:
-                    value = event.get(key)
-                    if type(value) is str:
-                        event[key] = shared.setdefault(value, value)
-                by_name[name].append(event)
-            else:
-                bad += 1
-        lines += len(chunk)
+        for event in chunk:
+            for key in SHARED_VALUES:
+                value = event.get(key)
+                if type(value) is str:
+                    event[key] = shared.setdefault(value, value)
+            by_name[event["event"]].append(event)
         for name, rows in by_name.items():
             frames[name].append(pd.DataFrame(rows))
-    if truncated:
+    if reader.torn:
         log.warning("%s ends mid-line: the host stopped while writing it", path)
-    if bad:
-        log.warning("%s: skipped %d line(s) that are not events", path, bad)
-    return frames, HostLog(host, "truncated" if truncated else "ok", lines - bad, bad)
-
-
-def _chunks(path: Path) -> Iterator[tuple[list[bytes], bool]]:
-    """Non-blank lines of a file in chunks; the flag says the file's last line has no newline."""
-    with path.open("rb") as f:
-        while chunk := f.readlines(CHUNK_BYTES):
-            cut = not chunk[-1].endswith(b"\n")
-            yield [line for line in chunk if not line.isspace()], cut
-
-
-def _decode(lines: list[bytes]) -> list[object]:
-    """Decode JSON lines (one call for the chunk; line by line if a line is damaged, which
-    then decodes to None)."""
-    try:
-        values = json.loads(b"[" + b",".join(lines) + b"]")
-        if len(values) == len(lines):
-            return values
-    except ValueError:
-        pass
-    return [_decode_line(line) for line in lines]
-
-
-def _decode_line(line: bytes) -> object:
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
+    if reader.bad_lines:
+        log.warning("%s: skipped %d line(s) that are not events", path, reader.bad_lines)
+    return frames, HostLog(host, "truncated" if reader.torn else "ok", reader.events, reader.bad_lines)
 
 
 def read_events(out_dir: Path, plan: Plan) -> tuple[dict[str, pd.DataFrame], list[HostLog]]:

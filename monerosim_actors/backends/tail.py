@@ -1,17 +1,16 @@
 """Read the hosts' ``events.jsonl`` files as they grow, one complete line at a time.
 
-Each file's offset is remembered; a line without its newline yet (the host is writing it, or died
-while writing it) stays unread until it is complete. A line that is not a JSON object is skipped:
-the display must never fail because a host did.
+Each host's log has its own :class:`~monerosim_actors.events.read.LogReader`, which remembers where
+it stopped; a line without its newline yet (the host is writing it, or died while writing it) stays
+unread until it is complete, and a line that is not an event is skipped: the display must never
+fail because a host did.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
-Event = dict[str, Any]
+from monerosim_actors.events.read import Event, LogReader
 
 
 class EventTail:
@@ -21,32 +20,14 @@ class EventTail:
         """Args:
             paths: host name -> path of its events file (it may not exist yet).
         """
-        self._paths = dict(paths)
-        self._offsets = {host: 0 for host in paths}
+        self._readers = {host: LogReader(path) for host, path in paths.items()}
 
     def read(self) -> Iterator[tuple[str, Event]]:
         """Yield ``(host, event)`` for every complete line written since the last call."""
-        for host, path in self._paths.items():
+        for host, reader in self._readers.items():
             try:
-                with open(path, "rb") as f:
-                    f.seek(self._offsets[host])
-                    chunk = f.read()
+                events = reader.read()
             except FileNotFoundError:
                 continue
-            end = chunk.rfind(b"\n")
-            if end < 0:
-                continue
-            self._offsets[host] += end + 1
-            for line in chunk[:end].split(b"\n"):
-                event = _parse(line)
-                if event is not None:
-                    yield host, event
-
-
-def _parse(line: bytes) -> Event | None:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
+            for event in events:
+                yield host, event

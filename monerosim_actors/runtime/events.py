@@ -123,14 +123,3 @@ def _encode(record: dict[str, Any]) -> bytes:
     except orjson.JSONEncodeError:
         return (json.dumps(record, ensure_ascii=False, default=_plain) + "\n").encode()
 
-
-def read_events(path: str) -> list[dict[str, Any]]:
-    """All complete events of a file (a torn last line, from a crash, is skipped)."""
-    events = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return events

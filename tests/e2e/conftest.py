@@ -15,7 +15,6 @@ test sessions), which only makes the events come later. Each wait still has a bo
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -29,7 +28,7 @@ import pytest
 
 from monerosim_actors.defaults import EVENTS_FILE
 from monerosim_actors.plan.model import HostConfig, HostPlan
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import LogReader, read_events
 from monerosim_actors.runtime.rpc import DaemonRpc
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left, processes_matching, require_binary
@@ -58,23 +57,14 @@ class EventTail:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.events: list[dict[str, Any]] = []
-        self._offset = 0
+        self._reader = LogReader(self.path)
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete event of the file so far, in order."""
         try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
+            self.events += self._reader.read()
         except FileNotFoundError:
-            return self.events
-        end = data.rfind(b"\n") + 1
-        for line in data[:end].splitlines():
-            try:
-                self.events.append(json.loads(line))
-            except ValueError:
-                continue
-        self._offset += end
+            pass
         return self.events
 
 

@@ -24,7 +24,7 @@ from monerosim_actors.defaults import EVENTS_FILE, MONEROD_RPC_PORT, host_data_d
 from monerosim_actors.shadow.write import write_output
 from monerosim_actors.plan.model import Plan
 from monerosim_actors.plan.planner import build_plan
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import read_events
 from monerosim_actors.scenario.load import load_scenario
 from tests.conftest import processes_matching, require_binary
 from tests.e2e.plans import SESSION_SLOT

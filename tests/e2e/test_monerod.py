@@ -14,7 +14,7 @@ import pytest
 
 from monerosim_actors.errors import OutputError, ProcessError, RpcResponseError
 from monerosim_actors.plan.monero_args import monerod_argv
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import read_events
 from monerosim_actors.runtime.rpc import STATUS_BUSY
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left

@@ -25,6 +25,7 @@ from monerosim_actors.analysis import Run, check_consistency, load_run, summariz
 from monerosim_actors.analysis import load
 from monerosim_actors.analysis.report import TABLES
 from monerosim_actors.errors import OutputError
+from monerosim_actors.events import read
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "analysis"
 
@@ -115,7 +116,7 @@ def test_a_run_that_was_never_run_says_so(tmp_path: Path) -> None:
 
 
 def test_damaged_lines_are_skipped_in_any_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "CHUNK_BYTES", 150)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 150)
     lines = [json.dumps({"t": float(i), "host": "h", "actor": "a", "event": "tick", "n": i})
              for i in range(10)]
     lines[4] = '{"t": 4.0, "host": "h", "ev'

@@ -17,7 +17,8 @@ import pytest
 
 from monerosim_actors.coordination.messages import GetVendors
 from monerosim_actors.runtime.bus import Bus
-from monerosim_actors.runtime.events import EventLog, read_events
+from monerosim_actors.events.read import read_events
+from monerosim_actors.runtime.events import EventLog
 from monerosim_actors.runtime.inbox import RoleInbox
 from tests.e2e.plans import host_config, host_plan, service
 

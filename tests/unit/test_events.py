@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from monerosim_actors.runtime.events import EventLog, read_events
+from monerosim_actors.events.read import read_events
+from monerosim_actors.runtime.events import EventLog
 
 
 class FakeClock:

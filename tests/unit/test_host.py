@@ -14,7 +14,7 @@ import pytest
 
 from monerosim_actors.runtime import host
 from monerosim_actors.role.actor import RoleActor, constant, task
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import read_events
 from tests.e2e.plans import host_config, host_plan, write_config
 
 DURATION_S = 120.0

@@ -21,7 +21,7 @@ def test_tail_reads_only_complete_lines_and_remembers_where_it_stopped(tmp_path:
     path = tmp_path / "events.jsonl"
     tail = EventTail({"h": str(path), "missing": str(tmp_path / "nope.jsonl")})
     assert list(tail.read()) == []
-    path.write_text(line("host_started") + '{"event": "msg_se')
+    path.write_text(line("host_started") + '{"t": 2.0, "event": "msg_se')
     assert [e["event"] for _, e in tail.read()] == ["host_started"]
     with path.open("a") as f:
         f.write('nt"}\n')

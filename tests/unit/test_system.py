@@ -19,7 +19,7 @@ import pytest
 from monerosim_actors.wire import Ping
 from monerosim_actors.role.actor import RoleActor, constant, task
 from monerosim_actors.errors import MonerosimError
-from monerosim_actors.runtime.events import read_events
+from monerosim_actors.events.read import read_events
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED, Failure,
                                              HostSystem, load_message_modules)
 from monerosim_actors.runtime.transport import Transport
