@@ -23,8 +23,8 @@ from typing import Any
 
 from monerosim_actors.coordination.messages import (BootstrapDone, RegisterVendors, VendorsRegistered,
                                                     VendorsRequested)
-from monerosim_actors.role import (ChainAdvanced, Envelope, Message, RoleActor, TransferEntry, TxpoolAdded,
-                                   subaddresses)
+from monerosim_actors.role import (ChainAdvanced, Envelope, EventName, Message, RoleActor, TransferEntry,
+                                   TxpoolAdded, subaddresses)
 
 RESCAN_BLOCKS = 10
 """Each scan re-reads this many blocks below the last one, so transfers re-mined by a short
@@ -71,7 +71,7 @@ class Marketplace(RoleActor):
             case VendorsRegistered(count=count) if env.src == self.service_host("marketplace_directory"):
                 self.registered = True
                 self._registration.stop()
-                self.emit("vendors_registered", marketplace_id=self.marketplace_id, count=count)
+                self.emit(EventName.VENDORS_REGISTERED, marketplace_id=self.marketplace_id, count=count)
             case VendorsRequested() if env.src == self.service_host("marketplace_directory"):
                 self.registered = False
                 self._registration.start()
@@ -98,7 +98,7 @@ class Marketplace(RoleActor):
                 continue
             self._seen(t)
             self.confirmed.add(t.txid)
-            self.emit("payment_confirmed", txid=t.txid, amount=t.amount, address=t.address,
+            self.emit(EventName.PAYMENT_CONFIRMED, txid=t.txid, amount=t.amount, address=t.address,
                       vendor=self.vendors[t.address], height=t.height)
         self._scanned_to = max(self._scanned_to, msg.height)
 
@@ -106,5 +106,5 @@ class Marketplace(RoleActor):
         if t.txid in self.received or t.address not in self.vendors:
             return
         self.received.add(t.txid)
-        self.emit("payment_received", txid=t.txid, amount=t.amount, address=t.address,
+        self.emit(EventName.PAYMENT_RECEIVED, txid=t.txid, amount=t.amount, address=t.address,
                   vendor=self.vendors[t.address])

@@ -19,7 +19,8 @@ from typing import Any
 
 from monerosim_actors.coordination.messages import (BlocksMined, BootstrapDone, MineBlocks, MineFailed,
                                                     PoolRegistered, RegisterPool, RegistrationRequested)
-from monerosim_actors.role import (STATUS_BUSY, Envelope, Message, RoleActor, RpcError, RpcResponseError)
+from monerosim_actors.role import (STATUS_BUSY, Envelope, EventName, Message, RoleActor, RpcError,
+                                   RpcResponseError)
 
 BUSY_RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
 """Scenario seconds between attempts while monerod answers ``BUSY``; then the order fails."""
@@ -81,7 +82,7 @@ class MiningPool(RoleActor):
                 if accepted:
                     self._registration.stop()
                 else:  # asked again on the timer, as if it had not arrived
-                    self.emit("registration_refused", pool_id=self.pool_id, reason=reason)
+                    self.emit(EventName.REGISTRATION_REFUSED, pool_id=self.pool_id, reason=reason)
             case BootstrapDone():
                 pass
             case _:
@@ -99,7 +100,7 @@ class MiningPool(RoleActor):
                 height, new = self.ctx.daemon.generateblocks(chunk, order.address)
                 first = height - len(new) + 1
                 for i, block_hash in enumerate(new):
-                    self.emit("block_mined", pool_id=self.pool_id, order=order.order, height=first + i,
+                    self.emit(EventName.BLOCK_MINED, pool_id=self.pool_id, order=order.order, height=first + i,
                               hash=block_hash, phase=order.phase)
                 hashes += new
         except RpcResponseError as e:
@@ -116,5 +117,5 @@ class MiningPool(RoleActor):
                                                elapsed_ms=elapsed_ms))
 
     def _fail(self, order: MineBlocks, reason: str) -> None:
-        self.emit("mine_failed", pool_id=self.pool_id, order=order.order, reason=reason, phase=order.phase)
+        self.emit(EventName.MINE_FAILED, pool_id=self.pool_id, order=order.order, reason=reason, phase=order.phase)
         self.send(self.controller, MineFailed(order=order.order, reason=reason))

@@ -43,7 +43,7 @@ from typing import Any
 
 from monerosim_actors.coordination.messages import (BootstrapDone, FundsSent, GetVendors, RequestFunds,
                                                     VendorList)
-from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, Message, ProcessRestarted,
+from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, EventName, Message, ProcessRestarted,
                                    RoleActor, RpcConnectionError, RpcError, RpcResponseError, RpcTimeout,
                                    TransferEntry, per_minute_probability, task)
 from monerosim_actors.role import state as role_state
@@ -200,7 +200,7 @@ class RegularUser(RoleActor):
     def _start_paying(self, why: str) -> None:
         if self.tasks_running or self.wait_time is None:
             return
-        self.emit("payments_started", reason=why)
+        self.emit(EventName.PAYMENTS_STARTED, reason=why)
         self.start_tasks()
 
     def on_chain_advanced(self, msg: ChainAdvanced) -> None:
@@ -219,12 +219,13 @@ class RegularUser(RoleActor):
         match body:
             case FundsSent() if env.src == controller:
                 if self.funded is None:
-                    self.emit("funds_received", amount=body.amount, txid=body.txid, unlock_height=body.unlock_height)
+                    self.emit(EventName.FUNDS_RECEIVED, amount=body.amount, txid=body.txid,
+                              unlock_height=body.unlock_height)
                 self.funded = body
                 self._funds_request.stop()
             case BootstrapDone(failed=reason) if env.src == controller and reason:
                 logger.warning("%s: the bootstrap failed (%s); paying only once funded", self.user_id, reason)
-                self.emit("bootstrap_failed", reason=reason, height=body.height)
+                self.emit(EventName.BOOTSTRAP_FAILED, reason=reason, height=body.height)
             case BootstrapDone() if env.src == controller:
                 self._bootstrap_done = True
                 if self.ready:
@@ -267,7 +268,7 @@ class RegularUser(RoleActor):
         self._save()
         payment_id = f"{self.host}:{self.payments}"
         if not self.vendors:
-            self.emit("payment_failed", payment_id=payment_id, reason="no_vendors", amount=0, recipient="",
+            self.emit(EventName.PAYMENT_FAILED, payment_id=payment_id, reason="no_vendors", amount=0, recipient="",
                       attempt=1, will_retry=False, retry_on="")
             return
         recipient = self.rng.choice(self.vendors)
@@ -279,7 +280,8 @@ class RegularUser(RoleActor):
         self.open[payment_id] = {"amount": amount, "recipient": recipient, "attempt": attempt,
                                  "height": self.height, "unknown": False}
         self._save()  # before the transfer: a crash in the call leaves the intent on disk
-        self.emit("payment_intent", payment_id=payment_id, amount=amount, recipient=recipient, attempt=attempt)
+        self.emit(EventName.PAYMENT_INTENT, payment_id=payment_id, amount=amount, recipient=recipient,
+                  attempt=attempt)
         try:
             result = self.ctx.wallet.transfer([(recipient, amount)])
         except RpcError as e:
@@ -287,8 +289,9 @@ class RegularUser(RoleActor):
             unknown = outcome_unknown(e)
             retry = retriable and attempt < int(self.payment_attempts)
             retry_on = ("unlock" if reason == "locked_funds" else "timer") if retry else ""
-            self.emit("payment_failed", payment_id=payment_id, reason=reason, amount=amount, recipient=recipient,
-                      attempt=attempt, will_retry=retry, retry_on=retry_on, error=str(e), reconcile=unknown)
+            self.emit(EventName.PAYMENT_FAILED, payment_id=payment_id, reason=reason, amount=amount,
+                      recipient=recipient, attempt=attempt, will_retry=retry, retry_on=retry_on, error=str(e),
+                      reconcile=unknown)
             if unknown:
                 self.open[payment_id]["unknown"] = True
             else:
@@ -305,7 +308,7 @@ class RegularUser(RoleActor):
             self._save()
             return
         self._settled(payment_id, result.txid)
-        self.emit("payment_sent", payment_id=payment_id, txid=result.txid, amount=amount, recipient=recipient,
+        self.emit(EventName.PAYMENT_SENT, payment_id=payment_id, txid=result.txid, amount=amount, recipient=recipient,
                   fee=result.fee, attempt=attempt)
         self._store_wallet()
 
@@ -333,7 +336,7 @@ class RegularUser(RoleActor):
         try:
             self.ctx.wallet.store()
         except RpcError as e:
-            self.emit("actor_error", where="store", error_type=type(e).__name__, error=str(e))
+            self.emit(EventName.ACTOR_ERROR, where="store", error_type=type(e).__name__, error=str(e))
 
     def _settled(self, payment_id: str, txid: str) -> None:
         self.open.pop(payment_id, None)
@@ -362,14 +365,14 @@ class RegularUser(RoleActor):
             if found is not None:
                 entries.remove(found)
                 self._settled(payment_id, found.txid)
-                self.emit("payment_reconciled", payment_id=payment_id, outcome="sent", txid=found.txid)
-                self.emit("payment_sent", payment_id=payment_id, txid=found.txid, amount=amount,
+                self.emit(EventName.PAYMENT_RECONCILED, payment_id=payment_id, outcome="sent", txid=found.txid)
+                self.emit(EventName.PAYMENT_SENT, payment_id=payment_id, txid=found.txid, amount=amount,
                           recipient=recipient, fee=found.fee, attempt=attempt, reconciled=True)
             elif self.height >= int(p["height"]) + RECONCILE_BLOCKS:
                 del self.open[payment_id]
                 self._save()
                 retry = attempt < int(self.payment_attempts)
-                self.emit("payment_reconciled", payment_id=payment_id, outcome="not_sent", txid="",
+                self.emit(EventName.PAYMENT_RECONCILED, payment_id=payment_id, outcome="not_sent", txid="",
                           will_retry=retry)
                 if retry:
                     self._attempt(payment_id, amount, recipient, attempt + 1)

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, row, write_result
+from monerosim_actors.events.names import EventName
+from monerosim_actors.events.read import read_events
 
 SCENARIOS = {
     "quickstart": ROOT / "configs" / "quickstart.yaml",
@@ -145,13 +147,11 @@ def phase_ends(out: Path) -> dict[str, float]:
     """Simulated seconds (from the simulation's start) at which start-up and bootstrap ended."""
     controller = out / "shadow.data" / "hosts" / "block-controller" / "events.jsonl"
     found: dict[str, float] = {}
-    with open(controller) as f:
-        for line in f:
-            e = json.loads(line)
-            if e["event"] == "bootstrap_step" and e.get("step") == "start":
-                found.setdefault("startup", e["t"])
-            elif e["event"] == "bootstrap_done":
-                found.setdefault("bootstrap", e["t"])
+    for e in read_events(controller):
+        if e["event"] == EventName.BOOTSTRAP_STEP and e.get("step") == "start":
+            found.setdefault("startup", e["t"])
+        elif e["event"] == EventName.BOOTSTRAP_DONE:
+            found.setdefault("bootstrap", e["t"])
     return {k: v - SIMULATION_START for k, v in found.items()}
 
 

@@ -42,7 +42,7 @@ from monerosim_actors.coordination.funding_plan import (MAX_OUTPUTS_PER_USER, MI
                                                         outputs_for_rate)
 from monerosim_actors.coordination.messages import (BlocksMined, MineBlocks, MineFailed, PoolRegistered,
                                                     RegisterPool, RegistrationRequested, RequestFunds)
-from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, Message, RoleActor)
+from monerosim_actors.role import (ATOMIC_PER_XMR, ChainAdvanced, Envelope, EventName, Message, RoleActor)
 from monerosim_actors.coordination.schedule import BlockSchedule, PoolShare
 from monerosim_actors.role import state as role_state
 
@@ -189,8 +189,8 @@ class BlockController(RoleActor):
         first = body.pool_id not in self.registered
         self.registered[body.pool_id] = RegisteredPool(planned, body.address)
         self._registration_requests[body.pool_id].stop()
-        self.emit("pool_registered", pool_id=body.pool_id, pool_host=env.src, hashrate_share=planned.hashrate_share,
-                  again=not first)
+        self.emit(EventName.POOL_REGISTERED, pool_id=body.pool_id, pool_host=env.src,
+                  hashrate_share=planned.hashrate_share, again=not first)
         self.send(env.src, PoolRegistered(pool_id=body.pool_id, accepted=True, reason=""))
         if self.phase == "registration" and self.faucet_address and len(self.registered) == len(self.expected):
             self._close_registration()
@@ -222,10 +222,10 @@ class BlockController(RoleActor):
         for request in self._registration_requests.values():
             request.stop()
         missing = [p.pool_id for p in self.expected if p.pool_id not in self.registered]
-        self.emit("registration_closed", registered=[p.pool_id for p in self.expected
+        self.emit(EventName.REGISTRATION_CLOSED, registered=[p.pool_id for p in self.expected
                                                      if p.pool_id in self.registered], missing=missing)
         if self.resumed_height is not None:
-            self.emit("controller_resumed", bootstrap_height=self.resumed_height, next_order=self._next_order,
+            self.emit(EventName.CONTROLLER_RESUMED, bootstrap_height=self.resumed_height, next_order=self._next_order,
                       blocks_drawn=self._blocks_drawn)
             self._bootstrap_done(self.resumed_height)
             return
@@ -253,7 +253,7 @@ class BlockController(RoleActor):
         self._schedule_next()  # the next block is due whatever happens to this one
         registered = self.registered.get(pool.pool_id)
         if registered is None:
-            self.emit("mine_skipped", pool_id=pool.pool_id, pool_host=pool.host, reason="unregistered")
+            self.emit(EventName.MINE_SKIPPED, pool_id=pool.pool_id, pool_host=pool.host, reason="unregistered")
             return
         self.order_mining(registered, 1, registered.address, "schedule", lambda h: None, lambda r: None)
 
@@ -268,7 +268,7 @@ class BlockController(RoleActor):
         order = _Order(n, pool, count, phase, self.ctx.clock.now(), on_done, on_fail)
         self._orders[n] = order
         self.send(pool.share.host, MineBlocks(order=n, count=count, address=address, phase=phase))
-        self.emit("mine_ordered", order=n, pool_id=pool.share.pool_id, pool_host=pool.share.host, count=count,
+        self.emit(EventName.MINE_ORDERED, order=n, pool_id=pool.share.pool_id, pool_host=pool.share.host, count=count,
                   phase=phase)
         timeout = float(self.mine_timeout_s) * max(1.0, count / 10)
         order.timer = self.after(timeout, self._order_timeout, n, scaled=False)
@@ -287,7 +287,7 @@ class BlockController(RoleActor):
         self._orders.pop(order.order, None)
         if order.timer is not None:
             order.timer.cancel()
-        self.emit("mine_completed", order=order.order, pool_id=order.pool.share.pool_id, height=body.height,
+        self.emit(EventName.MINE_COMPLETED, order=order.order, pool_id=order.pool.share.pool_id, height=body.height,
                   hashes=list(body.hashes), elapsed_ms=body.elapsed_ms, phase=order.phase,
                   round_trip_ms=round((self.ctx.clock.now() - order.sent_at) * 1000, 3), late=late)
         if not late:
@@ -300,7 +300,7 @@ class BlockController(RoleActor):
         self._orders.pop(order.order, None)
         if order.timer is not None:
             order.timer.cancel()
-        self.emit("mine_failed", order=order.order, pool_id=order.pool.share.pool_id, reason=reason,
+        self.emit(EventName.MINE_FAILED, order=order.order, pool_id=order.pool.share.pool_id, reason=reason,
                   phase=order.phase)
         order.on_fail(reason)
 
@@ -309,7 +309,7 @@ class BlockController(RoleActor):
         if order is None:
             return
         self._expired[n] = order
-        self.emit("mine_timeout", order=n, pool_id=order.pool.share.pool_id, phase=order.phase)
+        self.emit(EventName.MINE_TIMEOUT, order=n, pool_id=order.pool.share.pool_id, phase=order.phase)
         order.on_fail("timeout")
 
     class _Ports:

@@ -59,7 +59,7 @@ from monerosim_actors.coordination.bootstrap_mining import BootstrapMiner, Ports
 from monerosim_actors.coordination.funding_plan import (FEE_RESERVE_PER_TX, MAX_DESTINATIONS, SPENDABLE_AGE_BLOCKS,
                                                         UserFunding, pack_transfers, split_amount, transfer_values)
 from monerosim_actors.coordination.messages import BootstrapDone, FundsSent
-from monerosim_actors.role import RpcError
+from monerosim_actors.role import EventName, RpcError
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ class Bootstrap:
         for u in users:
             msg = FundsSent(amount=u.amount, txid=txid, unlock_height=unlock)
             self.paid[u.user_id] = msg
-            self._p.emit("user_funded", user_id=u.user_id, amount=u.amount, txid=txid)
+            self._p.emit(EventName.USER_FUNDED, user_id=u.user_id, amount=u.amount, txid=txid)
             self._p.send(u.host, msg)
 
     def _unlock_payments(self) -> None:
@@ -306,7 +306,7 @@ class Bootstrap:
         self.step = "done"
         self.finished = True
         self.height = self._mining.chain_height() - 1  # the newest block's height, as block_seen counts
-        self._p.emit("bootstrap_done", height=self.height, users_funded=len(self.paid), failed=self.failure)
+        self._p.emit(EventName.BOOTSTRAP_DONE, height=self.height, users_funded=len(self.paid), failed=self.failure)
         for host in self.notify_hosts:
             self._p.send(host, self._done_message())
         self._on_done(self.height)
@@ -354,4 +354,4 @@ class Bootstrap:
         self._finish()
 
     def _log(self, step: str, **fields: Any) -> None:
-        self._p.emit("bootstrap_step", step=step, **fields)
+        self._p.emit(EventName.BOOTSTRAP_STEP, step=step, **fields)

@@ -18,7 +18,7 @@ from typing import Any
 
 from monerosim_actors.coordination.messages import (GetVendors, RegisterVendors, VendorList,
                                                     VendorsRegistered, VendorsRequested)
-from monerosim_actors.role import (Envelope, Message, RoleActor)
+from monerosim_actors.role import (Envelope, EventName, Message, RoleActor)
 
 
 class MarketplaceDirectory(RoleActor):
@@ -58,7 +58,7 @@ class MarketplaceDirectory(RoleActor):
             return
         self.registry[body.marketplace_id] = tuple(body.addresses)
         self._requests[env.src].stop()
-        self.emit("vendors_registered", marketplace_id=body.marketplace_id, count=len(body.addresses),
+        self.emit(EventName.VENDORS_REGISTERED, marketplace_id=body.marketplace_id, count=len(body.addresses),
                   marketplace_host=env.src)
         self.send(env.src, VendorsRegistered(marketplace_id=body.marketplace_id, count=len(body.addresses)))
 

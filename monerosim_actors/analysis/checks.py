@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from monerosim_actors.events.names import EventName
+
 from .run import Run
 from .summary import mined_heights
 from .tables import select
@@ -51,17 +53,17 @@ def host_failures(run: Run) -> list[str]:
     non-zero: ``host H: actor A failed: KeyError: 'x'; stopped with exit code 3 (actor_failed)``."""
     found: dict[str, list[str]] = {}
     died: set[str] = set()
-    actors = select(run.events, "actor_failed", {"host": "object", "actor": "object",
+    actors = select(run.events, EventName.ACTOR_FAILED, {"host": "object", "actor": "object",
                                                   "error_type": "object", "error": "object"})
     for row in actors.itertuples(index=False):
         found.setdefault(str(row.host), []).append(
             f"actor {_text(row.actor)} failed: {_text(row.error_type)}: {_text(row.error)}")
         died.add(str(row.host))
-    bus = select(run.events, "bus_failed", {"host": "object", "error": "object"})
+    bus = select(run.events, EventName.BUS_FAILED, {"host": "object", "error": "object"})
     for row in bus.itertuples(index=False):
         found.setdefault(str(row.host), []).append(f"bus thread failed: {_text(row.error)}")
         died.add(str(row.host))
-    stopped = select(run.events, "host_stopped", {"host": "object", "reason": "object",
+    stopped = select(run.events, EventName.HOST_STOPPED, {"host": "object", "reason": "object",
                                                    "exit_code": "Int64", "detail": "object"})
     for row in stopped.itertuples(index=False):
         if pd.isna(row.exit_code) or row.exit_code == 0:

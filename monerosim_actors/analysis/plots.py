@@ -19,6 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from monerosim_actors.events.names import EventName
+
 from .run import Run
 
 DPI = 150
@@ -222,7 +224,7 @@ def node_heights(seen: pd.DataFrame) -> pd.DataFrame:
 
 def bootstrap_end(run: Run) -> float | None:
     """When the block controller logged ``bootstrap_done`` (its first), as event time; None if never."""
-    done = run.events.get("bootstrap_done")
+    done = run.events.get(EventName.BOOTSTRAP_DONE)
     if done is None or not len(done):
         return None
     controllers = set(run.hosts.loc[run.hosts["role"] == "block_controller", "host"])

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from monerosim_actors.events.names import EventName
+
 from .paths import backend
 from .run import Run
 from .tables import select
@@ -238,8 +240,8 @@ def orders_summary(run: Run) -> dict[str, int]:
         df = run.events.get(name)
         return 0 if df is None else int(df["host"].isin(controllers).sum())
 
-    return {"orders": count("mine_ordered"), "orders_failed": count("mine_failed"),
-            "orders_timed_out": count("mine_timeout")}
+    return {"orders": count(EventName.MINE_ORDERED), "orders_failed": count(EventName.MINE_FAILED),
+            "orders_timed_out": count(EventName.MINE_TIMEOUT)}
 
 
 def schedule_gaps(run: Run) -> dict[str, Any]:
@@ -253,10 +255,10 @@ def schedule_gaps(run: Run) -> dict[str, Any]:
         df = run.events.get(name)
         return df[df["host"].isin(controllers)] if df is not None else pd.DataFrame()
 
-    started = of_controller("host_started")
+    started = of_controller(EventName.HOST_STARTED)
     k = run.time_scale
     mean = run.plan.consensus.block_time_s / k  # real seconds, like the event times
-    ordered = of_controller("mine_ordered")
+    ordered = of_controller(EventName.MINE_ORDERED)
     times = (sorted(ordered.loc[ordered["phase"] == "schedule", "t"].dropna()) if len(ordered) else [])
     restarts = list(started["t"].dropna()) if len(started) else []
     origin = run.start or 0.0
@@ -266,7 +268,7 @@ def schedule_gaps(run: Run) -> dict[str, Any]:
              "restart": any(a < r < b for r in restarts)}
             for a, b in zip(times, times[1:])
             if b - a > GAP_FACTOR * mean or any(a < r < b for r in restarts)]
-    return {"schedule_gaps": gaps, "controller_resumed": len(of_controller("controller_resumed"))}
+    return {"schedule_gaps": gaps, "controller_resumed": len(of_controller(EventName.CONTROLLER_RESUMED))}
 
 
 def payments_summary(payments: pd.DataFrame, time_scale: float = 1.0) -> dict[str, Any]:
@@ -302,11 +304,11 @@ def payment_decisions(events: dict[str, pd.DataFrame]) -> dict[str, Any]:
         df = select(events, name, {"payment_id": "object"})
         return {str(v) for v in df["payment_id"].dropna()}
 
-    sent, failed = ids("payment_sent"), ids("payment_failed")
-    tries = select(events, "payment_failed", {"reason": "object", "will_retry": "object"})
+    sent, failed = ids(EventName.PAYMENT_SENT), ids(EventName.PAYMENT_FAILED)
+    tries = select(events, EventName.PAYMENT_FAILED, {"reason": "object", "will_retry": "object"})
     reasons = tries["reason"].fillna("?").astype(str).value_counts()
     return {
-        "decisions": len(ids("payment_intent") | sent | failed),
+        "decisions": len(ids(EventName.PAYMENT_INTENT) | sent | failed),
         "retried": int((tries["will_retry"] == True).sum()),  # noqa: E712 (an object column)
         "failed_by_reason": {str(r): int(n) for r, n in sorted(reasons.items())},
     }

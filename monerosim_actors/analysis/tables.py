@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from monerosim_actors.events.names import EventName
 from monerosim_actors.plan.model import Plan
 
 from .connections import first_on_connection
@@ -81,8 +82,8 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame, plan: P
     delivered on its TCP connection to a service, which may carry the handshakes (:mod:`.connections`).
     """
     cols = {"id": "object", "type": "object", "src": "object", "dst": "object", "sent_at": "float64"}
-    sent = select(events, "msg_sent", cols).drop_duplicates("id")
-    recv = select(events, "msg_received", cols | {"recv_at": "float64"}).drop_duplicates("id")
+    sent = select(events, EventName.MSG_SENT, cols).drop_duplicates("id")
+    recv = select(events, EventName.MSG_RECEIVED, cols | {"recv_at": "float64"}).drop_duplicates("id")
     # An outer merge orders rows by id, so a stable sort by time gives (time, id) order without
     # sorting the ids again (the costliest step of a large run).
     m = sent.merge(recv, on="id", how="outer", suffixes=("", "_r"), indicator=True)
@@ -97,7 +98,7 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame, plan: P
     m = m.sort_values("sent_at", kind="stable", ignore_index=True)
     m["path_ms"] = host_path_ms(plan, m["src"], m["dst"])
     m["excess_ms"] = (m["latency_ms"] - m["path_ms"]).round(3)
-    starts = select(events, "host_started", {"host": "object", "t": "float64"})
+    starts = select(events, EventName.HOST_STARTED, {"host": "object", "t": "float64"})
     m["status"] = lost_before_connect(m, starts, hosts)
     m["first_on_connection"] = first_on_connection(m, {s.host for s in plan.services.values()},
                                                    starts)
@@ -152,7 +153,7 @@ def links_table(messages: pd.DataFrame) -> pd.DataFrame:
 
 def first_sightings(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The first ``block_seen`` of each (block, node): block, height, node, seen_at."""
-    seen = select(events, "block_seen", {"hash": "object", "height": "Int64", "host": "object",
+    seen = select(events, EventName.BLOCK_SEEN, {"hash": "object", "height": "Int64", "host": "object",
                                          "t": "float64"})
     seen = seen.rename(columns={"hash": "block", "host": "node", "t": "seen_at"})
     seen = seen.sort_values("seen_at", kind="stable").drop_duplicates(["block", "node"])
@@ -170,12 +171,12 @@ def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
     returns, and the first blocks of a long order reach other nodes before that. ``height`` is
     the pool's, else the one the nodes saw.
     """
-    mined = select(events, "block_mined", {"hash": "object", "height": "Int64", "pool_id": "object",
+    mined = select(events, EventName.BLOCK_MINED, {"hash": "object", "height": "Int64", "pool_id": "object",
                                            "host": "object", "phase": "object", "order": "Int64",
                                            "t": "float64"})
     mined = mined.rename(columns={"host": "miner", "t": "reported_at"}).drop_duplicates("hash")
     mined["source"] = "pool"
-    done = select(events, "mine_completed", {"hashes": "object", "pool_id": "object",
+    done = select(events, EventName.MINE_COMPLETED, {"hashes": "object", "pool_id": "object",
                                              "phase": "object", "order": "Int64"})
     done = done.explode("hashes").rename(columns={"hashes": "hash"}).dropna(subset=["hash"])
     done = done[~done["hash"].isin(mined["hash"])].drop_duplicates("hash")
@@ -223,14 +224,14 @@ def payments_table(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ``receipt_only`` (a marketplace logged a payment whose send is not in any log). ``attempts``
     counts the failed tries and the send. Delays are measured from the user's ``payment_sent``.
     """
-    sent = select(events, "payment_sent", {"payment_id": "object", "host": "object", "txid": "object",
+    sent = select(events, EventName.PAYMENT_SENT, {"payment_id": "object", "host": "object", "txid": "object",
                                            "amount": "Int64", "fee": "Int64", "recipient": "object",
                                            "t": "float64"})
     sent = sent.rename(columns={"host": "user", "t": "sent_at"}).drop_duplicates("txid")
-    recv = select(events, "payment_received", {"txid": "object", "host": "object",
+    recv = select(events, EventName.PAYMENT_RECEIVED, {"txid": "object", "host": "object",
                                                "vendor": "object", "t": "float64"})
     recv = recv.rename(columns={"host": "marketplace", "t": "received_at"})
-    conf = select(events, "payment_confirmed", {"txid": "object", "height": "Int64",
+    conf = select(events, EventName.PAYMENT_CONFIRMED, {"txid": "object", "height": "Int64",
                                                 "t": "float64"})
     conf = conf.rename(columns={"height": "confirmed_height", "t": "confirmed_at"})
     recv = recv.sort_values("received_at", kind="stable").drop_duplicates("txid")
@@ -239,7 +240,7 @@ def payments_table(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     p["status"] = np.where(p["_merge"].isin(["both", "left_only"]), "sent", "receipt_only")
     p["pool_delay_s"] = (p["received_at"] - p["sent_at"]).round(6)
     p["confirmation_delay_s"] = (p["confirmed_at"] - p["sent_at"]).round(6)
-    tries = select(events, "payment_failed", {"payment_id": "object", "host": "object",
+    tries = select(events, EventName.PAYMENT_FAILED, {"payment_id": "object", "host": "object",
                                               "amount": "Int64", "recipient": "object",
                                               "reason": "object", "t": "float64"})
     failures = tries["payment_id"].value_counts()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from monerosim_actors.backends.tail import EventTail
+from monerosim_actors.events.names import EventName
 
 if TYPE_CHECKING:
     from monerosim_actors.plan.model import Plan
@@ -71,41 +72,41 @@ class Tally:
     def feed(self, host: str, event: dict[str, Any]) -> None:
         """Count one event of ``host``."""
         kind = event.get("event")
-        if kind == "host_started":
+        if kind == EventName.HOST_STARTED:
             self.started.add(host)
-        elif kind == "process_ready":
+        elif kind == EventName.PROCESS_READY:
             self.ready_processes.setdefault(host, set()).add(str(event.get("name")))
-        elif kind == "host_stopped":
+        elif kind == EventName.HOST_STOPPED:
             self.stopped[host] = event.get("exit_code")
-        elif kind == "block_seen" and isinstance(event.get("height"), int):
+        elif kind == EventName.BLOCK_SEEN and isinstance(event.get("height"), int):
             self.height = max(self.height, event["height"])
-        elif kind == "block_mined":
+        elif kind == EventName.BLOCK_MINED:
             self.blocks_by_pool[str(event.get("pool_id", host))] += 1
-        elif kind == "user_funded":
+        elif kind == EventName.USER_FUNDED:
             self.users_funded += 1
-        elif kind in ("payment_intent", "payment_sent", "payment_failed"):
+        elif kind in (EventName.PAYMENT_INTENT, EventName.PAYMENT_SENT, EventName.PAYMENT_FAILED):
             payment_id = event.get("payment_id")
             if not isinstance(payment_id, str):  # not logged: a decision of its own
                 payment_id = f"{host}:?{len(self.payment_ids)}"
             self.payment_ids.add(payment_id)
-            if kind == "payment_sent":
+            if kind == EventName.PAYMENT_SENT:
                 self.sent_ids.add(payment_id)
-            elif kind == "payment_failed":
+            elif kind == EventName.PAYMENT_FAILED:
                 self.failed_ids.add(payment_id)
-            if kind == "payment_failed":
+            if kind == EventName.PAYMENT_FAILED:
                 self.payments_retried += event.get("will_retry") is True
                 self.payment_failures[str(event.get("reason", "?"))] += 1
-        elif kind == "payment_confirmed":
+        elif kind == EventName.PAYMENT_CONFIRMED:
             self.payments_confirmed += 1
-        elif kind == "msg_sent":
+        elif kind == EventName.MSG_SENT:
             self.messages += 1
-        elif kind == "actor_error":
+        elif kind == EventName.ACTOR_ERROR:
             self.actor_errors[host] += 1
             self.warnings.setdefault(f"error:{host}", f"host {host}: {event.get('where', '?')}: "
                                      f"{event.get('error_type', '')}: {str(event.get('error', ''))[:300]}")
-        elif kind == "bootstrap_step" and event.get("step") == "failed":
+        elif kind == EventName.BOOTSTRAP_STEP and event.get("step") == "failed":
             self.warnings["bootstrap"] = f"the bootstrap failed ({event.get('reason', '?')}): no user was funded"
-        elif kind == "actor_failed":
+        elif kind == EventName.ACTOR_FAILED:
             self.actor_failures.append((host, f"actor {event.get('actor')} failed: "
                                               f"{event.get('error_type', '')}: {event.get('error', '')}"))
 

@@ -11,6 +11,7 @@ This module only gathers names; each is documented where it is defined.
 
 from monerosim_actors.errors import (MonerosimError, RpcConnectionError, RpcError, RpcMalformedAnswer,
                                      RpcResponseError, RpcTimeout)
+from monerosim_actors.events.names import EventName
 from monerosim_actors.plan.model import ATOMIC_PER_XMR
 from monerosim_actors.role import state
 from monerosim_actors.role.actor import RoleActor, task
@@ -25,9 +26,9 @@ from monerosim_actors.wire import Envelope, Message
 
 __all__ = [
     "ATOMIC_PER_XMR", "STATUS_BUSY",
-    "ChainAdvanced", "DaemonRpc", "Delivered", "Envelope", "HostContext", "Message", "MonerosimError",
-    "ProcessRestarted", "Resend", "RoleActor", "RpcConnectionError", "RpcError", "RpcMalformedAnswer",
-    "RpcResponseError", "RpcTimeout", "TransferEntry", "TxpoolAdded", "WaitTime", "WalletRpc",
-    "between", "constant", "exponential", "from_param", "open_or_create", "per_minute_probability",
+    "ChainAdvanced", "DaemonRpc", "Delivered", "Envelope", "EventName", "HostContext", "Message",
+    "MonerosimError", "ProcessRestarted", "Resend", "RoleActor", "RpcConnectionError", "RpcError",
+    "RpcMalformedAnswer", "RpcResponseError", "RpcTimeout", "TransferEntry", "TxpoolAdded", "WaitTime",
+    "WalletRpc", "between", "constant", "exponential", "from_param", "open_or_create", "per_minute_probability",
     "per_minute_probability_rate", "state", "subaddresses", "task",
 ]

@@ -63,6 +63,7 @@ import pykka
 
 from monerosim_actors.wire import Envelope, Message
 from monerosim_actors.errors import MonerosimError
+from monerosim_actors.events.names import EventName
 from monerosim_actors.role.resend import Resend
 from monerosim_actors.role.wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
@@ -195,7 +196,7 @@ class RoleActor(pykka.ThreadingActor):
 
     def reject(self, env: Envelope, reason: str) -> None:
         """Drop a message this role does not accept from its sender, and say so."""
-        self.emit("msg_rejected", id=env.id, type=env.type, src=env.src, reason=reason)
+        self.emit(EventName.MSG_REJECTED, id=env.id, type=env.type, src=env.src, reason=reason)
 
     def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
         """Call ``fn(*args)`` in this actor's thread ``delay_s`` scenario seconds from now.
@@ -265,7 +266,7 @@ class RoleActor(pykka.ThreadingActor):
         the host (the line is written first, so it is in the log whatever the runtime does next)."""
         error_type = getattr(exception_type, "__name__", "?")
         try:
-            self.ctx.events.emit(self.role, "actor_failed", error_type=error_type, error=str(exception_value))
+            self.ctx.events.emit(self.role, EventName.ACTOR_FAILED, error_type=error_type, error=str(exception_value))
         finally:
             if self.ctx.on_actor_failed is not None:
                 self.ctx.on_actor_failed(self.role, f"{error_type}: {exception_value}")
@@ -300,7 +301,7 @@ class RoleActor(pykka.ThreadingActor):
         assert self.ctx.wallet is not None, f"the role {self.role} needs a wallet"
         created = open_or_create(self.ctx.wallet, name)
         self.on_wallet_open()
-        self.emit("wallet_opened", wallet=name, created=created)
+        self.emit(EventName.WALLET_OPENED, wallet=name, created=created)
 
     def _reopen_wallet(self) -> None:
         """After a wallet restart; tried again after :attr:`setup_retry_s` real seconds until it works."""
@@ -313,7 +314,7 @@ class RoleActor(pykka.ThreadingActor):
             fn(*args)
         except MonerosimError as e:
             logger.warning("%s: %s failed: %s", self.host, where, e)
-            self.emit("actor_error", where=where, error_type=type(e).__name__, error=str(e))
+            self.emit(EventName.ACTOR_ERROR, where=where, error_type=type(e).__name__, error=str(e))
             return False
         return True
 

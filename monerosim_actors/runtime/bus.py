@@ -33,6 +33,7 @@ from typing import Any
 
 from monerosim_actors.wire import Envelope, Message, Ping, Pong, decode, encode
 from monerosim_actors.errors import ProtocolError
+from monerosim_actors.events.names import EventName
 from monerosim_actors.plan.model import HostConfig
 from monerosim_actors.runtime.clock import Clock, SystemClock
 from monerosim_actors.runtime.context import DeferredEventSink, EventSink
@@ -97,7 +98,7 @@ class Bus:
         env = Envelope(id=f"{self.host}:{next(self._counter)}", src=self.host, dst=dst_host,
                        sent_at=self._clock.now(), body=body)
         frame = encode(env)
-        self._emit_message(ACTOR, "msg_sent", id=env.id, type=env.type, src=env.src, dst=env.dst,
+        self._emit_message(ACTOR, EventName.MSG_SENT, id=env.id, type=env.type, src=env.src, dst=env.dst,
                            sent_at=env.sent_at)
         self._transport.send(dst_host, frame, env.id)
         return env.id
@@ -122,21 +123,21 @@ class Bus:
         try:
             if self._deferred is not None:
                 self._deferred.flush()  # the lines of the batch it died in
-            self._events.emit(ACTOR, "bus_failed", error=what)
+            self._events.emit(ACTOR, EventName.BUS_FAILED, error=what)
         finally:
             if self._on_failed is not None:
                 self._on_failed(what)
 
     def _inbox_overflow(self, dropped: int) -> None:
         """The role's inbox dropped ``dropped`` messages while the role had not started."""
-        self._events.emit(ACTOR, "inbox_overflow", role=self._role, dropped=dropped)
+        self._events.emit(ACTOR, EventName.INBOX_OVERFLOW, role=self._role, dropped=dropped)
 
     def _on_send_drop(self, reason: str, detail: str, peer: str, size: int) -> None:
         self._dropped(reason, detail, peer, size)
 
     def _dropped(self, reason: str, detail: str, peer: str, size: int) -> None:
         log.debug("dropped a frame of %d bytes (%s) from/to %s: %s", size, reason, peer, detail)
-        self._events.emit(ACTOR, "msg_dropped", reason=reason, detail=detail[:300], peer=peer, size=size)
+        self._events.emit(ACTOR, EventName.MSG_DROPPED, reason=reason, detail=detail[:300], peer=peer, size=size)
 
     def _on_inbound(self, msg: Inbound) -> None:
         recv_at = self._clock.now()
@@ -158,7 +159,7 @@ class Bus:
         if env.src != msg.peer:
             self._dropped("src_mismatch", f"{env.id} claims src {env.src!r}", msg.peer, size)
             return
-        self._emit_message(ACTOR, "msg_received", id=env.id, type=env.type, src=env.src, dst=env.dst,
+        self._emit_message(ACTOR, EventName.MSG_RECEIVED, id=env.id, type=env.type, src=env.src, dst=env.dst,
                            sent_at=env.sent_at, recv_at=recv_at)
         if isinstance(env.body, Ping):
             self.send(env.src, Pong(seq=env.body.seq, payload=env.body.payload))
@@ -177,7 +178,7 @@ class Bus:
                 for i, block_hash in enumerate(hashes):
                     if self._logs_blocks and block_hash not in self._blocks_seen:
                         self._blocks_seen.add(block_hash)
-                        self._events.emit(ACTOR, "block_seen", height=first + i, hash=block_hash)
+                        self._events.emit(ACTOR, EventName.BLOCK_SEEN, height=first + i, hash=block_hash)
                 self._for_role.append(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))
             elif topic == TOPIC_TXPOOL:
                 txids = tuple(str(tx["id"]) for tx in data)

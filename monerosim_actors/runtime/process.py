@@ -32,6 +32,7 @@ from typing import IO, Any
 import pykka
 
 from monerosim_actors.errors import ProcessError, RpcError
+from monerosim_actors.events.names import EventName
 from monerosim_actors.runtime import pidfile
 from monerosim_actors.runtime.context import EventSink, TimerService
 
@@ -171,7 +172,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 raise  # not a failure: the host shuts down, and Stop ends the child gracefully
             child.handled = True
             self._kill(child)
-            self._events.emit(ACTOR, "process_failed", name=self.spec.name, reason=str(e).splitlines()[0])
+            self._events.emit(ACTOR, EventName.PROCESS_FAILED, name=self.spec.name, reason=str(e).splitlines()[0])
             raise
         return child.pid
 
@@ -183,7 +184,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
         spec = self.spec
         left = pidfile.stop_leftover(self._pid_path, spec.argv, spec.term_timeout_s)
         if left is not None:
-            self._events.emit(ACTOR, "process_leftover_stopped", name=spec.name, pid=left)
+            self._events.emit(ACTOR, EventName.PROCESS_LEFTOVER_STOPPED, name=spec.name, pid=left)
         self._check_address_free()
         outputs: list[tuple[str, int]] = []
         files: list[IO[bytes]] = []
@@ -208,7 +209,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
             pidfile.record(self._pid_path, popen.pid)
         except OSError as e:  # the outputs were just written there: only a full disk gets here
             log.warning("%s: cannot write the pid file of %s: %s", self.host, spec.name, e)
-        self._events.emit(ACTOR, "process_started", name=spec.name, pid=popen.pid, argv=list(spec.argv))
+        self._events.emit(ACTOR, EventName.PROCESS_STARTED, name=spec.name, pid=popen.pid, argv=list(spec.argv))
         log.info("%s: started %s (pid %d)", self.host, spec.name, popen.pid)
         ref = self.actor_ref
         threading.Thread(target=_wait_for_exit, args=(child, ref), name=f"wait-{spec.name}-{popen.pid}",
@@ -251,7 +252,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 raise self._error(f"{spec.name} exited with code {child.returncode} during start-up", child)
             delay = min(delay * 2, READY_BACKOFF_MAX_S)
         elapsed = time.monotonic() - started
-        self._events.emit(ACTOR, "process_ready", name=spec.name, elapsed_s=round(elapsed, 3))
+        self._events.emit(ACTOR, EventName.PROCESS_READY, name=spec.name, elapsed_s=round(elapsed, 3))
         log.info("%s: %s ready after %.1f s", self.host, spec.name, elapsed)
 
     def _error(self, message: str, child: _Child | None) -> ProcessError:
@@ -276,7 +277,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
             return
         child.handled = True
         expected = self._stopped or self._stopping.is_set()
-        self._events.emit(ACTOR, "process_exited", name=self.spec.name, returncode=child.returncode,
+        self._events.emit(ACTOR, EventName.PROCESS_EXITED, name=self.spec.name, returncode=child.returncode,
                           expected=expected)
         if expected:
             return
@@ -308,12 +309,12 @@ class ProcessSupervisor(pykka.ThreadingActor):
             log.warning("%s", e)
             child.signal_group(signal.SIGKILL)
             return
-        self._events.emit(ACTOR, "process_restarted", name=self.spec.name, attempt=attempt, pid=child.pid)
+        self._events.emit(ACTOR, EventName.PROCESS_RESTARTED, name=self.spec.name, attempt=attempt, pid=child.pid)
         self._on_restarted(self.spec.name)
 
     def _fail(self, reason: str) -> None:
         log.error("%s: %s failed: %s", self.host, self.spec.name, reason)
-        self._events.emit(ACTOR, "process_failed", name=self.spec.name, reason=reason)
+        self._events.emit(ACTOR, EventName.PROCESS_FAILED, name=self.spec.name, reason=reason)
         self._on_failed(self.spec.name, reason)
 
     # --- stop -----------------------------------------------------------------------------------
@@ -336,7 +337,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 self._kill(child)
         child.signal_group(signal.SIGKILL)  # anything it left in its group
         pidfile.forget(self._pid_path)
-        self._events.emit(ACTOR, "process_exited", name=spec.name, returncode=child.returncode,
+        self._events.emit(ACTOR, EventName.PROCESS_EXITED, name=spec.name, returncode=child.returncode,
                           expected=True)
 
     def _stop_rpc(self) -> bool:

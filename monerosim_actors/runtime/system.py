@@ -27,6 +27,7 @@ import zmq
 
 from monerosim_actors.defaults import EVENTS_FILE, MONEROD_DIR, WALLET_DIR
 from monerosim_actors.errors import MonerosimError, OutputError, RpcError
+from monerosim_actors.events.names import EventName
 from monerosim_actors.plan.monero_args import monerod_argv, wallet_argv
 from monerosim_actors.plan.model import HostConfig
 from monerosim_actors.runtime.bus import Bus
@@ -162,7 +163,7 @@ class HostSystem:
             self.events = EventLog(os.path.join(self.data_dir, EVENTS_FILE), self.host)
         except OSError as e:
             raise OutputError(f"{self.host}: data directory {self.data_dir} is not writable: {e}") from e
-        self.events.emit(ACTOR, "host_started", role=host.role, agent_id=host.agent_id, ip=host.ip,
+        self.events.emit(ACTOR, EventName.HOST_STARTED, role=host.role, agent_id=host.agent_id, ip=host.ip,
                          seed=host.seed, time_scale=config.time_scale, pid=os.getpid())
         self.scheduler = Scheduler(config.time_scale)
         self.bus = Bus(config, self.events, self.inbox, on_failed=self._bus_failed)
@@ -186,7 +187,7 @@ class HostSystem:
             self.inbox.attach(self.role)
         except pykka.ActorDeadError:  # it died in its own start: a failure (reported, or check_role's)
             log.debug("%s: the role died before it got what was held for it", self.host)
-        self.events.emit(ACTOR, "role_started", role_class=host.role_class)
+        self.events.emit(ACTOR, EventName.ROLE_STARTED, role_class=host.role_class)
 
     def _stopped_while_starting(self) -> MonerosimError:
         failure = self.failure
@@ -323,5 +324,5 @@ class HostSystem:
             self.bus.stop()
         if self.events is not None:
             fields = {} if detail is None else {"detail": detail}
-            self.events.emit(ACTOR, "host_stopped", reason=reason, exit_code=exit_code, **fields)
+            self.events.emit(ACTOR, EventName.HOST_STOPPED, reason=reason, exit_code=exit_code, **fields)
             self.events.close()
