@@ -1,4 +1,4 @@
-"""What every figure needs: interleaved rounds, percentiles, /proc memory readings, result files.
+"""What every figure needs: interleaved rounds, percentiles, memory readings, result files.
 
 These machines are noisy, so a figure is never one absolute time: the project's path (A) and its
 baseline (B) run in alternating rounds (A B A B ...) in the same process and the figure is the median
@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -47,12 +49,13 @@ def summarise(a: list[dict[str, float]], b: list[dict[str, float]], key: str) ->
             "ratio": statistics.median(x[key] / y[key] for x, y in zip(a, b, strict=True))}
 
 
-def proc_status_mb(pid: int, field: str) -> float:
-    """A memory field of ``/proc/PID/status`` (``VmRSS``, ``VmHWM``), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise LookupError(f"no {field} for pid {pid}")
+def rss_mb(pid: int) -> float:
+    """The resident set size of process ``pid`` (``VmRSS``), in MiB.
+
+    Raises:
+        psutil.NoSuchProcess: there is no such process.
+    """
+    return psutil.Process(pid).memory_info().rss / 2**20
 
 
 def machine() -> dict[str, Any]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.buspair import host_config, host_plan
-from bench.common import ROOT, proc_status_mb, row, write_result
+from bench.common import ROOT, row, rss_mb, write_result
 from monerosim_actors.plan.model import ServiceAddress
 from monerosim_actors.events.read import read_events
 
@@ -90,7 +90,7 @@ def hosts_round() -> dict[str, float]:
                 wait_for(Path(tmp) / name / "events.jsonl", "role_started", proc)
             threading.Event().wait(SETTLE_S)
             for name, proc in procs.items():
-                out[name.removeprefix("fp-") + "_rss_mb"] = proc_status_mb(proc.pid, "VmRSS")
+                out[name.removeprefix("fp-") + "_rss_mb"] = rss_mb(proc.pid)
                 out[name.removeprefix("fp-") + "_threads"] = len(os.listdir(f"/proc/{proc.pid}/task"))
         finally:
             for proc in procs.values():
@@ -110,7 +110,7 @@ def bare_round(libraries: list[str]) -> dict[str, float]:
     try:
         proc.stdout.readline()
         threading.Event().wait(SETTLE_S)
-        return {"rss_mb": proc_status_mb(proc.pid, "VmRSS")}
+        return {"rss_mb": rss_mb(proc.pid)}
     finally:
         proc.stdin.close()
         proc.wait()

@@ -34,6 +34,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import rss_mb  # noqa: E402
 from monerosim_actors.plan.monero_args import monerod_argv, wallet_argv  # noqa: E402
 from monerosim_actors.plan.model import HostPlan, MonerodPlan, WalletPlan  # noqa: E402
 
@@ -43,14 +44,6 @@ RESULT = ROOT / "bench" / "results" / "monerod_footprint.json"
 IDLE_SETTLE_S = 10.0
 """How long a freshly started program is left alone before its idle RSS is read."""
 BLOCKS = 100
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set size of one process, in MiB, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 class Busy(RuntimeError):

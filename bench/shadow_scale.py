@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.common import RESULTS, ROOT, row, write_result
 from bench.shadow_speed import generate, heartbeats, kind_of, phase_figures, process_tree, shadow_sampled
 
@@ -47,19 +49,16 @@ def sample_tree(root: int) -> dict[str, Any]:
     tree = process_tree(root)
     pss: dict[str, int] = {}
     rss: dict[str, int] = {}
-    for pid in tree:
+    for process in tree:
         try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                fields = {line.split(":")[0]: int(line.split()[1]) for line in f.read().splitlines()[1:]
-                          if line.endswith("kB")}
-        except OSError:
+            kind = kind_of(process.name())
+            memory = process.memory_full_info()  # /proc/PID/smaps_rollup: PSS shares shared pages out
+        except psutil.Error:  # ended since the tree was read
             continue
-        kind = kind_of(tree[pid][0])
-        pss[kind] = pss.get(kind, 0) + fields.get("Pss", 0) // 1024
-        rss[kind] = rss.get(kind, 0) + fields.get("Rss", 0) // 1024
-    with open("/proc/meminfo") as f:
-        info = {line.split(":")[0]: int(line.split()[1]) for line in f}
-    return {"t": time.time(), "used_mb": (info["MemTotal"] - info["MemAvailable"]) // 1024,
+        pss[kind] = pss.get(kind, 0) + memory.pss // 2**20
+        rss[kind] = rss.get(kind, 0) + memory.rss // 2**20
+    machine = psutil.virtual_memory()
+    return {"t": time.time(), "used_mb": (machine.total - machine.available) // 2**20,
             "pss_mb": pss, "rss_mb": rss, "processes": len(tree)}
 
 

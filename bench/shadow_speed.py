@@ -8,7 +8,7 @@ For each scenario (the quickstart, and its shape at 16 and 32 hosts) this genera
   rest). Shadow's heartbeat lines pair its wall clock with the simulated clock every simulated
   second, so the wall time at which a phase ended is read off them;
 - CPU seconds per program kind (Shadow itself, the host runtimes, monerod, wallet-rpc) and peak
-  memory (the sum of the resident sets of Shadow's process tree), sampled from ``/proc`` once a
+  memory (the sum of the resident sets of Shadow's process tree), sampled (psutil) once a
   second (a program's last second is lost: the figures are a floor);
 - with ``--syscalls``, an extra run per scenario with Shadow's strace logging, counting the
   syscalls each program kind made per simulated second (that run is slower and not timed).
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -36,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from bench.common import RESULTS, ROOT, row, write_result
 from monerosim_actors.events.names import EventName
@@ -53,46 +54,29 @@ SIMULATION_START = 946684800.0
 """Shadow's simulated clock starts at 2000-01-01 00:00:00 UTC (what ``time.time()`` returns at first)."""
 HEARTBEAT = re.compile(r"^(\d+):(\d\d):(\d\d\.\d+) .*Process resource usage at simtime (\d+) ")
 KINDS = (("monerod", "monerod"), ("monero-wallet-r", "wallet-rpc"), ("shadow", "shadow"), ("python", "runtime"))
-"""``/proc/PID/comm`` prefix -> program kind (comm is cut to 15 characters)."""
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+"""Process name prefix -> program kind (the kernel cuts names to 15 characters; psutil completes
+them from the command line where it can)."""
 
 
-def kind_of(comm: str) -> str:
+def kind_of(name: str) -> str:
     for prefix, kind in KINDS:
-        if comm.startswith(prefix):
+        if name.startswith(prefix):
             return kind
     return "other"
 
 
-def process_tree(root: int) -> dict[int, list[str]]:
-    """``/proc/PID/stat`` of ``root`` and every descendant: pid -> [comm, the fields after it]."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1:text.rindex(")")]
-        rest = text[text.rindex(")") + 2:].split()
-        stats[int(entry)] = [comm, *rest]
-        children.setdefault(int(rest[1]), []).append(int(entry))
-    tree, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            tree[pid] = stats[pid]
-            todo += children.get(pid, [])
-    return tree
+def process_tree(root: int) -> list[psutil.Process]:
+    """``root`` and every descendant (none when ``root`` is gone)."""
+    try:
+        process = psutil.Process(root)
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 @dataclass
 class TreeSampler:
-    """Samples the CPU time and memory of a process and all its descendants from ``/proc``."""
+    """Samples the CPU time and memory of a process and all its descendants."""
 
     root: int
     cpu_s: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -102,10 +86,16 @@ class TreeSampler:
 
     def sample(self) -> None:
         rss_by_kind: Counter[str] = Counter()
-        for pid, (comm, *fields) in process_tree(self.root).items():
-            kind = kind_of(comm)
-            self.cpu_s[pid] = (kind, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-            rss_by_kind[kind] += int(fields[21]) * PAGE_MB
+        for process in process_tree(self.root):
+            try:
+                with process.oneshot():
+                    kind = kind_of(process.name())
+                    times = process.cpu_times()
+                    rss_mb = process.memory_info().rss / 2**20
+            except psutil.Error:  # ended since the tree was read
+                continue
+            self.cpu_s[process.pid] = (kind, times.user + times.system)
+            rss_by_kind[kind] += rss_mb
         self.peak_rss_mb = max(self.peak_rss_mb, sum(rss_by_kind.values()))
         for kind, mb in rss_by_kind.items():
             self.peak_by_kind_mb[kind] = max(self.peak_by_kind_mb[kind], mb)

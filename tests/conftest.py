@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from monerosim_actors.backends import groups
+
 
 def require_binary(name: str) -> str:
     """The path of ``name``; skips the test when it is missing, except with ``CI`` set, where it fails."""
@@ -29,21 +31,8 @@ def require_binary(name: str) -> str:
 
 
 def processes_matching(needle: str) -> list[tuple[int, str]]:
-    """``(pid, cmdline)`` of live (not zombie) processes whose command line contains ``needle``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in cmdline and state != "Z" and int(entry) != os.getpid():
-            found.append((int(entry), cmdline.strip()))
-    return found
+    """``(pid, cmdline)`` of live (not zombie) processes with an argument that contains ``needle``."""
+    return [(info.pid, " ".join(info.argv)) for info in groups.naming(needle)]
 
 
 def assert_no_process_left(needle: str, timeout: float = 120.0) -> None:

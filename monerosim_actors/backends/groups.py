@@ -4,15 +4,23 @@ Every process the local backend starts leads a session (and so a process group) 
 host runtime starts monerod and the wallet in sessions of their own too. Liveness is read from
 ``/proc`` as well as ``kill(pgid, 0)``: a zombie nobody reaps (PID 1 of a container need not) still
 answers ``kill`` but holds no memory, no port and no file, so it does not count as left behind.
+
+``/proc`` is read through psutil, the project's one reader of it (a process that ends while it is
+being read is simply not there; a command line is split as the kernel wrote it).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
+
+import psutil
+
+ATTRS = ["pid", "status", "cmdline"]
+"""What psutil reads of each process (``as_dict`` reads them in one go)."""
 
 
 @dataclass(frozen=True)
@@ -21,29 +29,36 @@ class ProcInfo:
 
     pid: int
     pgid: int
-    state: str
+    zombie: bool
+    """It has exited and nobody reaped it yet: it holds nothing but its pid."""
     argv: tuple[str, ...]
+    """Empty for a zombie (the kernel has dropped it)."""
 
 
 def read_proc(pid: int) -> ProcInfo | None:
     """The process ``pid``, or None when it is gone (or vanished while being read)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return _info(psutil.Process(pid).as_dict(ATTRS))
+    except psutil.NoSuchProcess:
         return None
-    # The command name (field 2) is in parentheses and may contain spaces or ')'.
-    fields = stat[stat.rindex(")") + 2:].split()
-    argv = tuple(a.decode(errors="replace") for a in raw.split(b"\0") if a)
-    return ProcInfo(pid=pid, pgid=int(fields[2]), state=fields[0], argv=argv)
 
 
-def all_processes() -> Iterable[ProcInfo]:
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            info = read_proc(int(entry.name))
-            if info is not None:
-                yield info
+def all_processes() -> Iterator[ProcInfo]:
+    for process in psutil.process_iter(ATTRS):
+        info = _info(process.info)
+        if info is not None:
+            yield info
+
+
+def _info(attrs: dict[str, Any]) -> ProcInfo | None:
+    """A :class:`ProcInfo` of psutil's answers (it answers None for what it may not read: a
+    zombie's command line); None when the process is gone by the time its group is asked for."""
+    try:
+        pgid = os.getpgid(attrs["pid"])
+    except ProcessLookupError:
+        return None
+    return ProcInfo(pid=attrs["pid"], pgid=pgid, zombie=attrs["status"] == psutil.STATUS_ZOMBIE,
+                    argv=tuple(attrs["cmdline"] or ()))
 
 
 def group_alive(pgid: int) -> bool:
@@ -54,7 +69,7 @@ def group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return any(p.pgid == pgid and p.state != "Z" for p in all_processes())
+    return any(p.pgid == pgid and not p.zombie for p in all_processes())
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -66,6 +81,13 @@ def signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
+def naming(needle: str) -> list[ProcInfo]:
+    """Live (not zombie) processes other than this one with an argument that contains ``needle``."""
+    me = os.getpid()
+    return [info for info in all_processes()
+            if info.pid != me and not info.zombie and any(needle in a for a in info.argv)]
+
+
 def strays(out_dir: str, programs: Iterable[str]) -> list[ProcInfo]:
     """Live processes running one of ``programs`` (by file name) whose command line names ``out_dir``.
 
@@ -73,14 +95,7 @@ def strays(out_dir: str, programs: Iterable[str]) -> list[ProcInfo]:
     could stop it: their data directories are inside ``out_dir``, so their command lines name it.
     """
     names = {os.path.basename(p) for p in programs}
-    me = os.getpid()
-    found = []
-    for info in all_processes():
-        if info.pid == me or info.state == "Z" or not info.argv:
-            continue
-        if os.path.basename(info.argv[0]) in names and any(out_dir in a for a in info.argv):
-            found.append(info)
-    return found
+    return [info for info in naming(out_dir) if os.path.basename(info.argv[0]) in names]
 
 
 def kill_strays(out_dir: str, programs: Iterable[str], *, sig: int = signal.SIGKILL) -> list[ProcInfo]:

@@ -139,21 +139,9 @@ def _wait_for_leftovers(folder: str) -> list[int]:
 
 
 def _processes_in(folder: str) -> list[int]:
-    needle = (folder.rstrip("/") + "/").encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in cmdline.replace(b"\0", b" ") and state != b"Z":
-            found.append(int(entry))
-    return found
+    from monerosim_actors.backends import groups
+
+    return [info.pid for info in groups.naming(folder.rstrip("/") + "/")]
 
 
 def jobs(sweep_dir: str, sweep: index.SweepIndex, runs: list[index.RunEntry], session: str) -> list[RunJob]:

@@ -132,7 +132,7 @@ def test_a_monerod_left_behind_by_its_runtime_is_stopped(tmp_path: Path, fake_mo
     started = [e for e in events(out, "h0") if e["event"] == "process_started"]
     pid = started[0]["pid"]
     info = groups.read_proc(pid)
-    assert info is None or info.state == "Z", f"the stray monerod {pid} survived the run"
+    assert info is None or info.zombie, f"the stray monerod {pid} survived the run"
     assert result.exit_code == 0 and not result.leftovers
     assert groups.strays(str(out), [fake_monerod]) == []
 

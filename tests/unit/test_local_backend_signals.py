@@ -68,5 +68,5 @@ def test_a_signal_to_the_runner_stops_every_host_and_leaves_nothing(tmp_path: Pa
     assert f"{signal.Signals(sig).name} received: stopping every host" in err
     for pid in host_pids(tmp_path, len(modes)):
         info = groups.read_proc(pid)
-        assert info is None or info.state == "Z", f"host process {pid} survived"
+        assert info is None or info.zombie, f"host process {pid} survived"
         assert not groups.group_alive(pid)

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import pytest
 import yaml
 
+from monerosim_actors.backends import groups
 from monerosim_actors.commands import sweep as sweep_cmd
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.sweep import execute, index
@@ -205,8 +206,5 @@ def test_a_run_is_told_to_stop_when_its_worker_dies(tmp_path: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
+    info = groups.read_proc(pid)
+    return info is not None and not info.zombie
