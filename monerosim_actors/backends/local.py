@@ -35,6 +35,7 @@ from pathlib import Path
 from monerosim_actors.backends import groups
 from monerosim_actors.defaults import host_data_dir
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
+from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +141,7 @@ class LocalBackend:
         self.failures: list[Failure] = []
         self._exited: deque[Child] = deque()
         self._signals: list[int] = []
-        self._wake_lock = threading.Lock()
-        self._closed = False
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        self._waker = Waker()
 
     # -- the public surface -------------------------------------------------------------------
 
@@ -160,10 +157,7 @@ class LocalBackend:
             leftovers = self._verify_nothing_left()
         finally:
             restore()
-            with self._wake_lock:
-                self._closed = True
-                os.close(self._wake_r)
-                os.close(self._wake_w)
+            self._waker.close()
         return RunResult(children=list(self.children), failures=list(self.failures),
                          duration_s=time.monotonic() - started,
                          interrupted=self._signals[0] if self._signals else None,
@@ -279,23 +273,11 @@ class LocalBackend:
     # -- waking up ----------------------------------------------------------------------------
 
     def _wake(self) -> None:
-        with self._wake_lock:
-            if self._closed:
-                return
-            try:
-                os.write(self._wake_w, b"\0")
-            except BlockingIOError:
-                pass  # the pipe is full: the main thread has wake-ups pending anyway
+        self._waker.wake()
 
     def _sleep(self, timeout: float) -> None:
-        """Block until something is written to the wake pipe, or ``timeout`` seconds."""
-        if timeout > 0:
-            select.select([self._wake_r], [], [], timeout)
-        try:
-            while os.read(self._wake_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
+        """Block until a child exits or a signal arrives, or ``timeout`` seconds."""
+        self._waker.sleep(timeout)
 
     def _install_signal_handlers(self) -> Callable[[], None]:
         """SIGINT/SIGTERM interrupt the run (main thread only); returns what restores the old ones."""
@@ -306,10 +288,10 @@ class LocalBackend:
             self._signals.append(signum)
 
         old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        old_fd = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        release = self._waker.catch_signals()
 
         def restore() -> None:
-            signal.set_wakeup_fd(old_fd)
+            release()
             for s, h in old.items():
                 signal.signal(s, h)
 

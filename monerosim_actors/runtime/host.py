@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import select
 import signal
 import sys
 import threading
@@ -31,6 +30,7 @@ from monerosim_actors.errors import MonerosimError
 from monerosim_actors.plan.model import PLAN_VERSION, HostConfig
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED,
                                              EXIT_START_FAILED, HostSystem)
+from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger("monerosim_actors.runtime.host")
 
@@ -65,37 +65,6 @@ def run_seconds(config: HostConfig) -> float:
     return max(0.0, (config.duration_s - config.host.start_time_s) / config.time_scale)
 
 
-class _Wakeup:
-    """A pipe the main thread sleeps on: signals (through ``signal.set_wakeup_fd``, whichever thread
-    the kernel delivered them to), the end of the start-up and a failure (a program, the role actor,
-    the bus's thread: :meth:`HostSystem.fail`) all write to it.
-
-    Python runs signal handlers only in the main thread, and only once that thread wakes up; a main
-    thread asleep in a lock or an ``Event.wait`` would not wake for a signal that the kernel handed
-    to another thread, so it sleeps in ``select`` on this pipe instead.
-    """
-
-    def __init__(self) -> None:
-        self.read_fd, self.write_fd = os.pipe()
-        for fd in (self.read_fd, self.write_fd):
-            os.set_blocking(fd, False)
-        signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
-
-    def wake(self) -> None:
-        try:
-            os.write(self.write_fd, b"w")
-        except BlockingIOError:
-            pass  # already awake-pending
-
-    def sleep(self, timeout: float) -> None:
-        select.select([self.read_fd], [], [], max(0.0, timeout))
-        try:
-            while os.read(self.read_fd, 4096):
-                pass
-        except BlockingIOError:
-            pass
-
-
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     opts = parse_args(argv)
@@ -109,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"monerosim host: {e}", file=sys.stderr)
         return EXIT_START_FAILED
     name = config.host.name
-    wakeup = _Wakeup()
+    # the main thread sleeps on this: signals (whichever thread the kernel gave them to: Python runs
+    # handlers only in the main thread, once it wakes), the end of the start-up and a failure (a
+    # program, the role actor, the bus's thread: HostSystem.fail) all wake it
+    wakeup = Waker()
+    wakeup.catch_signals()
     system = HostSystem(config, opts.data_dir, on_stop=wakeup.wake)
     reason = "end"
 

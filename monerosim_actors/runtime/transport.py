@@ -4,7 +4,7 @@ ZeroMQ sockets are not thread-safe: :meth:`Transport.start` creates, binds and c
 caller's thread (so a taken port fails the start at once) and hands them to the transport thread,
 which alone uses them from then on. That thread blocks in ``zmq.Poller.poll()``
 without a timeout: it wakes only when a socket has input or another thread hands it a frame, which
-it signals by writing one byte to a pipe the poller also watches (a pipe rather than an
+it signals by writing one byte to a pipe the poller also watches (a :class:`Waker`, rather than an
 ``inproc://`` PAIR: the wake-up was a tenth of a round trip's critical path with a PAIR, see
 ``bench/bus_latency.py``; never ``ipc://``, which Shadow cannot do). An idle host's bus makes no
 syscalls at all.
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -33,6 +32,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import zmq
+
+from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +103,7 @@ class Transport:
         """The transport thread is in (or about to enter) ``poll()`` and no wake-up byte is on its way
         (guarded by ``_wake_lock``): a sender must write one. Writing it clears the flag, so a burst
         of sends writes one byte; while the thread runs its loop it sees new frames without one."""
-        self._wake_rx, self._wake_tx = os.pipe()
-        os.set_blocking(self._wake_rx, False)
-        self._wake_open = True
-        """The pipe's write end is open (guarded by ``_wake_lock``)."""
+        self._waker = Waker()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._router: zmq.Socket | None = None
@@ -138,7 +136,7 @@ class Transport:
                 self._sub.connect(self._subscribe)
         except zmq.ZMQError:
             self._close_all()
-            self._close_wake_tx()
+            self._waker.close()
             self._ctx.term()
             raise
         self._thread = threading.Thread(target=self._run, name=f"bus-{self.identity}", daemon=True)
@@ -164,29 +162,24 @@ class Transport:
     def _wake(self) -> None:
         """Wake the transport thread if it sleeps and nobody woke it yet.
 
-        A thread that is awake looks at the outbox again before it sleeps, so at most a byte or two
-        are ever in the pipe, which can therefore never fill up and block a role's thread.
+        A thread that is awake looks at the outbox again before it sleeps, so a burst of sends
+        writes one byte, not one per frame.
         """
         with self._wake_lock:
-            if self._wake_open and self._asleep:
+            if self._asleep:
                 self._asleep = False
-                os.write(self._wake_tx, b"w")
+                self._waker.wake()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Send what is queued (within the linger time), close every socket, end the thread."""
         self._stopping = True
-        if self._thread is not None:
+        if self._thread is None:
+            self._waker.close()
+        else:
             self._wake()
-            self._thread.join(timeout)
-        self._close_wake_tx()
+            self._thread.join(timeout)  # the thread closes the waker as it ends
         if self._thread is None or not self._thread.is_alive():
             self._ctx.term()
-
-    def _close_wake_tx(self) -> None:
-        with self._wake_lock:
-            if self._wake_open:
-                self._wake_open = False
-                os.close(self._wake_tx)
 
     # --- the transport thread -------------------------------------------------------------------
 
@@ -199,7 +192,7 @@ class Transport:
             readers[dealer] = ("dealer", host)
         if self._sub is not None:
             readers[self._sub] = ("sub", "monerod")
-        poller.register(self._wake_rx, zmq.POLLIN)
+        poller.register(self._waker.fileno, zmq.POLLIN)
         for sock in readers:
             poller.register(sock, zmq.POLLIN)
         failure = "the thread ended"
@@ -208,8 +201,8 @@ class Transport:
                 ready = dict(poller.poll())
                 with self._wake_lock:
                     self._asleep = False
-                if self._wake_rx in ready:
-                    os.read(self._wake_rx, 64)  # the wake-up byte(s)
+                if self._waker.fileno in ready:
+                    self._waker.drain()
                 for sock, (source, peer) in readers.items():
                     if sock in ready:
                         self._read(sock, source, peer)
@@ -229,8 +222,8 @@ class Transport:
             failure = f"{type(e).__name__}: {e}"
         finally:
             self._close_all()
+            self._waker.close()  # a send now only queues
             if not self._stopping:
-                self._close_wake_tx()  # a send now only queues: no wake-up byte into a closed pipe
                 self._report_failure(failure)
 
     def _report_failure(self, what: str) -> None:
@@ -302,6 +295,3 @@ class Transport:
                 sock.close()
         self._router = self._sub = None
         self._dealers = {}
-        if self._wake_rx >= 0:
-            os.close(self._wake_rx)
-            self._wake_rx = -1
