@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.common import ROOT, row, write_result
 from monerosim_actors import defaults
 from monerosim_actors.backends.local import LocalBackend
@@ -77,25 +79,17 @@ def make_plan(n: int, out: str) -> Plan:
 def run_usage(out: str) -> tuple[float, dict[str, float]]:
     """Summed RSS (MiB) of every process whose command line names ``out``, and the CPU time (s) they
     used so far by kind: ``runtime``, ``monerod``, ``wallet``."""
-    rss_kb = 0
-    ticks = {"runtime": 0, "monerod": 0, "wallet": 0}
-    needle = out.encode()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if needle not in cmdline:
-                continue
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss_kb += int(line.split()[1])
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            utime, stime = stat[stat.rindex(")") + 2:].split()[11:13]
-        except OSError:  # the process ended meanwhile
-            continue
-        program = cmdline.split(b"\0", 1)[0]
-        kind = "wallet" if program.endswith(b"wallet-rpc") else "monerod" if program.endswith(b"monerod") else "runtime"
-        ticks[kind] += int(utime) + int(stime)
-    return rss_kb / 1024, {k: v / os.sysconf("SC_CLK_TCK") for k, v in ticks.items()}
+    rss = 0
+    cpu_s = {"runtime": 0.0, "monerod": 0.0, "wallet": 0.0}
+    for process in psutil.process_iter(["cmdline", "memory_info", "cpu_times"]):
+        cmdline, memory, times = (process.info[k] for k in ("cmdline", "memory_info", "cpu_times"))
+        if not cmdline or memory is None or times is None or not any(out in a for a in cmdline):
+            continue  # not ours, or a zombie
+        program = cmdline[0]
+        kind = "wallet" if program.endswith("wallet-rpc") else "monerod" if program.endswith("monerod") else "runtime"
+        rss += memory.rss
+        cpu_s[kind] += times.user + times.system
+    return rss / 2**20, cpu_s
 
 
 def one_size(n: int) -> dict[str, Any]:

@@ -18,6 +18,8 @@ import errno
 import socket
 from dataclasses import dataclass
 
+import psutil
+
 from monerosim_actors.plan.model import HostPlan, Plan
 
 MINER_MB = 660
@@ -82,13 +84,10 @@ def estimate(plan: Plan) -> Estimate:
                     wallets=sum(1 for h in plan.hosts if h.wallet is not None))
 
 
-def mem_available_mb(meminfo: str = "/proc/meminfo") -> int:
-    """MemAvailable from /proc/meminfo, in MiB (the kernel's estimate of what can be had without swap)."""
-    with open(meminfo, encoding="ascii") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) // 1024
-    raise OSError(f"no MemAvailable in {meminfo}")
+def mem_available_mb() -> int:
+    """MemAvailable from /proc/meminfo (psutil reads it), in MiB: the kernel's estimate of what can
+    be had without swap."""
+    return psutil.virtual_memory().available // 2**20
 
 
 def shortage(plan: Plan, available_mb: int) -> str | None:

@@ -6,8 +6,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from monerosim_actors.backends import resources
 from monerosim_actors.plan.model import MonerodPlan, Plan, WalletPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
@@ -68,11 +66,7 @@ def test_a_run_that_does_not_fit_is_refused_with_numbers_and_what_to_do() -> Non
         assert hint in message
 
 
-def test_mem_available_is_read_from_meminfo(tmp_path: Path) -> None:
-    meminfo = tmp_path / "meminfo"
-    meminfo.write_text("MemTotal:       24684600 kB\nMemFree:        1 kB\nMemAvailable:    2097152 kB\n")
-    assert resources.mem_available_mb(str(meminfo)) == 2048
-    meminfo.write_text("MemTotal: 1 kB\n")
-    with pytest.raises(OSError):
-        resources.mem_available_mb(str(meminfo))
-    assert resources.mem_available_mb() > 0
+def test_mem_available_is_meminfos() -> None:
+    with open("/proc/meminfo", encoding="ascii") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+    assert abs(resources.mem_available_mb() - kib // 1024) < 512  # the machine's use moves meanwhile
