@@ -21,6 +21,9 @@ import signal
 import threading
 from collections.abc import Callable
 
+DRAIN_BYTES = 4096
+"""Wake-up bytes read at once."""
+
 
 class Waker:
     """A pipe one thread sleeps on and any thread (or a signal) writes to.
@@ -61,12 +64,16 @@ class Waker:
         self.drain()
 
     def drain(self) -> None:
-        """Read away every pending wake-up (the read end is then quiet until the next one)."""
+        """Read away every pending wake-up (the read end is then quiet until the next one).
+
+        One read, usually: only a read that fills the buffer can have left bytes behind (the bus
+        wakes its thread once per burst of sends, and under Shadow every syscall counts).
+        """
         try:
-            while os.read(self._read_fd, 4096):
+            while len(os.read(self._read_fd, DRAIN_BYTES)) == DRAIN_BYTES:
                 pass
         except BlockingIOError:
-            pass
+            pass  # nothing was pending (a sleep that timed out)
 
     def catch_signals(self) -> Callable[[], None]:
         """Let every signal Python catches wake this waker (``signal.set_wakeup_fd``; main thread only).

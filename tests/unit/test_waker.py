@@ -97,3 +97,21 @@ def test_a_zmq_poller_sees_the_wake_up(waker: Waker) -> None:
     assert waker.fileno in dict(poller.poll(60_000))
     waker.drain()
     assert dict(poller.poll(0)) == {}
+
+
+def test_draining_takes_one_read_unless_the_buffer_filled(waker: Waker, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        reads.append(fd)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "read", counting_read)
+    waker.wake()
+    waker.drain()
+    assert len(reads) == 1, "a wake-up of the bus costs one read, not a second one that finds nothing"
+    for _ in range(5000):
+        waker.wake()
+    waker.drain()
+    assert not readable(waker)
