@@ -14,7 +14,7 @@ PACKAGES = {"monerosim_actors": ROOT / "monerosim_actors", "monerosim_actors.act
 """Import name -> folder (pyproject.toml installs actors/ and coordination/ inside the package)."""
 
 FLOORS: list[set[str]] = [
-    {"monerosim_actors", "monerosim_actors.errors", "monerosim_actors.defaults"},
+    {"monerosim_actors", "monerosim_actors.errors", "monerosim_actors.defaults", "monerosim_actors.events"},
     {"monerosim_actors.wire", "monerosim_actors.scenario"},
     {"monerosim_actors.plan"},
     {"monerosim_actors.runtime", "monerosim_actors.shadow"},
