@@ -72,7 +72,7 @@ class Marketplace(RoleActor):
             return
         self.send(self.service_host("marketplace_directory"),
                   RegisterVendors(marketplace_id=self.marketplace_id, addresses=tuple(self.vendors)))
-        self._retry = self.after(self.register_retry_s, self._register, scaled=False)
+        self._retry = self.timeout(self.register_retry_s, self._register)
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:

@@ -69,7 +69,7 @@ class MiningPool(RoleActor):
             self._retry.cancel()
         self.send(self.controller, RegisterPool(pool_id=self.pool_id, hashrate_share=float(self.hashrate_share),
                                                 address=self.address))
-        self._retry = self.after(self.register_retry_s, self._register_retry, scaled=False)
+        self._retry = self.timeout(self.register_retry_s, self._register_retry)
 
     def _register_retry(self) -> None:
         self._retry = None

@@ -191,7 +191,7 @@ class RegularUser(RoleActor):
             return
         self.send(self.service_host("block_controller"),
                   RequestFunds(user_id=self.user_id, address=self.address, amount=self.initial))
-        self._request_timer = self.after(self.request_retry_s, self._request_funds, scaled=False)
+        self._request_timer = self.timeout(self.request_retry_s, self._request_funds)
 
     def _balance_covered(self) -> bool:
         if self.initial <= 0:
@@ -248,7 +248,7 @@ class RegularUser(RoleActor):
             self._vendor_timer.cancel()
         self._vendor_request += 1
         self.send(self.service_host("marketplace_directory"), GetVendors(request=self._vendor_request))
-        self._vendor_timer = self.after(self._vendor_wait, self._vendors_missed, self._vendor_request, scaled=False)
+        self._vendor_timer = self.timeout(self._vendor_wait, self._vendors_missed, self._vendor_request)
 
     def _vendors_missed(self, request: int) -> None:
         if request != self._vendor_request:

@@ -223,9 +223,9 @@ class Ports(Protocol):
     def emit(self, event: str, **fields: Any) -> None:
         """Record an event."""
 
-    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
-        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer.
-        ``scaled=False``: real seconds (see :meth:`monerosim_actors.behaviour.RoleActor.after`)."""
+    def timeout(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer. The
+        bootstrap's waits are on programs (see :meth:`monerosim_actors.role.RoleActor.timeout`)."""
 
 
 class Bootstrap:
@@ -293,7 +293,7 @@ class Bootstrap:
     def start(self, pools: Sequence[RegisteredPool]) -> None:
         """Begin with the pools that registered (bootstrap miner: largest share first)."""
         self._pools = sorted(pools, key=lambda p: -p.share.hashrate_share)  # stable: plan order on ties
-        self._users_timer = self._p.after(self.users_timeout_s, self._users_deadline, scaled=False)
+        self._users_timer = self._p.timeout(self.users_timeout_s, self._users_deadline)
         self._log("start", pools=[p.share.pool_id for p in self._pools], users=len(self.users),
                   needed=self.needed, outputs_per_user=self.outputs_per_user, transfers=self.transfers)
         if self.needed == 0 or not any(u.amount > 0 for u in self.users.values()):
@@ -499,8 +499,7 @@ class Bootstrap:
                 return
             self._log("confirm_payments", unconfirmed=unconfirmed)
             wait = min(CONFIRM_WAIT_S * 2 ** (self._confirm_rounds - 1), CONFIRM_WAIT_MAX_S)
-            self._p.after(wait, self._mine, 1, self._pool().address, lambda: self._confirm_and_unlock(then),
-                          scaled=False)
+            self._p.timeout(wait, self._mine, 1, self._pool().address, lambda: self._confirm_and_unlock(then))
             return
         self._confirm_rounds = 0
         count = max(self._confirmed[t] for t in self._txids) + SPENDABLE_AGE_BLOCKS - self._chain_height()
@@ -577,7 +576,7 @@ class Bootstrap:
                 self._log("sync_timeout", target=target, height=self._chain_height())
                 then()
 
-        self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout, scaled=False))
+        self._waiting_height = (target, then, self._p.timeout(self.sync_timeout_s, timeout))
 
     def _top_up(self) -> bool:
         """Count one more round of extra blocks; False (and the bootstrap fails) past the limit."""

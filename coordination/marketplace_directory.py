@@ -47,7 +47,7 @@ class MarketplaceDirectory(RoleActor):
         missing = [host for host, mid in self._id_by_host.items() if mid not in self.registry]
         for host in missing:
             self.send(host, VendorsRequested())
-        self._rerequest = (self.after(float(self.rerequest_every_s), self._request_vendors, scaled=False)
+        self._rerequest = (self.timeout(float(self.rerequest_every_s), self._request_vendors)
                            if missing else None)
 
     def on_message(self, body: Message, env: Envelope) -> None:

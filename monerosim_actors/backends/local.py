@@ -1,5 +1,10 @@
 """The local backend: every host of a plan as local process groups, started at the plan's times.
 
+A plan laid out for Shadow's network (what ``gen`` writes) is placed on loopback first, from the
+run's first address upwards (:class:`~monerosim_actors.plan.addresses.Relocation`); each host
+runtime gets that move and the time scale K in its environment, the run-time choices no generated
+file holds.
+
 Each :class:`~monerosim_actors.plan.ProcessPlan` of a host (the runtime always; monerod and the wallet
 too when Shadow would start them, ``launch_mode == "shadow"``) is started at ``start_time_s / K``
 after the run's start, in the host's data folder ``OUT/shadow.data/hosts/HOST/`` (the layout Shadow
@@ -34,7 +39,9 @@ from pathlib import Path
 
 from monerosim_actors.backends import groups
 from monerosim_actors.defaults import host_data_dir
+from monerosim_actors.plan.addresses import FIRST_ADDRESS, Relocation
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
+from monerosim_actors.runtime.clock import TIME_SCALE_ENV
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,18 @@ STOP_MARGIN_S = 60.0
 TERM_TIMEOUT_S = 30.0
 """Real seconds between SIGTERM and SIGKILL: a runtime stores its wallets and stops its programs."""
 TAIL_LINES = 15
+
+
+def relocation_for(plan: Plan, first_address: str) -> Relocation | None:
+    """How the local backend places ``plan``: a plan for Shadow's network moves to loopback from
+    ``first_address`` upwards; a plan already on loopback (tests, hand-made plans) stays."""
+    return Relocation(plan.hosts[0].ip, first_address) if plan.addressing == "shadow" else None
+
+
+def placed(plan: Plan, first_address: str) -> Plan:
+    """``plan`` as the local backend runs it (:func:`relocation_for`)."""
+    relocation = relocation_for(plan, first_address)
+    return relocation.plan(plan) if relocation else plan
 
 
 @dataclass
@@ -114,12 +133,15 @@ class LocalBackend:
     """Runs one plan on this machine. Use once: ``LocalBackend(plan, out).run()``."""
 
     def __init__(self, plan: Plan, out_dir: str, *, time_scale: float = 1.0,
-                 stop_margin_s: float = STOP_MARGIN_S, term_timeout_s: float = TERM_TIMEOUT_S,
+                 first_address: str = FIRST_ADDRESS["loopback"], stop_margin_s: float = STOP_MARGIN_S,
+                 term_timeout_s: float = TERM_TIMEOUT_S,
                  tick_s: float = 1.0, on_tick: Callable[[], None] | None = None) -> None:
         """Args:
             plan: the plan, with the host configs already written under ``out_dir``.
             out_dir: absolute path of OUT.
-            time_scale: K; start times and the stop time are divided by it.
+            time_scale: K; start times and the stop time are divided by it, and each runtime is told.
+            first_address: where a plan laid out for Shadow is placed (its first host; the others
+                follow); :attr:`plan` is the placed plan. A plan already on loopback stays where it is.
             stop_margin_s: real seconds granted after ``stop_time_s / K`` before hosts are stopped.
             term_timeout_s: real seconds between SIGTERM and SIGKILL.
             tick_s: how often ``on_tick`` is called while the run goes on.
@@ -127,7 +149,10 @@ class LocalBackend:
         """
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        self.plan = plan
+        relocation = relocation_for(plan, first_address)
+        self.plan = relocation.plan(plan) if relocation else plan
+        """The plan as it runs here: on loopback."""
+        self._runtime_env = {TIME_SCALE_ENV: repr(time_scale), **(relocation.to_environ() if relocation else {})}
         self.out_dir = os.path.abspath(out_dir)
         self.time_scale = time_scale
         self.stop_margin_s = stop_margin_s
@@ -223,7 +248,7 @@ class LocalBackend:
     def _start(self, host: HostPlan, process: ProcessPlan) -> None:
         data_dir = host_data_dir(self.out_dir, host.name)
         argv = [process.path, *process.args]
-        env = {**os.environ, **process.environment}
+        env = {**os.environ, **process.environment, **(self._runtime_env if process.name == RUNTIME else {})}
         try:
             os.makedirs(data_dir, exist_ok=True)  # a data dir that cannot be made is this host's failure
             with open(os.path.join(data_dir, f"{process.name}.stdout"), "ab") as out, \

@@ -289,7 +289,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                        f"(last code {child.returncode})")
             return
         delay = min(RESTART_BACKOFF_START_S * 2 ** (self._attempt - 1), RESTART_BACKOFF_MAX_S)
-        self._scheduler.call_later(delay, self.actor_ref, _Restart(self._attempt), scaled=False)
+        self._scheduler.call_timeout(delay, self.actor_ref, _Restart(self._attempt))
 
     def _restart(self, attempt: int) -> None:
         if self._stopped or self._stopping.is_set():

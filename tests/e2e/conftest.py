@@ -29,6 +29,7 @@ import pytest
 
 from monerosim_actors.defaults import EVENTS_FILE
 from monerosim_actors.plan.model import HostConfig, HostPlan
+from monerosim_actors.runtime.clock import TIME_SCALE_ENV
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import DaemonRpc
 from monerosim_actors.runtime.system import HostSystem
@@ -138,13 +139,13 @@ class HostProcess:
     interpreter is still starting is handled (exit 0) instead of killing it (exit -15).
     """
 
-    def __init__(self, config: HostConfig, root: Path) -> None:
+    def __init__(self, config: HostConfig, root: Path, *, time_scale: float = 1.0) -> None:
         self.config = config
         self.data_dir = root / config.host.name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = write_config(config, root / "hosts")
         self.events_path = self.data_dir / EVENTS_FILE
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ, PYTHONPATH=str(REPO), **{TIME_SCALE_ENV: repr(time_scale)})
         self.stderr_path = self.data_dir / "runtime.stderr"
         with open(self.stderr_path, "ab") as err, _stop_signals_blocked():
             self.popen = subprocess.Popen(
@@ -221,8 +222,8 @@ def spawn_host(tmp_path: Path) -> Iterator[Callable[[HostConfig], HostProcess]]:
     """``spawn_host(config) -> HostProcess``; at teardown survivors are killed and reported."""
     hosts: list[HostProcess] = []
 
-    def spawn(config: HostConfig) -> HostProcess:
-        hosts.append(HostProcess(config, tmp_path))
+    def spawn(config: HostConfig, *, time_scale: float = 1.0) -> HostProcess:
+        hosts.append(HostProcess(config, tmp_path, time_scale=time_scale))
         return hosts[-1]
 
     yield spawn
