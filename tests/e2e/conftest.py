@@ -14,7 +14,6 @@ test sessions), which only makes the events come later. Each wait still has a bo
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -29,6 +28,7 @@ import pytest
 
 from monerosim_actors.defaults import EVENTS_FILE
 from monerosim_actors.plan.model import HostConfig, HostPlan
+from monerosim_actors.runtime.child import stop_signals_blocked
 from monerosim_actors.runtime.clock import TIME_SCALE_ENV
 from monerosim_actors.runtime.events import read_events
 from monerosim_actors.runtime.rpc import DaemonRpc
@@ -147,7 +147,7 @@ class HostProcess:
         self.events_path = self.data_dir / EVENTS_FILE
         env = dict(os.environ, PYTHONPATH=str(REPO), **{TIME_SCALE_ENV: repr(time_scale)})
         self.stderr_path = self.data_dir / "runtime.stderr"
-        with open(self.stderr_path, "ab") as err, _stop_signals_blocked():
+        with open(self.stderr_path, "ab") as err, stop_signals_blocked():
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", "monerosim_actors.runtime.host", "--config", str(self.config_path)],
                 cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -182,17 +182,6 @@ class HostProcess:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-@contextlib.contextmanager
-def _stop_signals_blocked() -> Iterator[None]:
-    """SIGTERM and SIGINT blocked in this thread while a runtime is spawned (the child inherits the
-    mask; see ``monerosim_actors.backends.local._stop_signals_blocked``)."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def assert_alive(hosts: dict[str, HostProcess]) -> None:
