@@ -12,9 +12,9 @@ writes), its output in ``NAME.stdout`` / ``NAME.stderr`` there, as the leader of
 
 Children are started and watched as the host runtime starts monerod and the wallet
 (:mod:`monerosim_actors.runtime.child`). The runner never polls: each child's waiter thread, blocked
-in ``Popen.wait()``, wakes the main thread through a pipe, the same pipe Python writes caught signals to (``signal.set_wakeup_fd``), and the main
-thread sleeps in ``select`` until a child exits, a signal arrives, the next start is due or the
-progress display wants a refresh.
+in ``Popen.wait()``, wakes the main thread through a pipe, the same pipe Python writes caught
+signals to (``signal.set_wakeup_fd``), and the main thread sleeps in ``select`` until a child
+exits, a signal arrives, the next start is due or the progress display wants a refresh.
 
 The run ends when every runtime has exited (they stop themselves at the scenario's end), or at
 ``stop_time_s / K`` plus a margin, or on SIGINT/SIGTERM. Then every group still alive gets SIGTERM,
