@@ -72,7 +72,8 @@ def read_output(out_dir: str) -> Plan:
     out = os.path.abspath(out_dir)
     if not os.path.isdir(out):
         raise OutputError(f"{out} is not a folder")
-    missing = [name for name in (defaults.PLAN_FILE, defaults.SHADOW_FILE) if not os.path.isfile(os.path.join(out, name))]
+    missing = [name for name in (defaults.PLAN_FILE, defaults.SHADOW_FILE)
+               if not os.path.isfile(os.path.join(out, name))]
     if not os.path.isdir(os.path.join(out, defaults.HOSTS_DIR)):
         missing.append(defaults.HOSTS_DIR + "/")
     if missing:
