@@ -46,7 +46,7 @@ def host_plan(name: str, ip: str, bus_port: int | None, role_class: str = "bench
 
 
 def host_config(host: HostPlan, services: dict[str, ServiceAddress]) -> HostConfig:
-    return HostConfig(version=PLAN_VERSION, host=host, duration_s=3600.0, time_scale=1.0,
+    return HostConfig(version=PLAN_VERSION, host=host, duration_s=3600.0,
                       launch_mode="runtime", consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
                       binaries=Binaries(python="python3", monerod="monerod", wallet_rpc="monero-wallet-rpc"),
                       services=services)

@@ -20,9 +20,9 @@ order number, how many blocks the schedule has drawn). After its pools re-regist
 due while it was down are not mined (the analysis reports the gap).
 
 Timeouts (``registration_timeout_s``, ``mine_timeout_s`` and the bootstrap's waits) wait on programs
-starting and mining, which a shortened scenario does not speed up, so they count real seconds and
-ignore the local backend's ``time_scale`` (under Shadow the two are the same). Block intervals are
-scenario time and are scaled.
+starting and mining, which a faster-paced scenario does not speed up, so they are
+:meth:`~monerosim_actors.role.RoleActor.timeout` waits (the programs' own seconds); block intervals
+are scenario seconds (:meth:`~monerosim_actors.role.RoleActor.after`).
 
 Authorization: ``RegisterPool`` is accepted only from the hosts the ``pools`` parameter lists (with
 their own pool id), ``RequestFunds`` only from the listed users, answers to a mine order only from the
@@ -148,7 +148,7 @@ class BlockController(RoleActor):
 
     def setup(self) -> None:
         self.bootstrap.faucet_address = self.faucet_address
-        self._deadline = self.after(float(self.registration_timeout_s), self._registration_deadline, scaled=False)
+        self._deadline = self.timeout(float(self.registration_timeout_s), self._registration_deadline)
         self._request_registrations()
         if len(self.registered) == len(self.expected):  # every pool registered while the faucet opened
             self._close_registration()
@@ -271,7 +271,7 @@ class BlockController(RoleActor):
         self.emit(EventName.MINE_ORDERED, order=n, pool_id=pool.share.pool_id, pool_host=pool.share.host, count=count,
                   phase=phase)
         timeout = float(self.mine_timeout_s) * max(1.0, count / 10)
-        order.timer = self.after(timeout, self._order_timeout, n, scaled=False)
+        order.timer = self.timeout(timeout, self._order_timeout, n)
         return n
 
     def _on_answer(self, env: Envelope, n: int, handle: Callable[[_Order], None]) -> None:
@@ -351,5 +351,5 @@ class BlockController(RoleActor):
         def emit(self, event: str, **fields: Any) -> None:
             self._c.emit(event, **fields)
 
-        def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
-            return self._c.after(delay_s, fn, *args, scaled=scaled)
+        def timeout(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+            return self._c.timeout(delay_s, fn, *args)

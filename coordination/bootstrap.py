@@ -128,7 +128,7 @@ class Bootstrap:
     def start(self, pools: Sequence[RegisteredPool]) -> None:
         """Begin with the pools that registered (bootstrap miner: largest share first)."""
         self._mining.start(pools)
-        self._users_timer = self._p.after(self.users_timeout_s, self._users_deadline, scaled=False)
+        self._users_timer = self._p.timeout(self.users_timeout_s, self._users_deadline)
         self._log("start", pools=[p.share.pool_id for p in self._mining.pools], users=len(self.users),
                   needed=self.needed, outputs_per_user=self.outputs_per_user, transfers=self.transfers)
         if self.needed == 0 or not any(u.amount > 0 for u in self.users.values()):

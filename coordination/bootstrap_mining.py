@@ -71,9 +71,9 @@ class Ports(Protocol):
     def emit(self, event: str, **fields: Any) -> None:
         """Record an event."""
 
-    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
-        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer.
-        ``scaled=False``: real seconds (see :meth:`monerosim_actors.behaviour.RoleActor.after`)."""
+    def timeout(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn(*args)`` later in the controller's thread; returns a cancellable timer. The
+        bootstrap's waits are on programs (see :meth:`monerosim_actors.role.RoleActor.timeout`)."""
 
 
 class BootstrapMiner:
@@ -163,7 +163,7 @@ class BootstrapMiner:
                 self._log("sync_timeout", target=target, height=self.chain_height())
                 then()
 
-        self._waiting_height = (target, then, self._p.after(self.sync_timeout_s, timeout, scaled=False))
+        self._waiting_height = (target, then, self._p.timeout(self.sync_timeout_s, timeout))
 
     def unconfirmed(self) -> bool:
         """Whether some transfer was not yet seen in a block (when :meth:`confirm_and_unlock` last looked)."""
@@ -193,7 +193,7 @@ class BootstrapMiner:
                 return
             self._log("confirm_payments", unconfirmed=unconfirmed)
             wait = min(CONFIRM_WAIT_S * 2 ** (self._confirm_rounds - 1), CONFIRM_WAIT_MAX_S)
-            self._p.after(wait, self.mine, 1, lambda: self.confirm_and_unlock(then), scaled=False)
+            self._p.timeout(wait, self.mine, 1, lambda: self.confirm_and_unlock(then))
             return
         self._confirm_rounds = 0
         count = max(self._confirmed[t] for t in self.txids) + SPENDABLE_AGE_BLOCKS - self.chain_height()

@@ -18,7 +18,8 @@ from monerosim_actors.errors import MonerosimError
 STAGES: dict[str, str] = {
     "validate": "check a scenario file and report every problem in it",
     "gen": "generate a Shadow simulation (shadow.yaml, network graph, per-host configs) from a scenario",
-    "run": "generate and run a scenario, on this machine (local backend) or under Shadow",
+    "run": "run a folder gen wrote (run OUT), or generate and run a scenario (run CONFIG), on this machine "
+           "(local backend) or under Shadow",
     "analyze": "turn the event logs of one or more runs (or of a sweep) into tables, plots and a report",
     "sweep": "run a scenario over a grid of parameters and seeds, on this machine or a Dask cluster",
 }

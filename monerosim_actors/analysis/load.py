@@ -8,7 +8,8 @@ mid-line because the host crashed, is recorded in :attr:`Run.hosts` and the rest
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import ipaddress
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -62,23 +63,29 @@ def read_plan(out_dir: Path) -> Plan:
         raise OutputError(f"{path}: not a plan written by monerosim-actors ({e})") from e
 
 
-def read_time_scale(out_dir: Path, plan: Plan) -> float:
-    """The run's time scale: the local backend's ``--time-scale`` K, 1 under Shadow.
+def run_choices(plan: Plan, events: dict[str, pd.DataFrame]) -> tuple[Plan, float]:
+    """The plan as it ran and the run's time scale K (the local backend's ``--time-scale``, 1 under
+    Shadow), from the hosts' ``host_started`` lines (their ``ip`` and ``time_scale``).
 
-    ``gen``/``run`` write it into every host config (``OUT/hosts/HOST.json``, ``time_scale``); the
-    first config that has it is read. A folder without host configs (a hand-written run) is taken
-    as K = 1. Event times ``t`` are the hosts' ``time.time()``: under Shadow the simulated clock,
-    locally real time, during which K scenario seconds pass per real second.
+    Both are choices the backend makes at run time, so no generated file holds them: the local
+    backend places a plan laid out for Shadow's network on loopback (the plan then says so in its
+    ``addressing``) and tells each host runtime K. A run without ``host_started`` lines is taken as
+    it was planned, at K = 1. Event times ``t`` are the hosts' ``time.time()``: under Shadow the
+    simulated clock, locally real time, during which K scenario seconds pass per real second.
     """
-    for host in plan.hosts:
-        path = out_dir / defaults.HOSTS_DIR / f"{host.name}.json"
-        try:
-            value = json.loads(path.read_text(encoding="utf-8")).get("time_scale")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if type(value) in (int, float) and value > 0:
-            return float(value)
-    return 1.0
+    started = events.get("host_started")
+    if started is None or not len(started):
+        return plan, 1.0
+    first = started.sort_values("t").iloc[0]
+    scale = first.get("time_scale")
+    time_scale = float(scale) if isinstance(scale, (int, float)) and scale > 0 else 1.0
+    try:
+        loopback = ipaddress.IPv4Address(str(first.get("ip"))).is_loopback
+    except ValueError:
+        loopback = plan.addressing == "loopback"
+    if loopback and plan.addressing != "loopback":
+        plan = dataclasses.replace(plan, addressing="loopback")
+    return plan, time_scale
 
 
 def read_host_log(path: Path, host: str) -> tuple[dict[str, list[pd.DataFrame]], HostLog]:

@@ -1,14 +1,20 @@
 """The local backend: every host of a plan as local process groups, started at the plan's times.
 
+A plan laid out for Shadow's network (what ``gen`` writes) is placed on loopback first, from the
+run's first address upwards (:class:`~monerosim_actors.plan.addresses.Relocation`); each host
+runtime gets that move and the time scale K in its environment, the run-time choices no generated
+file holds.
+
 Each :class:`~monerosim_actors.plan.ProcessPlan` of a host (the runtime always; monerod and the wallet
 too when Shadow would start them, ``launch_mode == "shadow"``) is started at ``start_time_s / K``
 after the run's start, in the host's data folder ``OUT/shadow.data/hosts/HOST/`` (the layout Shadow
 writes), its output in ``NAME.stdout`` / ``NAME.stderr`` there, as the leader of a session of its own.
 
-The runner never polls: one thread per child blocks in ``Popen.wait()`` and wakes the main thread
-through a pipe, the same pipe Python writes caught signals to (``signal.set_wakeup_fd``), and the main
-thread sleeps in ``select`` until a child exits, a signal arrives, the next start is due or the
-progress display wants a refresh.
+Children are started and watched as the host runtime starts monerod and the wallet
+(:mod:`monerosim_actors.runtime.child`). The runner never polls: each child's waiter thread, blocked
+in ``Popen.wait()``, wakes the main thread through a pipe, the same pipe Python writes caught
+signals to (``signal.set_wakeup_fd``), and the main thread sleeps in ``select`` until a child
+exits, a signal arrives, the next start is due or the progress display wants a refresh.
 
 The run ends when every runtime has exited (they stop themselves at the scenario's end), or at
 ``stop_time_s / K`` plus a margin, or on SIGINT/SIGTERM. Then every group still alive gets SIGTERM,
@@ -19,22 +25,21 @@ checks it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import select
 import signal
-import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from monerosim_actors.backends import groups
 from monerosim_actors.defaults import host_data_dir
+from monerosim_actors.plan.addresses import FIRST_ADDRESS, Relocation
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
+from monerosim_actors.runtime.child import Child, spawn, wait_gone
+from monerosim_actors.runtime.clock import TIME_SCALE_ENV
 from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger(__name__)
@@ -48,37 +53,16 @@ TERM_TIMEOUT_S = 30.0
 TAIL_LINES = 15
 
 
-@dataclass
-class Child:
-    """One started process and what became of it."""
+def relocation_for(plan: Plan, first_address: str) -> Relocation | None:
+    """How the local backend places ``plan``: a plan for Shadow's network moves to loopback from
+    ``first_address`` upwards; a plan already on loopback (tests, hand-made plans) stays."""
+    return Relocation(plan.hosts[0].ip, first_address) if plan.addressing == "shadow" else None
 
-    host: str
-    name: str
-    popen: subprocess.Popen[bytes]
-    data_dir: str
-    started_at: float
-    """``time.monotonic()`` when it was started."""
-    returncode: int | None = None
-    terminated: bool = False
-    """The runner sent it SIGTERM (the end of the run, or an interrupt)."""
-    killed: bool = False
-    """The runner had to SIGKILL its group."""
 
-    @property
-    def pgid(self) -> int:
-        return self.popen.pid
-
-    def log_tail(self, lines: int = TAIL_LINES) -> str:
-        """The last lines of its stderr, or of its stdout when stderr is empty."""
-        for stream in ("stderr", "stdout"):
-            path = Path(self.data_dir, f"{self.name}.{stream}")
-            try:
-                text = path.read_text(errors="replace").rstrip()
-            except FileNotFoundError:
-                continue
-            if text:
-                return "\n".join(text.splitlines()[-lines:])
-        return ""
+def placed(plan: Plan, first_address: str) -> Plan:
+    """``plan`` as the local backend runs it (:func:`relocation_for`)."""
+    relocation = relocation_for(plan, first_address)
+    return relocation.plan(plan) if relocation else plan
 
 
 @dataclass(frozen=True)
@@ -115,12 +99,15 @@ class LocalBackend:
     """Runs one plan on this machine. Use once: ``LocalBackend(plan, out).run()``."""
 
     def __init__(self, plan: Plan, out_dir: str, *, time_scale: float = 1.0,
-                 stop_margin_s: float = STOP_MARGIN_S, term_timeout_s: float = TERM_TIMEOUT_S,
+                 first_address: str = FIRST_ADDRESS["loopback"], stop_margin_s: float = STOP_MARGIN_S,
+                 term_timeout_s: float = TERM_TIMEOUT_S,
                  tick_s: float = 1.0, on_tick: Callable[[], None] | None = None) -> None:
         """Args:
             plan: the plan, with the host configs already written under ``out_dir``.
             out_dir: absolute path of OUT.
-            time_scale: K; start times and the stop time are divided by it.
+            time_scale: K; start times and the stop time are divided by it, and each runtime is told.
+            first_address: where a plan laid out for Shadow is placed (its first host; the others
+                follow); :attr:`plan` is the placed plan. A plan already on loopback stays where it is.
             stop_margin_s: real seconds granted after ``stop_time_s / K`` before hosts are stopped.
             term_timeout_s: real seconds between SIGTERM and SIGKILL.
             tick_s: how often ``on_tick`` is called while the run goes on.
@@ -128,7 +115,10 @@ class LocalBackend:
         """
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        self.plan = plan
+        relocation = relocation_for(plan, first_address)
+        self.plan = relocation.plan(plan) if relocation else plan
+        """The plan as it runs here: on loopback."""
+        self._runtime_env = {TIME_SCALE_ENV: repr(time_scale), **(relocation.to_environ() if relocation else {})}
         self.out_dir = os.path.abspath(out_dir)
         self.time_scale = time_scale
         self.stop_margin_s = stop_margin_s
@@ -217,34 +207,27 @@ class LocalBackend:
     def _start(self, host: HostPlan, process: ProcessPlan) -> None:
         data_dir = host_data_dir(self.out_dir, host.name)
         argv = [process.path, *process.args]
-        env = {**os.environ, **process.environment}
+        runtime = process.name == RUNTIME
+        env = {**os.environ, **process.environment, **(self._runtime_env if runtime else {})}
         try:
             os.makedirs(data_dir, exist_ok=True)  # a data dir that cannot be made is this host's failure
-            with open(os.path.join(data_dir, f"{process.name}.stdout"), "ab") as out, \
-                    open(os.path.join(data_dir, f"{process.name}.stderr"), "ab") as err, \
-                    _stop_signals_blocked(process.name == RUNTIME):
-                popen = subprocess.Popen(argv, cwd=data_dir, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err, start_new_session=True)
+            child = spawn(process.name, argv, data_dir, host=host.name, env=env, on_exit=self._on_exit,
+                          block_stop_signals=runtime)
         except OSError as e:
             self.failures.append(Failure(host.name, f"cannot start {process.name} ({argv[0]}): {e}"))
             return
-        child = Child(host=host.name, name=process.name, popen=popen, data_dir=data_dir,
-                      started_at=time.monotonic())
         self.children.append(child)
-        log.debug("started %s on %s: pid %d", process.name, host.name, popen.pid)
-        threading.Thread(target=self._wait_child, args=(child,), name=f"wait-{host.name}-{process.name}",
-                         daemon=True).start()
+        log.debug("started %s on %s: pid %d", process.name, host.name, child.pid)
 
-    def _wait_child(self, child: Child) -> None:
-        child.popen.wait()
+    def _on_exit(self, child: Child) -> None:
+        """From the child's waiter thread: hand its exit to the main thread."""
         self._exited.append(child)
         self._wake()
 
     def _reap(self) -> None:
-        """Record the children that exited since the last call, and judge them."""
+        """Judge the children that exited since the last call (in the main thread)."""
         while self._exited:
             child = self._exited.popleft()
-            child.returncode = child.popen.returncode
             failure = self._judge(child)
             if failure:
                 self.failures.append(failure)
@@ -256,13 +239,13 @@ class LocalBackend:
         assert rc is not None
         if child.killed:
             why = f"did not stop within {self.term_timeout_s:.0f} s of SIGTERM and was killed"
-        elif rc == 0 or (child.terminated and child.name != RUNTIME):
+        elif rc == 0 or (child.ended_by_parent and child.name != RUNTIME):
             return None
         elif rc < 0:
             why = f"was killed by {signal.Signals(-rc).name}"
         else:
             why = f"exited with code {rc}"
-        tail = child.log_tail()
+        tail = child.tail("stderr", TAIL_LINES) or child.tail("stdout", TAIL_LINES)
         where = os.path.join(child.data_dir, f"{child.name}.stderr")
         text = f"{child.name} {why} (log: {where})"
         return Failure(child.host, text + ("\n  " + "\n  ".join(tail.splitlines()) if tail else ""))
@@ -302,14 +285,14 @@ class LocalBackend:
     def _stop_everything(self) -> None:
         """SIGTERM every live group, SIGKILL what is left after the timeout, then the strays."""
         for child in self.children:
-            if child.returncode is None and child.popen.returncode is None:
-                child.terminated = True
-                groups.signal_group(child.pgid, signal.SIGTERM)
+            if not child.exited.is_set():
+                child.ended_by_parent = True
+                child.signal_group(signal.SIGTERM)
         self._wait_children(time.monotonic() + self.term_timeout_s)
         for child in self.children:
             if groups.group_alive(child.pgid):
-                child.killed = child.returncode is None
-                groups.signal_group(child.pgid, signal.SIGKILL)
+                child.killed = not child.exited.is_set()
+                child.signal_group(signal.SIGKILL)
         self._wait_children(time.monotonic() + 10.0)
         self._stop_strays()
 
@@ -334,9 +317,9 @@ class LocalBackend:
             return
         log.warning("stopping %d monerod/wallet process(es) their host left behind: %s",
                     len(found), ", ".join(str(p.pid) for p in found))
-        _wait_gone([p.pid for p in found], self.term_timeout_s)
+        wait_gone([p.pid for p in found], self.term_timeout_s)
         groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGKILL)
-        _wait_gone([p.pid for p in found], 10.0)
+        wait_gone([p.pid for p in found], 10.0)
 
     def _verify_nothing_left(self) -> list[str]:
         left = [f"{c.host}/{c.name} (process group {c.pgid})"
@@ -345,38 +328,3 @@ class LocalBackend:
         for entry in left:
             log.error("still alive after the clean-up: %s", entry)
         return left
-
-
-@contextlib.contextmanager
-def _stop_signals_blocked(block: bool) -> Iterator[None]:
-    """Block SIGTERM/SIGINT in this thread while a runtime is spawned: the child inherits the mask
-    across exec, so a stop that comes while its interpreter is still starting stays pending until
-    the runtime has installed its handlers and unblocks them (exit 0, instead of being killed by
-    the default action). Only runtimes: monerod started here would never see its SIGTERM."""
-    if not block:
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _wait_gone(pids: list[int], timeout: float) -> None:
-    """Block until none of ``pids`` (not our children) is running, or ``timeout``: pidfds, no polling."""
-    fds = []
-    for pid in pids:
-        try:
-            fds.append(os.pidfd_open(pid))
-        except ProcessLookupError:
-            continue
-    try:
-        deadline = time.monotonic() + timeout
-        pending = list(fds)
-        while pending and (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select(pending, [], [], left)
-            pending = [fd for fd in pending if fd not in ready]
-    finally:
-        for fd in fds:
-            os.close(fd)

@@ -1,9 +1,10 @@
-"""`monerosim-actors run CONFIG [-o OUT] [--time-scale K] [--backend local|shadow] ...`: generate, then run.
+"""`monerosim-actors run CONFIG|OUT [--backend local|shadow] [--time-scale K] ...`: run a simulation.
 
-Builds the plan as ``gen`` does (the local backend gives every host its own 127.x.y.z address, the
-same ports on every host) and writes OUT with host configs that carry ``time_scale = K``, then hands
-OUT to a backend: ``local`` runs every host on this machine with a live progress line, ``shadow``
-runs the ``shadow`` binary on ``OUT/shadow.yaml``. OUT defaults to ``runs/<scenario file's name>``.
+``run OUT`` runs a folder ``gen`` wrote, as it is, on either backend; ``run CONFIG`` is ``gen CONFIG
+-o OUT`` followed by ``run OUT`` (OUT defaults to ``runs/<scenario file's name>``). ``local`` runs
+every host on this machine with a live progress line, placing the plan on loopback from
+``--first-address`` and pacing it at ``--time-scale`` K, both chosen here and handed to the host
+runtimes, never written into OUT; ``shadow`` runs the ``shadow`` binary on ``OUT/shadow.yaml``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import sys
 from pathlib import Path
 
 from monerosim_actors.commands.validate import seed_arg, summary
+from monerosim_actors.plan.addresses import FIRST_ADDRESS
 from monerosim_actors.plan.model import Plan
-from monerosim_actors.plan.planner import FIRST_ADDRESS
 
 log = logging.getLogger(__name__)
 
@@ -50,62 +51,106 @@ def first_address_arg(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", metavar="CONFIG", help="the scenario YAML file")
-    parser.add_argument("-o", "--out", metavar="OUT", default=None,
-                        help=f"the folder to write and run in (default: {RUNS_DIR}/<CONFIG's name>)")
+    parser.add_argument("target", metavar="CONFIG|OUT",
+                        help="a scenario YAML file (generated into OUT first, as gen does), or a folder gen "
+                             "wrote (run as it is)")
+    parser.add_argument("--backend", choices=("local", "shadow"), default="local",
+                        help="run on this machine (local, the default) or under Shadow")
     parser.add_argument("--time-scale", metavar="K", type=time_scale_arg, default=1.0,
                         help="local backend: divide every interval and duration of the scenario by K "
                              "(block time, payment rates, the duration); the bootstrap runs as fast as "
                              "it can (default: 1)")
-    parser.add_argument("--backend", choices=("local", "shadow"), default="local",
-                        help="run on this machine (local, the default) or under Shadow")
-    parser.add_argument("--shadow-bin", metavar="PATH", default=None,
-                        help="the Shadow binary (default: shadow on PATH)")
-    parser.add_argument("--seed", metavar="N", type=seed_arg, default=None, help="override simulation.seed")
-    parser.add_argument("--force", action="store_true", help="replace OUT if it holds an earlier output")
     parser.add_argument("--first-address", metavar="IP", type=first_address_arg, default=FIRST_ADDRESS["loopback"],
                         help="local backend: the first host's address; the others follow it (default: "
                              f"{FIRST_ADDRESS['loopback']}). Give two runs at once different ranges, e.g. "
                              "127.20.0.1")
     parser.add_argument("--skip-memory-check", action="store_true",
                         help="local backend: start even when the memory estimate exceeds what is available")
+    parser.add_argument("--shadow-bin", metavar="PATH", default=None,
+                        help="shadow backend: the Shadow binary (default: shadow on PATH)")
+    generate = parser.add_argument_group("with CONFIG only (an OUT is run as gen wrote it)")
+    generate.add_argument("-o", "--out", metavar="OUT", default=None,
+                          help=f"the folder to write and run in (default: {RUNS_DIR}/<CONFIG's name>)")
+    generate.add_argument("--seed", metavar="N", type=seed_arg, default=None, help="override simulation.seed")
+    generate.add_argument("--force", action="store_true", help="replace OUT if it holds an earlier output")
 
 
 def run(opts: argparse.Namespace) -> int:
-    from monerosim_actors.shadow.write import write_output
-    from monerosim_actors.plan.planner import build_plan
-    from monerosim_actors.scenario.load import load_scenario
-
     if opts.backend == "shadow" and opts.time_scale != 1.0:
-        print("monerosim-actors run: --time-scale applies to the local backend only "
-              "(Shadow's clock is simulated: its runs take the scenario's own time)", file=sys.stderr)
-        return 2
-    out = os.path.abspath(opts.out or os.path.join(RUNS_DIR, Path(opts.config).stem))
-    scenario = load_scenario(opts.config)
-    for note in scenario.notes:
-        log.warning("%s: %s", opts.config, note)
-    local = opts.backend == "local"
-    plan = build_plan(scenario, seed=opts.seed, addressing="loopback" if local else "shadow",
-                      first_address=opts.first_address if local else None, out_dir=out)
-    if local:
+        return _refuse("--time-scale applies to the local backend only "
+                       "(Shadow's clock is simulated: its runs take the scenario's own time)")
+    if os.path.isdir(opts.target):
+        return _run_generated(opts)
+    if not os.path.exists(opts.target):
+        return _refuse(f"{opts.target}: no such scenario file or generated folder")
+    return _generate_and_run(opts)
+
+
+def _refuse(message: str) -> int:
+    print(f"monerosim-actors run: {message}", file=sys.stderr)
+    return 2
+
+
+def _run_generated(opts: argparse.Namespace) -> int:
+    """``run OUT``: check that OUT is a fresh gen output, then run it."""
+    from monerosim_actors.defaults import DATA_DIR
+    from monerosim_actors.shadow.write import read_output
+
+    given = [flag for flag, value in (("-o", opts.out), ("--seed", opts.seed), ("--force", opts.force))
+             if value not in (None, False)]
+    if given:
+        return _refuse(f"{', '.join(given)} apply to run CONFIG only: {opts.target} is a generated folder, run "
+                       "as gen wrote it (generate it again to change it)")
+    out = os.path.abspath(opts.target)
+    plan = read_output(out)
+    data = os.path.join(out, DATA_DIR)
+    if os.path.lexists(data):
+        return _refuse(f"{data} already exists: {out} holds the output of an earlier run. Generate it again "
+                       "(`monerosim-actors gen CONFIG -o OUT --force`) or remove that folder to run it anew")
+    if opts.backend == "local":
         problem = _local_problem(plan, opts)
         if problem:
-            print(f"monerosim-actors run: {problem}", file=sys.stderr)
-            return 2
-    write_output(plan, out, force=opts.force, time_scale=opts.time_scale)
+            return _refuse(problem)
+    return _run(plan, out, opts)
+
+
+def _generate_and_run(opts: argparse.Namespace) -> int:
+    """``run CONFIG``: what ``gen`` writes, checked for this backend before anything is written, then run."""
+    from monerosim_actors.commands.gen import plan_scenario
+    from monerosim_actors.commands.validate import report_problems
+    from monerosim_actors.errors import ScenarioError
+    from monerosim_actors.shadow.write import write_output
+
+    out = os.path.abspath(opts.out or os.path.join(RUNS_DIR, Path(opts.target).stem))
+    try:
+        plan = plan_scenario(opts.target, out, opts.seed)
+    except ScenarioError as e:
+        return report_problems("run", opts.target, e)
+    if opts.backend == "local":
+        problem = _local_problem(plan, opts)
+        if problem:
+            return _refuse(problem)
+    write_output(plan, out, force=opts.force)
     print(f"wrote {out}: {summary(plan)}", file=sys.stderr)
-    if not local:
-        from monerosim_actors.backends import resources
-        print(f"memory at peak, expected: {resources.estimate(plan).describe()}", file=sys.stderr)
-        from monerosim_actors.backends import shadow
-        return shadow.run(out, opts.shadow_bin, sys.stderr, summary_stream=sys.stdout)
-    return _run_local(plan, out, opts.time_scale)
+    return _run(plan, out, opts)
+
+
+def _run(plan: Plan, out: str, opts: argparse.Namespace) -> int:
+    if opts.backend == "local":
+        return _run_local(plan, out, opts.time_scale, opts.first_address)
+    from monerosim_actors.backends import resources, shadow
+
+    print(f"memory at peak, expected: {resources.estimate(plan).describe()}", file=sys.stderr)
+    return shadow.run(out, opts.shadow_bin, sys.stderr, summary_stream=sys.stdout)
 
 
 def _local_problem(plan: Plan, opts: argparse.Namespace) -> str | None:
-    """Why the local backend cannot run ``plan`` here (memory, addresses), or None."""
+    """Why the local backend cannot run ``plan`` here, placed from ``--first-address`` (memory,
+    addresses), or None."""
     from monerosim_actors.backends import resources
+    from monerosim_actors.backends.local import placed
 
+    plan = placed(plan, opts.first_address)
     if not ipaddress.IPv4Address(plan.hosts[-1].ip).is_loopback:
         return (f"{len(plan.hosts)} hosts from {opts.first_address} upwards run past 127.255.255.254: "
                 "give a lower --first-address")
@@ -122,7 +167,7 @@ def _local_problem(plan: Plan, opts: argparse.Namespace) -> str | None:
     return None
 
 
-def _run_local(plan: Plan, out: str, time_scale: float) -> int:
+def _run_local(plan: Plan, out: str, time_scale: float, first_address: str) -> int:
     from monerosim_actors.backends import progress, resources
     from monerosim_actors.backends.local import RUNTIME, LocalBackend
     from monerosim_actors.backends.tail import EventTail
@@ -141,7 +186,8 @@ def _run_local(plan: Plan, out: str, time_scale: float) -> int:
     tally = progress.Tally.for_plan(plan)
     tail = EventTail({h.name: os.path.join(host_data_dir(out, h.name), EVENTS_FILE) for h in plan.hosts})
     display = progress.ProgressDisplay(tally, tail, sys.stderr, scenario_end_s=plan.duration_s / time_scale)
-    result = LocalBackend(plan, out, time_scale=time_scale, on_tick=display.update).run()
+    result = LocalBackend(plan, out, time_scale=time_scale, first_address=first_address,
+                          on_tick=display.update).run()
     display.finish()
     codes: dict[str, int | None] = {h.name: None for h in plan.hosts}
     codes.update({c.host: c.returncode for c in result.children if c.name == RUNTIME})

@@ -208,9 +208,8 @@ class HostConfig:
     version: int
     host: HostPlan
     duration_s: float
-    """The runtime stops itself this many scenario seconds after the simulation's start."""
-    time_scale: float
-    """Every scenario interval is divided by this (the local backend's ``--time-scale``); 1 under Shadow."""
+    """The runtime stops itself this many scenario seconds after the simulation's start (the local
+    backend's time scale, a run-time choice, is not in here: see :mod:`monerosim_actors.runtime.clock`)."""
     launch_mode: LaunchMode
     consensus: ConsensusPlan
     binaries: Binaries
@@ -226,13 +225,12 @@ class HostConfig:
         return from_dict(cls, json.loads(text))
 
 
-def host_config(plan: Plan, host: HostPlan, *, time_scale: float = 1.0) -> HostConfig:
+def host_config(plan: Plan, host: HostPlan) -> HostConfig:
     """The config one host's runtime needs, cut from the plan."""
     return HostConfig(
         version=PLAN_VERSION,
         host=host,
         duration_s=plan.duration_s,
-        time_scale=time_scale,
         launch_mode=plan.launch_mode,
         consensus=plan.consensus,
         binaries=plan.binaries,

@@ -2,12 +2,13 @@
 
 The host runtime uses them when it starts the programs itself; the generator uses them when Shadow
 starts the programs (``launch: shadow``). Every socket binds to the host's own address, never
-0.0.0.0; ``--allow-local-ip`` is added only for loopback addresses (the local backend).
+0.0.0.0. The same command line runs on either backend: ``--allow-local-ip`` lets monerod dial
+peers on loopback when the local backend has placed the plan there
+(:mod:`monerosim_actors.plan.addresses`), and changes nothing on Shadow's public addresses.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 
 from monerosim_actors.defaults import MONEROD_DIR, WALLET_DIR
@@ -36,10 +37,8 @@ def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
         # Plain HTTP: with the default (autodetect) monerod makes an RSA certificate at every start,
         # 1 to 5 s of CPU, more than the rest of its start-up (bench/local_growth.py).
         "--rpc-ssl", "disabled",
-        "--non-interactive", "--confirm-external-bind",
+        "--non-interactive", "--confirm-external-bind", "--allow-local-ip",
     ]
-    if ipaddress.IPv4Address(ip).is_loopback:
-        argv.append("--allow-local-ip")
     # Exclusive, not priority, peers: with priority peers monerod also dials the public network's
     # hard-coded seed nodes whenever its peer list is short (always, in a small network): real
     # internet addresses from a local run, and under Shadow ~15,000 failed connects per node per

@@ -10,15 +10,14 @@ custom roles. Public nodes start before everyone whose wallet may use them.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from monerosim_actors import defaults
 from monerosim_actors.plan import monero_args
+from monerosim_actors.plan.addresses import FIRST_ADDRESS, addresses
 from monerosim_actors.errors import Problem, ScenarioError
 from monerosim_actors.plan.model import (
     PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, NodeAccess, Plan,
@@ -26,8 +25,6 @@ from monerosim_actors.plan.model import (
 from monerosim_actors.scenario.model import OWN_NODE, PUBLIC_NODE_PREFIX, NodeChoice, Place, Scenario, host_name
 from monerosim_actors.scenario.roles import BUILTIN_ROLE_CLASSES
 
-FIRST_ADDRESS: dict[str, str] = {"shadow": "11.0.0.1", "loopback": "127.10.0.1"}
-"""Hosts are addressed upwards from here in plan order (never 127.0.0.1 for loopback)."""
 STAGGER_BATCH = 100
 """Hosts of one role start in batches of this many, one batch per second, so that thousands of
 monerods do not all start in the same simulated instant."""
@@ -86,7 +83,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
     groups = _agents(scenario)
     agents = [a for group in groups for a in group]
     names = [host_name(a.agent_id) for a in agents]
-    ips = list(_addresses(first_address or FIRST_ADDRESS[addressing], len(agents)))
+    ips = list(addresses(first_address or FIRST_ADDRESS[addressing], len(agents)))
     starts = _start_times([len(g) for g in groups])
     if starts[-1] >= scenario.duration_s:
         raise ScenarioError([Problem(scenario.path, None, "simulation.duration",
@@ -246,17 +243,6 @@ def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: 
     directory.params.update({
         "marketplaces": markets,
         "users": [{"user_id": u["user_id"], "host": u["host"]} for u in users]})
-
-
-def _addresses(first: str, count: int) -> Iterator[str]:
-    """``count`` addresses upwards from ``first``, skipping x.y.z.0 and x.y.z.255."""
-    value = int(ipaddress.IPv4Address(first))
-    produced = 0
-    while produced < count:
-        if value & 0xFF not in (0, 0xFF):
-            yield str(ipaddress.IPv4Address(value))
-            produced += 1
-        value += 1
 
 
 def _start_times(group_sizes: list[int]) -> list[float]:

@@ -198,15 +198,20 @@ class RoleActor(pykka.ThreadingActor):
         """Drop a message this role does not accept from its sender, and say so."""
         self.emit(EventName.MSG_REJECTED, id=env.id, type=env.type, src=env.src, reason=reason)
 
-    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any, scaled: bool = True) -> Any:
+    def after(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
         """Call ``fn(*args)`` in this actor's thread ``delay_s`` scenario seconds from now.
 
-        With ``scaled=False`` the delay is real seconds, not shortened by the run's ``time_scale``:
-        for timeouts that wait on programs (a wallet, ``generateblocks``), which a shorter
-        scenario does not make faster. Under Shadow both are the same (``time_scale`` is 1).
         Returns the scheduler's timer (``.cancel()`` it if the call is no longer wanted).
         """
-        return self.ctx.scheduler.call_later(max(0.0, delay_s), self.actor_ref, _Call(fn, args), scaled=scaled)
+        return self.ctx.scheduler.call_later(max(0.0, delay_s), self.actor_ref, _Call(fn, args))
+
+    def timeout(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call ``fn(*args)`` in this actor's thread after ``delay_s`` seconds of the programs' own
+        time: for a timeout or a retry that waits on work a faster-paced scenario does not make
+        faster (a wallet answering, ``generateblocks``, a message being acknowledged). Under Shadow
+        it is the same as :meth:`after`. Returns the timer, as :meth:`after` does.
+        """
+        return self.ctx.scheduler.call_timeout(max(0.0, delay_s), self.actor_ref, _Call(fn, args))
 
     def until_acknowledged(self, dst_host: str, message: Callable[[], Message], *, every_s: float,
                            max_every_s: float | None = None) -> Resend:
@@ -247,9 +252,9 @@ class RoleActor(pykka.ThreadingActor):
 
     def _setup(self) -> None:
         """Run :meth:`setup`; if it fails with a project error (a wallet RPC that timed out on a
-        loaded machine, say), try again after :attr:`setup_retry_s` real seconds."""
+        loaded machine, say), try again after :attr:`setup_retry_s` seconds (:meth:`timeout`)."""
         if not (self._guarded("open_wallet", self._open_wallet) and self._guarded("setup", self.setup)):
-            self.after(self.setup_retry_s, self._setup, scaled=False)
+            self.timeout(self.setup_retry_s, self._setup)
             return
         self.ready = True
         if self.autostart_tasks:
@@ -304,9 +309,10 @@ class RoleActor(pykka.ThreadingActor):
         self.emit(EventName.WALLET_OPENED, wallet=name, created=created)
 
     def _reopen_wallet(self) -> None:
-        """After a wallet restart; tried again after :attr:`setup_retry_s` real seconds until it works."""
+        """After a wallet restart; tried again after :attr:`setup_retry_s` seconds (:meth:`timeout`)
+        until it works."""
         if not self._guarded("open_wallet", self._open_wallet):
-            self.after(self.setup_retry_s, self._reopen_wallet, scaled=False)
+            self.timeout(self.setup_retry_s, self._reopen_wallet)
 
     def _guarded(self, where: str, fn: Callable[..., Any], *args: Any) -> bool:
         """Run ``fn``; a project error is logged (``actor_error``) and gives False."""

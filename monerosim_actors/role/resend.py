@@ -13,8 +13,8 @@ stops::
     case PoolRegistered(accepted=True):
         self._registration.stop()      # acknowledged
 
-The waits are real seconds (not shortened by the run's ``time_scale``): they wait on programs
-starting, which a shorter scenario does not make faster. Nothing sleeps or polls: each wait is one
+The waits are :meth:`~monerosim_actors.role.RoleActor.timeout` waits: they wait on programs
+starting, which a faster-paced scenario does not make faster. Nothing sleeps or polls: each wait is one
 timer of the actor's scheduler, and the re-send runs in the actor's own thread.
 """
 
@@ -42,7 +42,7 @@ class Resend:
         dst: the host the message goes to.
         message: makes the message for each attempt, so it says what is true when it is sent (an
             address read again after a wallet restart, a new request number).
-        every_s: real seconds between the first send and the first re-send.
+        every_s: seconds of the programs' own time between the first send and the first re-send.
         max_every_s: None: every wait is ``every_s``. A number: the wait doubles after each
             re-send, up to this many seconds (for a service that may stay silent for long).
 
@@ -95,7 +95,7 @@ class Resend:
             logger.debug("%s: %s to %s not acknowledged, sent again (attempt %d)", self._actor.host, body.kind,
                          self.dst, self.attempts)
         # armed first: a send that raises is tried again like one the network lost
-        self._timer = self._actor.after(self._wait, self._due, self._round, scaled=False)
+        self._timer = self._actor.timeout(self._wait, self._due, self._round)
         self._actor.send(self.dst, body)
 
     def _due(self, round_: int) -> None:

@@ -2,7 +2,7 @@
 
 As in locust, a role says ``wait_time = exponential(mean_s=600)``; unlike locust, the callable takes
 the actor's own seeded :class:`random.Random`, so every draw is reproducible from the simulation seed
-and the host name. Times are scenario seconds (the scheduler divides them by ``time_scale``).
+and the host name. Times are scenario seconds.
 
 A scenario may override a role's ``wait_time`` with a parameter (see :func:`from_param`)::
 

@@ -37,7 +37,12 @@ class BusSender(Protocol):
 
 
 class TimerService(Protocol):
-    def call_later(self, delay_s: float, ref: Tellable, message: Any, *, scaled: bool = True) -> Timer: ...
+    """Timers in scenario seconds (``call_later``) and in the programs' own seconds (``call_timeout``,
+    for timeouts and retries on work a faster scenario does not speed up)."""
+
+    def call_later(self, delay_s: float, ref: Tellable, message: Any) -> Timer: ...
+
+    def call_timeout(self, delay_s: float, ref: Tellable, message: Any) -> Timer: ...
 
 
 @dataclass
@@ -51,7 +56,8 @@ class HostContext:
         bus: ``send(dst_host, body) -> message id``; thread-safe and non-blocking, logs ``msg_sent``.
         daemon: the host's monerod RPC, or None.
         wallet: the host's wallet RPC, or None.
-        scheduler: ``call_later(delay_s, ref, message) -> Timer`` in scenario seconds.
+        scheduler: ``call_later(delay_s, ref, message) -> Timer`` in scenario seconds, and
+            ``call_timeout`` for timeouts on programs (see :class:`TimerService`).
         clock: ``now()``, i.e. ``time.time()`` (simulated under Shadow).
         data_dir: the host's data directory, where a role keeps what must survive a restart of
             the host; None (role tests with fakes) means: keep nothing on disk.

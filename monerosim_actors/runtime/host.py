@@ -10,8 +10,9 @@ under Shadow, whose expected final state of a runtime is ``{exited: 0}``, the ru
 
 The scenario ends ``duration_s`` scenario seconds after the simulation's start, and this host was
 started ``start_time_s`` scenario seconds after it, so the runtime stops itself
-``(duration_s - start_time_s) / time_scale`` real seconds after it started (simulated seconds under
-Shadow, where ``time_scale`` is 1).
+``(duration_s - start_time_s) / K`` real seconds after it started (simulated seconds under Shadow,
+where K is 1). K, the time scale, is the local backend's run-time choice, given in the environment
+(:data:`monerosim_actors.runtime.clock.TIME_SCALE_ENV`), never in the host config.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from types import FrameType
 from typing import Any
 
 from monerosim_actors.errors import MonerosimError
+from monerosim_actors.plan.addresses import Relocation
 from monerosim_actors.plan.model import PLAN_VERSION, HostConfig
+from monerosim_actors.runtime.clock import clock_seconds, time_scale_from
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED,
                                              EXIT_START_FAILED, HostSystem)
 from monerosim_actors.runtime.waker import Waker
@@ -60,9 +64,23 @@ def load_config(path: str) -> HostConfig:
     return config
 
 
-def run_seconds(config: HostConfig) -> float:
-    """Real seconds from this process's start to the scenario's end."""
-    return max(0.0, (config.duration_s - config.host.start_time_s) / config.time_scale)
+def apply_run_choices(config: HostConfig, environ: Mapping[str, str]) -> tuple[HostConfig, float]:
+    """The config as this run places it, and the time scale K: the local backend's run-time choices,
+    which it gives in the environment (none under Shadow: the config as gen wrote it, K = 1).
+
+    Raises:
+        MonerosimError: a variable the backend set cannot be read.
+    """
+    try:
+        relocation = Relocation.from_environ(environ)
+    except ValueError as e:
+        raise MonerosimError(str(e)) from None
+    return (relocation.config(config) if relocation else config), time_scale_from(environ)
+
+
+def run_seconds(config: HostConfig, time_scale: float) -> float:
+    """Real seconds from this process's start to the scenario's end, at time scale K."""
+    return max(0.0, clock_seconds(config.duration_s - config.host.start_time_s, time_scale))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if not opts.verbose:  # pykka logs every exception an ask returns to its caller, with a traceback
         logging.getLogger("pykka").setLevel(logging.WARNING)
     try:
-        config = load_config(opts.config)
+        config, time_scale = apply_run_choices(load_config(opts.config), os.environ)
     except MonerosimError as e:
         print(f"monerosim host: {e}", file=sys.stderr)
         return EXIT_START_FAILED
@@ -83,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     # program, the role actor, the bus's thread: HostSystem.fail) all wake it
     wakeup = Waker()
     wakeup.catch_signals()
-    system = HostSystem(config, opts.data_dir, on_stop=wakeup.wake)
+    system = HostSystem(config, opts.data_dir, time_scale=time_scale, on_stop=wakeup.wake)
     reason = "end"
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -112,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     starter = threading.Thread(target=start, name="start")
     starter.start()
-    deadline = started + run_seconds(config)
+    deadline = started + run_seconds(config, time_scale)
     while not system.stopping.is_set() and not ("error" in outcome or outcome.get("running") is False):
         if time.monotonic() >= deadline:
             break

@@ -1,10 +1,10 @@
 """Supervising one managed program (monerod or monero-wallet-rpc) with a pykka actor.
 
-The supervisor starts the program in its own process group (so a signal to the host's group does not
-reach it and the whole group can be stopped), appends its stdout/stderr to ``NAME.stdout`` /
-``NAME.stderr`` in the host's data directory, and waits until its RPC answers: the probe is polled
-with a back-off from 0.1 s doubling to 2 s, bounded by an overall timeout. Exits are detected
-without polling: a thread per child blocks in ``Popen.wait()`` and tells the supervisor. An
+The supervisor starts the program as the local backend starts a host runtime
+(:func:`monerosim_actors.runtime.child.spawn`: its own session and process group, its stdout/stderr
+appended to ``NAME.stdout`` / ``NAME.stderr`` in the host's data directory, its exit seen by a
+thread blocked in ``Popen.wait()``, which tells the supervisor), and waits until its RPC answers: the
+probe is polled with a back-off from 0.1 s doubling to 2 s, bounded by an overall timeout. An
 unexpected exit is logged and the program restarted after a back-off (in real seconds, through the
 scheduler), its data directory untouched, so the chain (``--keep-fakechain``) and the wallet files
 survive; too many restarts in a row end in ``process_failed``. Stopping is graceful: the program's
@@ -20,20 +20,19 @@ waits for its RPC and asks it to stop over RPC at shutdown; it does not watch or
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import pykka
 
 from monerosim_actors.errors import ProcessError, RpcError
 from monerosim_actors.events.names import EventName
 from monerosim_actors.runtime import pidfile
+from monerosim_actors.runtime.child import Child, read_tail, spawn
 from monerosim_actors.runtime.context import EventSink, TimerService
 
 log = logging.getLogger(__name__)
@@ -85,36 +84,12 @@ class Stop:
 
 @dataclass(frozen=True)
 class _Exited:
-    child: _Child
+    child: Child
 
 
 @dataclass(frozen=True)
 class _Restart:
     attempt: int
-
-
-class _Child:
-    """One run of the program."""
-
-    def __init__(self, popen: subprocess.Popen[bytes], outputs: list[tuple[str, int]]) -> None:
-        self.popen = popen
-        self.outputs = outputs
-        """``(path, offset at start)`` of the output files: the tail of this run only."""
-        self.started_at = time.monotonic()
-        self.exited = threading.Event()
-        self.returncode: int | None = None
-        self.handled = False
-        """Its exit was already accounted for (stopped or failed on purpose)."""
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def signal_group(self, sig: int) -> None:
-        try:
-            os.killpg(self.popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class ProcessSupervisor(pykka.ThreadingActor):
@@ -139,7 +114,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
         self._stopping = stopping
         self._on_restarted = on_restarted
         self._on_failed = on_failed
-        self._child: _Child | None = None
+        self._child: Child | None = None
         self._attempt = 0
         self._stopped = False
 
@@ -170,7 +145,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
         except ProcessError as e:
             if self._stopping.is_set():
                 raise  # not a failure: the host shuts down, and Stop ends the child gracefully
-            child.handled = True
+            child.ended_by_parent = True
             self._kill(child)
             self._events.emit(ACTOR, EventName.PROCESS_FAILED, name=self.spec.name, reason=str(e).splitlines()[0])
             raise
@@ -180,40 +155,32 @@ class ProcessSupervisor(pykka.ThreadingActor):
     def _pid_path(self) -> str:
         return pidfile.path_for(self.spec.data_dir, self.spec.name)
 
-    def _launch(self) -> _Child:
+    def _launch(self) -> Child:
         spec = self.spec
         left = pidfile.stop_leftover(self._pid_path, spec.argv, spec.term_timeout_s)
         if left is not None:
             self._events.emit(ACTOR, EventName.PROCESS_LEFTOVER_STOPPED, name=spec.name, pid=left)
         self._check_address_free()
-        outputs: list[tuple[str, int]] = []
-        files: list[IO[bytes]] = []
+        ref = self.actor_ref
+
+        def on_exit(child: Child) -> None:
+            try:
+                ref.tell(_Exited(child))
+            except pykka.ActorDeadError:
+                pass
+
         try:
-            for stream in ("stdout", "stderr"):
-                path = os.path.join(spec.data_dir, f"{spec.name}.{stream}")
-                f = open(path, "ab")  # noqa: SIM115 closed right after Popen (the child keeps its copy)
-                files.append(f)
-                outputs.append((path, f.tell()))
-            popen = subprocess.Popen(list(spec.argv), stdin=subprocess.DEVNULL, stdout=files[0],
-                                     stderr=files[1], cwd=spec.data_dir, start_new_session=True,
-                                     close_fds=True)
+            child = spawn(spec.name, spec.argv, spec.data_dir, host=self.host, on_exit=on_exit)
         except OSError as e:
             raise ProcessError(f"cannot start {spec.name} ({spec.argv[0] if spec.argv else '?'}): {e}",
                                host=self.host, argv=list(spec.argv)) from e
-        finally:
-            for f in files:
-                f.close()
-        child = _Child(popen, outputs)
         self._child = child
         try:
-            pidfile.record(self._pid_path, popen.pid)
+            pidfile.record(self._pid_path, child.pid)
         except OSError as e:  # the outputs were just written there: only a full disk gets here
             log.warning("%s: cannot write the pid file of %s: %s", self.host, spec.name, e)
-        self._events.emit(ACTOR, EventName.PROCESS_STARTED, name=spec.name, pid=popen.pid, argv=list(spec.argv))
-        log.info("%s: started %s (pid %d)", self.host, spec.name, popen.pid)
-        ref = self.actor_ref
-        threading.Thread(target=_wait_for_exit, args=(child, ref), name=f"wait-{spec.name}-{popen.pid}",
-                         daemon=True).start()
+        self._events.emit(ACTOR, EventName.PROCESS_STARTED, name=spec.name, pid=child.pid, argv=list(spec.argv))
+        log.info("%s: started %s (pid %d)", self.host, spec.name, child.pid)
         return child
 
     def _check_address_free(self) -> None:
@@ -228,7 +195,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                            f"another {self.spec.name} is running on this host's address",
                            host=self.host, argv=list(self.spec.argv))
 
-    def _wait_ready(self, child: _Child | None) -> None:
+    def _wait_ready(self, child: Child | None) -> None:
         """Poll the probe with back-off until it answers; the child's exit or shutdown ends it at once."""
         spec = self.spec
         started = time.monotonic()
@@ -255,27 +222,27 @@ class ProcessSupervisor(pykka.ThreadingActor):
         self._events.emit(ACTOR, EventName.PROCESS_READY, name=spec.name, elapsed_s=round(elapsed, 3))
         log.info("%s: %s ready after %.1f s", self.host, spec.name, elapsed)
 
-    def _error(self, message: str, child: _Child | None) -> ProcessError:
+    def _error(self, message: str, child: Child | None) -> ProcessError:
         return ProcessError(message, host=self.host, argv=list(self.spec.argv),
                             returncode=child.returncode if child else None,
                             log_tail=self._tail(child))
 
-    def _tail(self, child: _Child | None) -> str:
-        parts = [_tail(path, offset) for path, offset in (child.outputs if child else [])]
+    def _tail(self, child: Child | None) -> str:
+        parts = [child.tail(stream, TAIL_LINES) for stream in ("stdout", "stderr")] if child else []
         text = "\n".join(p for p in parts if p)
         if not text and self.spec.log_file:
-            text = _tail(self.spec.log_file, 0)
+            text = read_tail(self.spec.log_file, TAIL_LINES)
         return text
 
     # --- exits and restarts ---------------------------------------------------------------------
 
-    def _exited(self, child: _Child) -> None:
+    def _exited(self, child: Child) -> None:
         if child is not self._child:
             return
         pidfile.forget(self._pid_path)
-        if child.handled:
+        if child.ended_by_parent:
             return
-        child.handled = True
+        child.ended_by_parent = True
         expected = self._stopped or self._stopping.is_set()
         self._events.emit(ACTOR, EventName.PROCESS_EXITED, name=self.spec.name, returncode=child.returncode,
                           expected=expected)
@@ -290,7 +257,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                        f"(last code {child.returncode})")
             return
         delay = min(RESTART_BACKOFF_START_S * 2 ** (self._attempt - 1), RESTART_BACKOFF_MAX_S)
-        self._scheduler.call_later(delay, self.actor_ref, _Restart(self._attempt), scaled=False)
+        self._scheduler.call_timeout(delay, self.actor_ref, _Restart(self._attempt))
 
     def _restart(self, attempt: int) -> None:
         if self._stopped or self._stopping.is_set():
@@ -328,7 +295,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
             return
         if child is None or child.exited.is_set():
             return
-        child.handled = True
+        child.ended_by_parent = True
         if not (self._stop_rpc() and child.exited.wait(spec.stop_timeout_s)):
             log.warning("%s: %s did not stop over RPC; SIGTERM", self.host, spec.name)
             child.signal_group(signal.SIGTERM)
@@ -350,12 +317,12 @@ class ProcessSupervisor(pykka.ThreadingActor):
             return False
 
     @staticmethod
-    def _kill(child: _Child) -> None:
+    def _kill(child: Child) -> None:
         child.signal_group(signal.SIGKILL)
         child.exited.wait(10.0)
 
 
-def _wait_for_exit(child: _Child, ref: pykka.ActorRef[Any]) -> None:
+def _wait_for_exit(child: Child, ref: pykka.ActorRef[Any]) -> None:
     """The waiter thread: blocks in waitpid, records the exit, tells the supervisor."""
     child.returncode = child.popen.wait()
     child.exited.set()
@@ -363,16 +330,3 @@ def _wait_for_exit(child: _Child, ref: pykka.ActorRef[Any]) -> None:
         ref.tell(_Exited(child))
     except pykka.ActorDeadError:
         pass
-
-
-def _tail(path: str, offset: int, lines: int = TAIL_LINES) -> str:
-    """The last ``lines`` lines written to ``path`` after ``offset``."""
-    try:
-        with open(path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            start = max(offset, size - 64 * 1024)
-            f.seek(start)
-            data = f.read()
-    except OSError:
-        return ""
-    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])

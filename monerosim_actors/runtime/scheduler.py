@@ -1,10 +1,19 @@
 """Timers for actors: ``call_later(delay, ref, message)`` tells ``message`` to ``ref`` when due.
 
 One thread per host waits on a condition until the earliest due time (or, with no timer pending,
-until a timer is added), so an idle host makes no wake-ups at all; it never polls. Delays given in
-scenario seconds are divided by the host's ``time_scale``; the runtime's own back-offs (restarts)
-are real seconds and pass ``scaled=False``. Under Shadow ``time.monotonic`` is simulated time, and a
-thread blocked in ``Condition.wait`` lets the simulation advance.
+until a timer is added), so an idle host makes no wake-ups at all; it never polls. Under Shadow
+``time.monotonic`` is simulated time, and a thread blocked in ``Condition.wait`` lets the simulation
+advance.
+
+Two kinds of delay, and this is the one place that knows how each maps to the host's clock:
+
+- :meth:`Scheduler.call_later`: scenario seconds (block intervals, payment waits), divided by the
+  run's time scale K (:mod:`monerosim_actors.runtime.clock`; 1 under Shadow).
+- :meth:`Scheduler.call_timeout`: seconds of the programs' own time, never divided: timeouts and
+  retries that wait on work a faster scenario does not speed up (a program starting, monerod mining,
+  a message answered, a restart's back-off).
+
+Neither caller sees K.
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ import time
 from typing import Any, Protocol
 
 import pykka
+
+from monerosim_actors.runtime.clock import clock_seconds
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +59,14 @@ class Scheduler:
     """Tells actors messages at due times from one waiting thread (started on construction)."""
 
     def __init__(self, time_scale: float = 1.0, *, name: str = "scheduler") -> None:
+        """Args:
+            time_scale: K, scenario seconds per second of the host's clock (the runtime reads it from
+                its environment: :func:`monerosim_actors.runtime.clock.time_scale_from`).
+            name: the waiting thread's name.
+        """
         if time_scale <= 0:
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
-        self.time_scale = time_scale
+        self._time_scale = time_scale
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -58,18 +74,24 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def call_later(self, delay_s: float, ref: Tellable, message: Any, *, scaled: bool = True) -> Timer:
-        """Tell ``message`` to ``ref`` after ``delay_s`` seconds.
+    def call_later(self, delay_s: float, ref: Tellable, message: Any) -> Timer:
+        """Tell ``message`` to ``ref`` after ``delay_s`` scenario seconds.
 
         Args:
-            delay_s: scenario seconds (divided by ``time_scale``), or real seconds with ``scaled=False``;
-                negative delays count as 0.
+            delay_s: scenario seconds; negative delays count as 0.
             ref: the actor to tell; if it is dead by then the message is dropped quietly.
             message: any object the actor understands.
-            scaled: whether ``delay_s`` is in scenario seconds.
         """
-        real = max(0.0, delay_s) / (self.time_scale if scaled else 1.0)
-        timer = Timer(time.monotonic() + real, ref, message)
+        return self._add(clock_seconds(max(0.0, delay_s), self._time_scale), ref, message)
+
+    def call_timeout(self, delay_s: float, ref: Tellable, message: Any) -> Timer:
+        """Tell ``message`` to ``ref`` after ``delay_s`` seconds of the programs' own time: for a
+        timeout or retry on work that a faster scenario does not make faster. Arguments as
+        :meth:`call_later`."""
+        return self._add(max(0.0, delay_s), ref, message)
+
+    def _add(self, delay_s: float, ref: Tellable, message: Any) -> Timer:
+        timer = Timer(time.monotonic() + delay_s, ref, message)
         with self._cond:
             if self._stopped:
                 timer.cancelled = True

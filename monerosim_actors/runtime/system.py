@@ -99,15 +99,18 @@ def load_message_modules(modules: tuple[str, ...]) -> None:
 class HostSystem:
     """Everything running on one host; :meth:`start`, wait on :attr:`stopping`, then :meth:`stop`."""
 
-    def __init__(self, config: HostConfig, data_dir: str, *, ready_timeout_s: float = 120.0,
-                 on_stop: Callable[[], None] | None = None) -> None:
+    def __init__(self, config: HostConfig, data_dir: str, *, time_scale: float = 1.0,
+                 ready_timeout_s: float = 120.0, on_stop: Callable[[], None] | None = None) -> None:
         """
         Args:
+            time_scale: K, the run's pace (:mod:`monerosim_actors.runtime.clock`); only the
+                scheduler applies it, and ``host_started`` records it for the analysis.
             on_stop: called (from any thread) when the system itself decides to stop (a program
                 that cannot be kept running, a dead role actor or bus thread: :meth:`fail`), so
                 that whoever waits for the end wakes up.
         """
         self.config = config
+        self.time_scale = time_scale
         self._on_stop = on_stop
         self.host = config.host.name
         self.data_dir = os.path.abspath(data_dir)
@@ -164,8 +167,8 @@ class HostSystem:
         except OSError as e:
             raise OutputError(f"{self.host}: data directory {self.data_dir} is not writable: {e}") from e
         self.events.emit(ACTOR, EventName.HOST_STARTED, role=host.role, agent_id=host.agent_id, ip=host.ip,
-                         seed=host.seed, time_scale=config.time_scale, pid=os.getpid())
-        self.scheduler = Scheduler(config.time_scale)
+                         seed=host.seed, time_scale=self.time_scale, pid=os.getpid())
+        self.scheduler = Scheduler(self.time_scale)
         self.bus = Bus(config, self.events, self.inbox, on_failed=self._bus_failed)
         self.bus.start()
         if host.node is not None:  # its own monerod, or a public node's

@@ -1,4 +1,4 @@
-"""Write a plan's files into OUT, all or nothing.
+"""Write a plan's files into OUT, all or nothing; read them back for ``run OUT``.
 
 Everything is written into a fresh folder next to OUT and renamed into place at the end, so an
 interrupted or failed ``gen`` never leaves a half-written OUT behind. A non-empty OUT is replaced
@@ -19,19 +19,19 @@ from collections.abc import Callable
 from monerosim_actors import defaults
 from monerosim_actors.shadow import config as shadow_config, shim as shadow_shim
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan.model import HostPlan, Plan, host_config
+from monerosim_actors.plan.model import PLAN_VERSION, HostPlan, Plan, host_config
 
 log = logging.getLogger(__name__)
 
 
-def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: float = 1.0) -> str:
+def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
     """Write ``shadow.yaml``, ``plan.json``, ``hosts/HOST.json``, ``network.gml`` (when the network
     is not Shadow's switch) and the Shadow compatibility shim (when the plan preloads it) into
     ``out_dir``; return its absolute path. The shim is built (or found in its cache) before anything
     is written.
 
     ``out_dir`` must be the folder the plan was built for (its paths are baked into the files).
-    ``time_scale`` goes into every host config (the local backend's; 1 under Shadow).
+    Nothing a backend chooses at run time (the local backend's time scale and addresses) goes in.
 
     Raises:
         OutputError: OUT is not empty (without ``force``), is not a folder, or cannot be written.
@@ -49,7 +49,7 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: f
     except OSError as e:
         raise OutputError(f"cannot create {parent}: {e.strerror or e}") from None
     try:
-        _write_files(plan, out, tmp, time_scale)
+        _write_files(plan, out, tmp)
         if shim is not None:
             shutil.copyfile(shim, os.path.join(tmp, defaults.SHIM_FILE))
         _move_into_place(tmp, out)
@@ -60,6 +60,46 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False, time_scale: f
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def read_output(out_dir: str) -> Plan:
+    """The plan of a folder :func:`write_output` wrote, once it is checked to hold everything
+    either backend needs to run it.
+
+    Raises:
+        OutputError: naming the folder and what it lacks (or what is wrong with it).
+    """
+    out = os.path.abspath(out_dir)
+    if not os.path.isdir(out):
+        raise OutputError(f"{out} is not a folder")
+    missing = [name for name in (defaults.PLAN_FILE, defaults.SHADOW_FILE)
+               if not os.path.isfile(os.path.join(out, name))]
+    if not os.path.isdir(os.path.join(out, defaults.HOSTS_DIR)):
+        missing.append(defaults.HOSTS_DIR + "/")
+    if missing:
+        raise OutputError(f"{out} is not a folder `monerosim-actors gen` wrote: it has no {' and no '.join(missing)} "
+                          "(write one with `monerosim-actors gen CONFIG -o OUT`, or give `run` the scenario file)")
+    path = os.path.join(out, defaults.PLAN_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            plan = Plan.from_json(f.read())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise OutputError(f"{path} cannot be read as a plan ({type(e).__name__}: {e}): generate {out} again") from None
+    if plan.version != PLAN_VERSION:
+        raise OutputError(f"{path} has version {plan.version}, this monerosim-actors reads {PLAN_VERSION}: "
+                          f"generate {out} again")
+    try:
+        _check_built_for(plan, out)
+    except ValueError as e:
+        raise OutputError(f"{e}: generate it again where it is") from None
+    lacking = [os.path.join(defaults.HOSTS_DIR, f"{h.name}.json") for h in plan.hosts
+               if not os.path.isfile(os.path.join(out, defaults.HOSTS_DIR, f"{h.name}.json"))]
+    if plan.shadow_compat_shim and not os.path.isfile(os.path.join(out, defaults.SHIM_FILE)):
+        lacking.append(defaults.SHIM_FILE)
+    if lacking:
+        more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
+        raise OutputError(f"{out} is incomplete: it has no {', '.join(lacking[:3])}{more}: generate it again")
+    return plan
 
 
 def _check_built_for(plan: Plan, out: str) -> None:
@@ -84,7 +124,7 @@ def _check_replaceable(out: str, force: bool) -> None:
                           "it does not look like an earlier output, so --force will not delete it")
 
 
-def _write_files(plan: Plan, out: str, tmp: str, time_scale: float) -> None:
+def _write_files(plan: Plan, out: str, tmp: str) -> None:
     """Every file, with OUT's paths inside but written under ``tmp``.
 
     Host configs are most of the work for big scenarios (10,000 JSON files), so above
@@ -98,7 +138,7 @@ def _write_files(plan: Plan, out: str, tmp: str, time_scale: float) -> None:
     children = []
     if workers > 1:
         slices = [plan.hosts[i::workers - 1] for i in range(workers - 1)]
-        children = [_fork(lambda part=part: _write_host_configs(plan, part, hosts_dir, time_scale))
+        children = [_fork(lambda part=part: _write_host_configs(plan, part, hosts_dir))
                     for part in slices]
     try:
         _write(os.path.join(tmp, defaults.SHADOW_FILE), shadow_config.render(plan, out))
@@ -106,7 +146,7 @@ def _write_files(plan: Plan, out: str, tmp: str, time_scale: float) -> None:
         if plan.network.gml is not None:
             _write(os.path.join(tmp, defaults.GML_FILE), plan.network.gml)
         if not children:
-            _write_host_configs(plan, plan.hosts, hosts_dir, time_scale)
+            _write_host_configs(plan, plan.hosts, hosts_dir)
     finally:
         failed = [pid for pid in children if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
     if failed:
@@ -138,10 +178,10 @@ def _fork(job: Callable[[], None]) -> int:
     os._exit(code)
 
 
-def _write_host_configs(plan: Plan, hosts: tuple[HostPlan, ...], hosts_dir: str, time_scale: float) -> None:
+def _write_host_configs(plan: Plan, hosts: tuple[HostPlan, ...], hosts_dir: str) -> None:
     for host in hosts:
         _write(os.path.join(hosts_dir, f"{host.name}.json"),
-               host_config(plan, host, time_scale=time_scale).to_json())
+               host_config(plan, host).to_json())
 
 
 def _write(path: str, text: str) -> None:

@@ -253,7 +253,7 @@ def write(expansion: Expansion, out_dir: str) -> None:
             folder = run.entry.folder(out_dir)
             folder.mkdir(parents=True)
             (folder / index.SCENARIO_FILE).write_text(run.scenario_text, encoding="utf-8")
-            write_output(run.plan, str(folder / index.OUT_DIR), time_scale=expansion.index.time_scale)
+            write_output(run.plan, str(folder / index.OUT_DIR))
         with open(os.path.join(out_dir, index.INDEX_FILE), "w", encoding="utf-8") as f:
             f.write(json.dumps(expansion.index.to_json(), indent=2) + "\n")
     except OSError as e:

@@ -105,7 +105,7 @@ class FakeNet:
         """Construct role ``cls`` on a fake host ``name`` with scenario ``params``; with ``node``
         the host has a fake monerod and wallet on the shared ledger. Returns the actor."""
         config = HostConfig(version=PLAN_VERSION, host=host_plan(name, role, params, agent_id=agent_id, seed=seed),
-                            duration_s=3600.0, time_scale=1.0, launch_mode="runtime",
+                            duration_s=3600.0, launch_mode="runtime",
                             consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
                             binaries=Binaries("python3", "monerod", "monero-wallet-rpc"), services=SERVICES)
         events = Recorder(self.clock)
@@ -198,11 +198,15 @@ class _Scheduler:
     host: str
     timers: list[FakeTimer] = field(default_factory=list)
 
-    def call_later(self, delay_s: float, ref: Any, message: Any, *, scaled: bool = True) -> FakeTimer:
+    def call_later(self, delay_s: float, ref: Any, message: Any) -> FakeTimer:
         timer = FakeTimer(self.net.clock.t + max(0.0, delay_s), self.host, message)
         self.timers.append(timer)
         self.net.at(timer.due, self.host, timer)
         return timer
+
+    def call_timeout(self, delay_s: float, ref: Any, message: Any) -> FakeTimer:
+        """The fake network runs at the scenario's pace: a timeout is a timer like any other."""
+        return self.call_later(delay_s, ref, message)
 
 
 def deliver(net: FakeNet, src: str, dst: str, body: Message) -> None:

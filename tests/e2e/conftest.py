@@ -14,7 +14,6 @@ test sessions), which only makes the events come later. Each wait still has a bo
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -29,6 +28,8 @@ import pytest
 from monerosim_actors.defaults import EVENTS_FILE
 from monerosim_actors.plan.model import HostConfig, HostPlan
 from monerosim_actors.events.read import LogReader, read_events
+from monerosim_actors.runtime.child import stop_signals_blocked
+from monerosim_actors.runtime.clock import TIME_SCALE_ENV
 from monerosim_actors.runtime.rpc import DaemonRpc
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left, processes_matching, require_binary
@@ -128,15 +129,15 @@ class HostProcess:
     interpreter is still starting is handled (exit 0) instead of killing it (exit -15).
     """
 
-    def __init__(self, config: HostConfig, root: Path) -> None:
+    def __init__(self, config: HostConfig, root: Path, *, time_scale: float = 1.0) -> None:
         self.config = config
         self.data_dir = root / config.host.name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = write_config(config, root / "hosts")
         self.events_path = self.data_dir / EVENTS_FILE
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ, PYTHONPATH=str(REPO), **{TIME_SCALE_ENV: repr(time_scale)})
         self.stderr_path = self.data_dir / "runtime.stderr"
-        with open(self.stderr_path, "ab") as err, _stop_signals_blocked():
+        with open(self.stderr_path, "ab") as err, stop_signals_blocked():
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", "monerosim_actors.runtime.host", "--config", str(self.config_path)],
                 cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -173,17 +174,6 @@ class HostProcess:
                 pass
 
 
-@contextlib.contextmanager
-def _stop_signals_blocked() -> Iterator[None]:
-    """SIGTERM and SIGINT blocked in this thread while a runtime is spawned (the child inherits the
-    mask; see ``monerosim_actors.backends.local._stop_signals_blocked``)."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
 def assert_alive(hosts: dict[str, HostProcess]) -> None:
     """Fail, with the tail of their stderr, if any of ``hosts`` (name -> host) has exited."""
     dead = {n: h.popen.returncode for n, h in hosts.items() if h.popen.poll() is not None}
@@ -211,8 +201,8 @@ def spawn_host(tmp_path: Path) -> Iterator[Callable[[HostConfig], HostProcess]]:
     """``spawn_host(config) -> HostProcess``; at teardown survivors are killed and reported."""
     hosts: list[HostProcess] = []
 
-    def spawn(config: HostConfig) -> HostProcess:
-        hosts.append(HostProcess(config, tmp_path))
+    def spawn(config: HostConfig, *, time_scale: float = 1.0) -> HostProcess:
+        hosts.append(HostProcess(config, tmp_path, time_scale=time_scale))
         return hosts[-1]
 
     yield spawn

@@ -60,9 +60,8 @@ def host_plan(name: str, ip: str, *, role_class: str = IDLE_ROLE, role: str = "t
 
 
 def host_config(host: HostPlan, *, services: dict[str, ServiceAddress] | None = None,
-                duration_s: float = 3600.0, time_scale: float = 1.0,
-                launch_mode: LaunchMode = "runtime") -> HostConfig:
-    return HostConfig(version=PLAN_VERSION, host=host, duration_s=duration_s, time_scale=time_scale,
+                duration_s: float = 3600.0, launch_mode: LaunchMode = "runtime") -> HostConfig:
+    return HostConfig(version=PLAN_VERSION, host=host, duration_s=duration_s,
                       launch_mode=launch_mode,
                       consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
                       binaries=binaries(), services=dict(services or {}))

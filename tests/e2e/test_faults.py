@@ -95,7 +95,7 @@ class Network:
 
     def start(self, name: str) -> HostProcess:
         """Start ``name``'s runtime (again: it picks up its data dir) and wait until its role runs."""
-        host = HostProcess(host_config(self.plan, self.plan.host(name), time_scale=TIME_SCALE), self.root)
+        host = HostProcess(host_config(self.plan, self.plan.host(name)), self.root, time_scale=TIME_SCALE)
         self.hosts[name] = host
         self.down.discard(name)
         started = self.wait(host, event("host_started", pid=host.popen.pid), f"{name}'s runtime starting",

@@ -51,7 +51,7 @@ def _events(out: Path, host: str) -> list[dict[str, Any]]:
 def _run(plan: Plan, out: Path, interrupt_when: Callable[[], bool] | None = None) -> RunResult:
     """Run ``plan`` with the local backend; SIGTERM it (as a user or a scheduler would) once
     ``interrupt_when`` holds."""
-    write_output(plan, str(out), time_scale=TIME_SCALE)
+    write_output(plan, str(out))
     backend = LocalBackend(plan, str(out), time_scale=TIME_SCALE)
     done = threading.Event()
 
@@ -145,7 +145,7 @@ def test_a_port_already_taken_fails_the_host_at_once_naming_it(tmp_path: Path) -
 def test_a_data_directory_that_cannot_be_made_fails_the_host_naming_it(tmp_path: Path) -> None:
     out = tmp_path / "out"
     plan = _one_host(_plan(out))
-    write_output(plan, str(out), time_scale=TIME_SCALE)
+    write_output(plan, str(out))
     data_dir = Path(host_data_dir(str(out), "pool-alpha"))
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     data_dir.write_text("a file where the host's folder should be")  # as root, chmod cannot stop a write

@@ -118,7 +118,7 @@ def test_malformed_frames_are_dropped_and_the_host_keeps_answering(
 def test_host_stops_itself_at_the_scenario_end(spawn_host: Callable[..., HostProcess]) -> None:
     plan = host_plan("short", loopback(3, 3), monerod=False, wallet=False, start_time_s=10.0)
     started = time.monotonic()
-    host = spawn_host(host_config(plan, duration_s=40.0, time_scale=10.0))  # (40 - 10) / 10 = 3 s
+    host = spawn_host(host_config(plan, duration_s=40.0), time_scale=10.0)  # (40 - 10) / 10 = 3 s
     assert host.popen.wait(SAFETY_S) == 0, host.stderr()
     # not before its end (load can only make it later; how much later is no test's business)
     assert time.monotonic() - started >= 3.0

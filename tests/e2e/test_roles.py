@@ -93,7 +93,7 @@ class Network:
 
     def start(self) -> None:
         for h in self.plan.hosts:
-            self.hosts[h.name] = HostProcess(host_config(self.plan, h, time_scale=TIME_SCALE), self.root)
+            self.hosts[h.name] = HostProcess(host_config(self.plan, h), self.root, time_scale=TIME_SCALE)
 
     def role(self, role: str) -> list[HostProcess]:
         return [self.hosts[h.name] for h in self.plan.hosts if h.role == role]

@@ -34,7 +34,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})  # as the runtime does
     emit(host, "host_started", role="fake", agent_id=host, ip="127.60.0.1", seed=0, time_scale=1,
-         pid=os.getpid(), cwd=os.getcwd())
+         pid=os.getpid(), cwd=os.getcwd(),
+         env={k: v for k, v in os.environ.items() if k.startswith("MONEROSIM_")})
     if mode == "exit":
         stop.wait(seconds)
     elif mode == "until":

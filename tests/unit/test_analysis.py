@@ -178,9 +178,10 @@ def _scaled_copy(tmp_path: Path, time_scale: float) -> Path:
     """The golden run as if the local backend ran it with ``--time-scale`` time_scale."""
     out = tmp_path / "scaled"
     shutil.copytree(GOLDEN / "run", out)
-    (out / "hosts").mkdir()
-    for host in json.loads((out / "plan.json").read_text())["hosts"]:
-        (out / "hosts" / f"{host['name']}.json").write_text(json.dumps({"time_scale": time_scale}))
+    for log in out.glob("shadow.data/hosts/*/events.jsonl"):  # the runtime logs K in host_started
+        text = log.read_text()
+        assert '"time_scale": 1.0' in text
+        log.write_text(text.replace('"time_scale": 1.0', f'"time_scale": {time_scale}'))
     return out
 
 

@@ -87,3 +87,16 @@ def test_the_report_states_the_path_the_excess_and_the_remainder(tmp_path: Path)
     assert "| 35 | 2 | 7 | 50 | 15 | 42.857 | 1 | 15 |" in report
     assert "The remainder under Shadow is its modelled syscall latency." in report
     assert "(`experimental.unblocked_syscall_latency`: 1 us, Shadow's default)" in report
+
+
+def test_a_generated_folder_run_locally_is_told_by_its_hosts_addresses(tmp_path: Path) -> None:
+    """``run OUT`` on the local backend keeps gen's plan (laid out for Shadow) and places it on
+    loopback at run time: the hosts' ``host_started`` lines say where they ran."""
+    out = tmp_path / "local"
+    shutil.copytree(GOLDEN / "run", out)
+    for log in out.glob("shadow.data/hosts/*/events.jsonl"):
+        log.write_text(log.read_text().replace('"ip": "11.0.', '"ip": "127.10.'))
+    run = load_run(out)
+    assert run.plan.addressing == "loopback"
+    assert summarize(run)["network"]["backend"] == "local"
+    assert summarize(load_run(GOLDEN / "run"))["network"]["backend"] == "shadow"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -43,16 +42,15 @@ def test_writes_every_file_and_leaves_nothing_else(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["out"], "the temporary folder is renamed, not left behind"
     assert Plan.from_json((out / defaults.PLAN_FILE).read_text()) == plan
     config = HostConfig.from_json((out / "hosts" / "user-0.json").read_text())
-    assert config.host == plan.host("user-0") and config.time_scale == 1.0
+    assert config.host == plan.host("user-0")
     assert config.services == plan.services
 
 
 def test_gml_is_written_when_the_network_is_not_the_switch(tmp_path: Path) -> None:
     out = tmp_path / "out"
     plan = _plan(out, REPO / "configs" / "regions_example.yaml")
-    generate.write_output(plan, str(out), time_scale=20.0)
+    generate.write_output(plan, str(out))
     assert (out / defaults.GML_FILE).read_text() == plan.network.gml
-    assert json.loads((out / "hosts" / "user-0.json").read_text())["time_scale"] == 20.0
 
 
 def test_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ def test_shadow_launch_mode_starts_the_hosts_programs_and_stops_them_at_the_end(
     assert ready.exists()
     assert [c.name for c in result.children] == ["runtime", "monerod"]
     monerod_child = result.children[1]
-    assert monerod_child.terminated and monerod_child.returncode is not None
+    assert monerod_child.ended_by_parent and monerod_child.returncode is not None
     assert result.exit_code == 0, result.failures
 
 

@@ -85,8 +85,102 @@ def test_shadow_backend_runs_shadow_in_out_and_streams_its_output(
     assert "fake shadow starting" in err and "progress: 50%" in err
     assert f"next:   monerosim-actors analyze {out}" in captured.out, "the summary goes to stdout, as locally"
     assert "fake shadow starting" in (out / "shadow.log").read_text()
-    assert json.loads((out / "hosts" / "user-0.json").read_text())["time_scale"] == 1.0
+    assert "time_scale" not in json.loads((out / "hosts" / "user-0.json").read_text())
     assert json.loads((out / "plan.json").read_text())["addressing"] == "shadow"
+
+
+def test_run_config_writes_what_gen_writes(scenario: Path, fake_shadow: Path, tmp_path: Path) -> None:
+    """``run CONFIG`` is ``gen`` then ``run OUT``: the same files, whichever backend runs them."""
+    assert cli.main(["gen", str(scenario), "-o", str(tmp_path / "gen")]) == 0
+    assert cli.main(["run", str(scenario), "-o", str(tmp_path / "run"), "--backend", "shadow"]) == 0
+    for name in ("shadow.yaml", "hosts/user-0.json", "hosts/block-controller.json"):
+        ours = (tmp_path / "run" / name).read_text().replace(str(tmp_path / "run"), "OUT")
+        assert ours == (tmp_path / "gen" / name).read_text().replace(str(tmp_path / "gen"), "OUT"), name
+
+
+def test_run_out_runs_a_generated_folder_without_planning_again(
+        scenario: Path, fake_shadow: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monerosim_actors.plan import planner
+
+    out = tmp_path / "out"
+    assert cli.main(["gen", str(scenario), "-o", str(out)]) == 0
+    written = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    scenario.unlink()  # run OUT reads only OUT
+
+    def no_planning(*args: object, **kwargs: object) -> None:
+        raise AssertionError("run OUT planned again")
+
+    monkeypatch.setattr(planner, "build_plan", no_planning)
+    assert cli.main(["run", str(out), "--backend", "shadow"]) == 0
+    assert json.loads(fake_shadow.read_text()) == {"argv": ["shadow.yaml"], "cwd": str(out)}
+    assert {p: p.read_bytes() for p in written} == written, "gen's files are run as they are"
+
+
+def test_run_out_on_the_local_backend_places_the_plan_and_paces_it_at_run_time(
+        scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monerosim_actors.backends import local
+
+    out = tmp_path / "out"
+    assert cli.main(["gen", str(scenario), "-o", str(out)]) == 0
+    seen: dict[str, object] = {}
+
+    class Recorded:
+        def __init__(self, plan: object, out_dir: str, **kwargs: object) -> None:
+            seen.update(kwargs, out_dir=out_dir, plan=plan)
+
+        def run(self) -> local.RunResult:
+            return local.RunResult(children=[], failures=[], duration_s=0.0)
+
+    monkeypatch.setattr(local, "LocalBackend", Recorded)
+    assert cli.main(["run", str(out), "--time-scale", "10", "--first-address", "127.62.0.1",
+                     "--skip-memory-check"]) == 0
+    assert seen["out_dir"] == str(out) and seen["time_scale"] == 10.0 and seen["first_address"] == "127.62.0.1"
+    placed = local.placed(seen["plan"], "127.62.0.1")  # type: ignore[arg-type]
+    assert placed.hosts[0].ip == "127.62.0.1" and placed.addressing == "loopback"
+
+
+def test_run_out_refuses_a_folder_gen_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "plan.json").write_text("{}")
+    assert cli.main(["run", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder} is not a folder `monerosim-actors gen` wrote: it has no shadow.yaml and no hosts/" in err
+
+
+def test_run_out_refuses_an_incomplete_or_moved_folder(scenario: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["gen", str(scenario), "-o", str(out)]) == 0
+    (out / "hosts" / "user-1.json").unlink()
+    assert cli.main(["run", str(out)]) == 2
+    assert f"{out} is incomplete: it has no hosts/user-1.json" in capsys.readouterr().err
+    out.rename(tmp_path / "moved")
+    assert cli.main(["run", str(tmp_path / "moved")]) == 2
+    assert "the plan was built for another folder" in capsys.readouterr().err
+
+
+def test_run_out_refuses_a_folder_that_was_run_already(scenario: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["gen", str(scenario), "-o", str(out)]) == 0
+    (out / "shadow.data").mkdir()
+    assert cli.main(["run", str(out), "--skip-memory-check"]) == 2
+    assert f"{out}/shadow.data already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [["-o", "elsewhere"], ["--seed", "3"], ["--force"]])
+def test_run_out_refuses_the_options_of_generating(scenario: Path, tmp_path: Path, flags: list[str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert cli.main(["gen", str(scenario), "-o", str(out)]) == 0
+    assert cli.main(["run", str(out), *flags]) == 2
+    assert f"{flags[0]} apply to run CONFIG only" in capsys.readouterr().err
+
+
+def test_run_of_nothing_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(tmp_path / "absent")]) == 2
+    assert "no such scenario file or generated folder" in capsys.readouterr().err
 
 
 def test_shadow_backend_reports_shadows_failure(scenario: Path, fake_shadow: Path, tmp_path: Path,

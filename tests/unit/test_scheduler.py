@@ -48,16 +48,16 @@ def test_cancel(scheduler: Scheduler) -> None:
     assert rec.got.empty()
 
 
-def test_time_scale_divides_scenario_delays() -> None:
+def test_time_scale_divides_scenario_delays_but_not_timeouts() -> None:
     s = Scheduler(time_scale=100.0)
     try:
         rec = Recorder()
         start = time.monotonic()
-        s.call_later(10.0, rec, "scaled")          # 0.1 s real
-        s.call_later(0.05, rec, "real", scaled=False)
-        assert rec.got.get(timeout=2)[0] == "real"
+        s.call_later(10.0, rec, "scenario")        # 0.1 s real
+        s.call_timeout(0.05, rec, "timeout")       # 0.05 s real, whatever the scale
+        assert rec.got.get(timeout=2)[0] == "timeout"
         msg, when = rec.got.get(timeout=2)
-        assert msg == "scaled" and when - start >= 0.09  # never early; how late depends on the load
+        assert msg == "scenario" and when - start >= 0.09  # never early; how late depends on the load
     finally:
         s.stop()
 

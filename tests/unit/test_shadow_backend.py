@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors.backends import shadow
-from monerosim_actors.backends.shadow import LogLine, ProgressLine, ShadowOutput, parse_line
+from monerosim_actors.backends.shadow_output import LogLine, ProgressLine, ShadowOutput, parse_line
 from monerosim_actors.plan.model import MonerodPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
 

@@ -1,0 +1,159 @@
+"""A child process in a session of its own, the one lifecycle both process supervisors share.
+
+The host runtime's :class:`~monerosim_actors.runtime.process.ProcessSupervisor` (monerod, the
+wallet) and the local backend (the host runtimes, and the programs Shadow would start) start their
+children the same way and watch them the same way:
+
+- :func:`spawn` starts ``argv`` in its folder as the leader of a new session (so a signal to the
+  parent's group does not reach it, and its whole group can be stopped), with its output appended
+  to ``NAME.stdout`` / ``NAME.stderr`` there; optionally with SIGTERM/SIGINT blocked across the
+  exec (:func:`stop_signals_blocked`).
+- Exits are never polled: a thread per child blocks in ``Popen.wait()``, records the exit code,
+  sets :attr:`Child.exited` and calls the parent's ``on_exit``.
+- :meth:`Child.signal_group` signals the whole group; :meth:`Child.tail` reads the end of what this
+  run of it wrote; :func:`wait_gone` waits (on pidfds) for processes that are not our children.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+TAIL_BYTES = 64 * 1024
+"""A tail is read from at most this much of the end of an output file."""
+
+
+class Child:
+    """One started process (one run of a program) and what became of it."""
+
+    def __init__(self, name: str, host: str, popen: subprocess.Popen[bytes], data_dir: str,
+                 outputs: dict[str, tuple[str, int]]) -> None:
+        self.name = name
+        self.host = host
+        self.popen = popen
+        self.data_dir = data_dir
+        self.outputs = outputs
+        """stream (``stdout``, ``stderr``) -> (path, its size when the process started)."""
+        self.started_at = time.monotonic()
+        self.exited = threading.Event()
+        """Set by the waiter thread once the process has exited (:attr:`returncode` is then set)."""
+        self.returncode: int | None = None
+        self.ended_by_parent = False
+        """The parent is ending it on purpose (a stop RPC, SIGTERM, a kill after a failed start):
+        its exit is no surprise."""
+        self.killed = False
+        """The parent had to SIGKILL it while it was still running."""
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def pgid(self) -> int:
+        """It leads its own session, so its group id is its pid."""
+        return self.popen.pid
+
+    def signal_group(self, sig: int) -> bool:
+        """Send ``sig`` to its whole group; False when the group no longer exists."""
+        try:
+            os.killpg(self.pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def tail(self, stream: str, lines: int) -> str:
+        """The last ``lines`` lines this run wrote to ``stream`` (``stdout`` or ``stderr``)."""
+        path, offset = self.outputs[stream]
+        return read_tail(path, lines, offset)
+
+
+def read_tail(path: str, lines: int, offset: int = 0) -> str:
+    """The last ``lines`` lines written to ``path`` after ``offset`` ("" when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(offset, size - TAIL_BYTES))
+            data = f.read()
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").rstrip().splitlines()[-lines:])
+
+
+def spawn(name: str, argv: Sequence[str], data_dir: str, *, host: str, on_exit: Callable[[Child], None],
+          env: Mapping[str, str] | None = None, block_stop_signals: bool = False) -> Child:
+    """Start ``argv`` in ``data_dir`` as a session leader, its output appended to ``NAME.stdout`` and
+    ``NAME.stderr`` there; ``on_exit(child)`` is called from its waiter thread once it has exited.
+
+    Args:
+        name: the output files' name (``runtime``, ``monerod``, ``wallet``).
+        host: whose process it is (for messages).
+        env: its whole environment (default: this process's).
+        block_stop_signals: start it with SIGTERM/SIGINT blocked (:func:`stop_signals_blocked`).
+
+    Raises:
+        OSError: the program or its output files cannot be opened.
+    """
+    outputs: dict[str, tuple[str, int]] = {}
+    with contextlib.ExitStack() as files:
+        handles = []
+        for stream in ("stdout", "stderr"):
+            path = os.path.join(data_dir, f"{name}.{stream}")
+            f = files.enter_context(open(path, "ab"))  # closed after Popen: the child keeps its copy
+            handles.append(f)
+            outputs[stream] = (path, f.tell())
+        with stop_signals_blocked(block_stop_signals):
+            popen = subprocess.Popen(list(argv), cwd=data_dir, env=None if env is None else dict(env),
+                                     stdin=subprocess.DEVNULL, stdout=handles[0], stderr=handles[1],
+                                     start_new_session=True)
+    child = Child(name, host, popen, data_dir, outputs)
+    threading.Thread(target=_wait, args=(child, on_exit), name=f"wait-{host}-{name}-{popen.pid}",
+                     daemon=True).start()
+    return child
+
+
+def _wait(child: Child, on_exit: Callable[[Child], None]) -> None:
+    """The waiter thread: blocks in waitpid, records the exit, tells the parent."""
+    child.returncode = child.popen.wait()
+    child.exited.set()
+    on_exit(child)
+
+
+@contextlib.contextmanager
+def stop_signals_blocked(block: bool = True) -> Iterator[None]:
+    """Block SIGTERM/SIGINT in this thread while a host runtime is spawned: the child inherits the
+    mask across exec, so a stop that comes while its interpreter is still starting stays pending
+    until the runtime has installed its handlers and unblocks them (exit 0, instead of being killed
+    by the default action). Only for runtimes: a monerod started so would never see its SIGTERM."""
+    if not block:
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def wait_gone(pids: Sequence[int], timeout: float) -> None:
+    """Block until none of ``pids`` (not our children) is running, or ``timeout``: pidfds, no polling."""
+    fds = []
+    for pid in pids:
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        deadline = time.monotonic() + timeout
+        pending = list(fds)
+        while pending and (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(pending, [], [], left)
+            pending = [fd for fd in pending if fd not in ready]
+    finally:
+        for fd in fds:
+            os.close(fd)

@@ -1,0 +1,45 @@
+"""The one child-process lifecycle (runtime.child): spawn in a session of its own with appended
+output, an exit seen without polling, the tail of this run only, group signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+from monerosim_actors.runtime.child import Child, read_tail, spawn
+
+
+def _spawn(tmp_path: Path, script: str) -> tuple[Child, threading.Event]:
+    told = threading.Event()
+    child = spawn("prog", ["/bin/sh", "-c", script], str(tmp_path), host="h", on_exit=lambda c: told.set())
+    return child, told
+
+
+def test_a_child_leads_its_session_and_its_exit_is_told_with_its_code(tmp_path: Path) -> None:
+    child, told = _spawn(tmp_path, "echo out; echo err >&2; exit 3")
+    assert told.wait(10) and child.exited.is_set() and child.returncode == 3
+    assert os.getpgid(os.getpid()) != child.pgid == child.pid
+    assert (tmp_path / "prog.stdout").read_text() == "out\n"
+    assert child.tail("stderr", 5) == "err"
+
+
+def test_the_tail_is_of_this_run_only(tmp_path: Path) -> None:
+    first, told = _spawn(tmp_path, "echo first")
+    assert told.wait(10)
+    second, told = _spawn(tmp_path, "echo second")
+    assert told.wait(10)
+    assert (tmp_path / "prog.stdout").read_text() == "first\nsecond\n", "output is appended"
+    assert second.tail("stdout", 5) == "second" and first.tail("stdout", 5) == "first\nsecond"
+    assert read_tail(str(tmp_path / "prog.stdout"), 1) == "second"
+    assert read_tail(str(tmp_path / "absent"), 1) == ""
+
+
+def test_a_group_signal_reaches_the_child_and_fails_quietly_once_it_is_gone(tmp_path: Path) -> None:
+    # exec: the group is that one process, reaped before the exit is told (a shell that forked
+    # would leave its child to init, a zombie still in the group for a moment)
+    child, told = _spawn(tmp_path, "exec sleep 30")
+    assert child.signal_group(signal.SIGTERM)
+    assert told.wait(10) and child.returncode == -signal.SIGTERM
+    assert not child.signal_group(signal.SIGTERM)
