@@ -292,7 +292,7 @@ def test_the_controller_host_killed_and_restarted_resumes_the_schedule(net: Netw
     blocks = summarize(run)["blocks"]
     assert blocks["controller_resumed"] == len([e for e in net.events(new) if e["event"] == "controller_resumed"])
     restarted = next(e for e in net.events(new) if e["t"] > killed_at and e["event"] == "host_started")["t"]
-    at = restarted - (run.start or 0.0)
+    at = (restarted - (run.start or 0.0)) * run.time_scale  # the analysis speaks scenario seconds
     assert [g for g in blocks["schedule_gaps"] if g["restart"] and g["from_s"] < at < g["to_s"]], \
         (at, blocks["schedule_gaps"])
 
