@@ -17,7 +17,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from monerosim_actors.vocabulary import Addressing, BlockScheduleKind, LaunchMode, TopologyKind
 
@@ -237,6 +237,26 @@ def host_config(plan: Plan, host: HostPlan) -> HostConfig:
         services=plan.services,
         message_modules=plan.message_modules,
     )
+
+
+PlanFile = TypeVar("PlanFile", "Plan", "HostConfig")
+
+
+def read_json_file(cls: type[PlanFile], path: str) -> PlanFile:
+    """A :class:`Plan` or :class:`HostConfig` from the file ``gen`` wrote.
+
+    Raises:
+        ValueError: the file cannot be read, is not that shape, or is of another version; the
+            message names the file and says what is wrong (the caller says what to do).
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = cls.from_json(f.read())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} cannot be read as a {cls.__name__} ({type(e).__name__}: {e})") from None
+    if obj.version != PLAN_VERSION:
+        raise ValueError(f"{path} has version {obj.version}, this monerosim-actors reads {PLAN_VERSION}")
+    return obj
 
 
 def dumps(obj: Any) -> str:

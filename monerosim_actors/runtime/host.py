@@ -30,7 +30,7 @@ from typing import Any
 
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.plan.addresses import Relocation
-from monerosim_actors.plan.model import PLAN_VERSION, HostConfig
+from monerosim_actors.plan.model import HostConfig, read_json_file
 from monerosim_actors.runtime.clock import clock_seconds, time_scale_from
 from monerosim_actors.runtime.system import (EXIT_ACTOR_FAILED, EXIT_OK, EXIT_PROCESS_FAILED,
                                              EXIT_START_FAILED, HostSystem)
@@ -54,14 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def load_config(path: str) -> HostConfig:
     try:
-        with open(path, encoding="utf-8") as f:
-            config = HostConfig.from_json(f.read())
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise MonerosimError(f"cannot read host config {path}: {type(e).__name__}: {e}") from e
-    if config.version != PLAN_VERSION:
-        raise MonerosimError(f"host config {path} has version {config.version}, this runtime reads "
-                             f"{PLAN_VERSION}: generate it again")
-    return config
+        return read_json_file(HostConfig, path)
+    except ValueError as e:
+        raise MonerosimError(f"cannot read host config: {e}: generate it again") from None
 
 
 def apply_run_choices(config: HostConfig, environ: Mapping[str, str]) -> tuple[HostConfig, float]:

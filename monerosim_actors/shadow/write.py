@@ -19,7 +19,7 @@ from collections.abc import Callable
 from monerosim_actors import defaults
 from monerosim_actors.shadow import config as shadow_config, shim as shadow_shim
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan.model import PLAN_VERSION, HostPlan, Plan, host_config
+from monerosim_actors.plan.model import HostPlan, Plan, host_config, read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +79,10 @@ def read_output(out_dir: str) -> Plan:
     if missing:
         raise OutputError(f"{out} is not a folder `monerosim-actors gen` wrote: it has no {' and no '.join(missing)} "
                           "(write one with `monerosim-actors gen CONFIG -o OUT`, or give `run` the scenario file)")
-    path = os.path.join(out, defaults.PLAN_FILE)
     try:
-        with open(path, encoding="utf-8") as f:
-            plan = Plan.from_json(f.read())
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise OutputError(f"{path} cannot be read as a plan ({type(e).__name__}: {e}): generate {out} again") from None
-    if plan.version != PLAN_VERSION:
-        raise OutputError(f"{path} has version {plan.version}, this monerosim-actors reads {PLAN_VERSION}: "
-                          f"generate {out} again")
+        plan = read_json_file(Plan, os.path.join(out, defaults.PLAN_FILE))
+    except ValueError as e:
+        raise OutputError(f"{e}: generate {out} again") from None
     try:
         _check_built_for(plan, out)
     except ValueError as e:

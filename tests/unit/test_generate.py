@@ -13,7 +13,7 @@ from monerosim_actors import defaults
 from monerosim_actors.shadow import write as generate
 from monerosim_actors.cli import main
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan.model import HostConfig, Plan
+from monerosim_actors.plan.model import HostConfig, Plan, read_json_file
 from monerosim_actors.plan.planner import build_plan
 from monerosim_actors.scenario.load import load_scenario
 
@@ -180,3 +180,19 @@ def test_no_traceback_reaches_the_user(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{bad}:2: not valid YAML" in result.stderr
+
+
+def test_a_generated_folder_of_another_version_or_damaged_is_refused_saying_so(tmp_path: Path) -> None:
+    """One reader for plan.json and the host configs: a damaged file or another version is named,
+    with what is wrong, never a traceback."""
+    out = tmp_path / "out"
+    generate.write_output(build_plan(load_scenario(write_doc(tmp_path, base_doc())), out_dir=str(out)), str(out))
+    plan_file, host_file = out / defaults.PLAN_FILE, next((out / defaults.HOSTS_DIR).glob("*.json"))
+    assert generate.read_output(str(out)).hosts
+    assert read_json_file(HostConfig, str(host_file)).host.name == host_file.stem
+    host_file.write_text(host_file.read_text().replace('"version": 1', '"version": 99'))
+    with pytest.raises(ValueError, match="has version 99, this monerosim-actors reads 1"):
+        read_json_file(HostConfig, str(host_file))
+    plan_file.write_text("{")
+    with pytest.raises(OutputError, match=rf"{plan_file} cannot be read as a Plan .*: generate {out} again"):
+        generate.read_output(str(out))
