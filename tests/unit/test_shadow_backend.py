@@ -1,14 +1,5 @@
-"""The shadow backend without Shadow: its output parsed line by line, and whole runs of a fake
-``shadow`` that prints Shadow 3.3.0's lines and writes the hosts' events as a run would.
-
-No recorded Shadow 3.3 log is public, so the lines below are built from the format strings of
-Shadow 3.3.0's source (tag v3.3.0): the log line from ``ShadowLogRecord``'s ``Display``
-(src/main/core/logger/shadow_logger.rs), the heartbeat from ``Manager::log_heartbeat``
-(core/manager.rs), a process's unexpected end from ``handle_process_exit`` (host/process.rs) and
-``Controller::run`` (core/controller.rs), the ``Progress:`` line from ``ShadowStatusBarState`` and
-``StatusPrinter`` (core/controller.rs, utility/status_bar.rs), the ``**`` and ``Error:`` lines from
-shadow.rs and shadow_logger.rs. Thread ids, file lines and times are made up.
-"""
+"""The shadow backend without Shadow: whole runs of a fake ``shadow`` that prints Shadow 3.3.0's
+lines (``shadow_lines.py``) and writes the hosts' events as a run would."""
 
 from __future__ import annotations
 
@@ -26,177 +17,13 @@ from pathlib import Path
 import pytest
 
 from monerosim_actors.backends import shadow
-from monerosim_actors.backends.shadow_output import LogLine, ProgressLine, ShadowOutput, parse_line
+from monerosim_actors.backends.shadow_output import ShadowOutput
 from monerosim_actors.plan.model import MonerodPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
+from tests.unit.shadow_lines import (BAD_END, BAD_END_LINE, BUILD_INFO, COMPLETED, ECHOES, FAILED_CHAIN,
+                                     FINISHED, NOT_COMPLETED, PROGRESS, RUNNING, SIDECHANNEL, STARTING,
+                                     STILL_RUNNING, heartbeat)
 
-STARTING = "** Starting Shadow 3.3.0"
-BUILD_INFO = ("00:00:00.000512 [71432:shadow] n/a [INFO] [n/a] [shadow.rs:198] [shadow_rs::shadow] "
-              "Shadow 3.3.0 — v3.3.0-0-g5a05740ba")
-SIDECHANNEL = ("00:00:00.001204 [71432:shadow] n/a [WARN] [n/a] [shadow.rs:187] [shadow_rs::shadow] "
-               "Speculative Store Bypass sidechannel mitigation is enabled (perhaps by seccomp?). "
-               "This typically adds ~30% performance overhead.")
-RUNNING = ("00:00:00.412977 [71432:shadow] n/a [INFO] [n/a] [controller.rs:65] "
-           "[shadow_rs::core::controller] Running simulation")
-
-
-def heartbeat(real: str, sim_ns: int) -> str:
-    return (f"{real} [71432:shadow] n/a [INFO] [n/a] [manager.rs:736] [shadow_rs::core::manager] "
-            f"Process resource usage at simtime {sim_ns} reported by getrusage(): ru_maxrss=0.212 GiB, "
-            "ru_utime=0.350 minutes, ru_stime=0.120 minutes, ru_nvcsw=48213, ru_nivcsw=1377")
-
-
-PROGRESS = "Progress: 20% — simulated: 00:02:12.000/00:11:00, realtime: 00:00:44, processes failed: 0"
-BAD_END = ("process 'pool-a.monerod.1001' exited with status Normal(1); "
-           "expected end state was exited: 0 but was exited: 1")
-BAD_END_LINE = ("00:01:40.250100 [71440:shadow-worker] 00:05:30.000000000 [ERROR] [pool-a:11.0.0.3] "
-                f"[process.rs:1557] [shadow_rs::host::process] {BAD_END}")
-STILL_RUNNING = ("00:01:51.000020 [71441:shadow-worker] 00:11:00.000000000 [ERROR] [user-0:11.0.0.4] "
-                 "[process.rs:1557] [shadow_rs::host::process] process 'user-0.python3.1000' exited with "
-                 "status StoppedByShadow; expected end state was exited: 0 but was running")
-FINISHED = ("00:01:51.400000 [71432:shadow] n/a [INFO] [n/a] [controller.rs:67] "
-            "[shadow_rs::core::controller] Finished simulation")
-FAILED_CHAIN = [f"00:01:51.500000 [71432:shadow] n/a [ERROR] [n/a] [shadow.rs:477] [shadow_rs::shadow] {m}"
-                for m in ("Failed to run the simulation", "", "Caused by:",
-                          "    1 managed processes in unexpected final state")]
-ECHOES = ["Error: Failed to run the simulation", "Error: ", "Error: Caused by:",
-          "Error:     1 managed processes in unexpected final state"]
-NOT_COMPLETED = ["** Shadow did not complete successfully: Failed to run the simulation",
-                 "**   1 managed processes in unexpected final state", "** See the log for details"]
-COMPLETED = "** Shadow completed successfully"
-
-
-# -- the lines ---------------------------------------------------------------------------------
-
-
-def test_a_log_line_gives_its_level_host_times_and_message() -> None:
-    entry = parse_line(BAD_END_LINE)
-    assert entry == LogLine(real_s=100.2501, sim="00:05:30.000000000", sim_s=330.0, level="ERROR", host="pool-a",
-                            message=BAD_END)
-
-
-def test_outside_a_host_the_heartbeat_gives_the_simulated_time() -> None:
-    entry = parse_line(heartbeat("00:00:44.000100", 132_000_000_001))
-    assert isinstance(entry, LogLine) and entry.sim is None and entry.host is None
-    assert entry.sim_s == pytest.approx(132.0) and entry.real_s == pytest.approx(44.0001)
-    running = parse_line(RUNNING)
-    assert isinstance(running, LogLine) and running.sim_s is None and running.message == "Running simulation"
-
-
-def test_the_progress_line() -> None:
-    assert parse_line(PROGRESS) == ProgressLine(percent=20, sim_s=132.0, end_s=660.0, real_s=44.0, failed=0)
-    assert parse_line("Progress: 100% — simulated: 01:00:00.500/01:00:00, realtime: 10:00:00, "
-                      "processes failed: 3") == ProgressLine(100, 3600.5, 3600.0, 36000.0, 3)
-
-
-@pytest.mark.parametrize("line", [STARTING, COMPLETED, "Error: Caused by:", "", "garbage [INFO] x",
-                                  "00:00:01 [1:shadow] n/a [INFO] [n/a] [a:1] [m] seconds without micros"])
-def test_other_lines_are_not_parsed(line: str) -> None:
-    assert parse_line(line) is None
-
-
-def feed_all(output: ShadowOutput, lines: list[str]) -> list[str]:
-    return [note for line in lines if (note := output.feed(line)) is not None]
-
-
-def test_what_the_user_sees_while_shadow_runs() -> None:
-    output = ShadowOutput(["pool-a", "user-0"], 660.0)
-    notes = feed_all(output, [STARTING, BUILD_INFO, SIDECHANNEL, RUNNING, heartbeat("00:00:10.000000", 10**9),
-                              PROGRESS, BAD_END_LINE, f"Error: {BAD_END}", SIDECHANNEL, "Progress: 50% bogus",
-                              FINISHED, *FAILED_CHAIN, *ECHOES, *NOT_COMPLETED])
-    assert notes == [
-        STARTING,
-        "shadow WARN: Speculative Store Bypass sidechannel mitigation is enabled (perhaps by seccomp?). "
-        "This typically adds ~30% performance overhead.",
-        f"shadow ERROR [00:05:30.000 pool-a] {BAD_END}",
-        "shadow: Progress: 50% bogus",  # not Shadow's progress line: shown, never a failure
-        "shadow ERROR: Failed to run the simulation", "shadow ERROR: Caused by:",
-        "shadow ERROR:     1 managed processes in unexpected final state",
-        *NOT_COMPLETED,
-    ]
-    assert output.finished and output.shadow_errors == ["Shadow did not complete successfully: Failed to run the "
-                                                         "simulation", "1 managed processes in unexpected final state"]
-    [end] = output.process_ends
-    assert (end.host, end.process, end.status, end.expected, end.actual) == (
-        "pool-a", "pool-a.monerod.1001", "Normal(1)", "exited: 0", "exited: 1")
-    assert str(end) == BAD_END + " (at 00:05:30.000 simulated)"
-    assert end.output_file("/o", "stderr") == "/o/shadow.data/hosts/pool-a/monerod.1001.stderr"
-
-
-def test_the_timing_is_the_simulated_time_its_share_and_its_ratio_to_the_wall_time() -> None:
-    output = ShadowOutput(["pool-a"], 660.0)
-    assert output.around(3.2) == ("[sim 0s]", "Shadow starting (3s)")
-    output.feed(heartbeat("00:00:00.500000", 10**9))
-    assert output.around(9) == ("[sim 1s]", "0% of 11m00s")  # no ratio over less than a wall second
-    output.feed(PROGRESS)
-    assert output.around(50) == ("[sim 2m12s]", "20% of 11m00s, 3.0x real time")
-    output.feed(BAD_END_LINE)
-    assert output.around(101) == ("[sim 5m30s]", "50% of 11m00s, 3.3x real time | 1 process ended badly")
-    output.feed(PROGRESS.replace("processes failed: 0", "processes failed: 2"))
-    assert output.around(102)[1].endswith("| 2 processes ended badly")
-
-
-def test_a_process_end_without_a_host_field_is_put_on_the_host_its_name_starts_with() -> None:
-    output = ShadowOutput(["user-1", "user-10"], 60.0)
-    line = BAD_END_LINE.replace("[pool-a:11.0.0.3]", "[n/a]").replace("pool-a.monerod", "user-10.monerod")
-    assert output.feed(line) == f"shadow ERROR [00:05:30.000 user-10] {BAD_END.replace('pool-a', 'user-10')}"
-    assert output.process_ends[0].host == "user-10"
-
-
-def test_repeated_warnings_are_shown_once_and_the_notes_are_capped() -> None:
-    output = ShadowOutput([], 60.0, max_notes=3)
-    warn = SIDECHANNEL.replace("Speculative Store Bypass sidechannel mitigation is enabled", "w{}")
-    notes = feed_all(output, [warn.format(i % 5) for i in range(20)] + ["panic!", *NOT_COMPLETED[:2]])
-    assert [n.split(" (perhaps")[0] for n in notes] == [
-        "shadow WARN: w0", "shadow WARN: w1", "shadow WARN: w2",
-        "shadow: more warnings and errors than these 3: see shadow.log", *NOT_COMPLETED[:2]]
-
-
-def test_lines_split_across_reads_are_put_together_and_the_log_gets_every_byte(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from monerosim_actors.backends.progress import ProgressDisplay, Tally
-    from monerosim_actors.backends.tail import EventTail
-
-    monkeypatch.setattr(shadow, "READ_BYTES", 7)
-    data = f"{STARTING}\n{SIDECHANNEL}\r\n{BAD_END_LINE}\nno newline at the end".encode()
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, data)  # fits in the pipe's buffer
-    os.close(write_fd)
-    output, stream = ShadowOutput(["pool-a"], 660.0), io.StringIO()
-    display = ProgressDisplay(Tally({}), EventTail({}), stream, timing=output, tty=False, clock=Clock())
-    with open(read_fd, "rb", buffering=0) as pipe, open(tmp_path / "log", "wb") as log_file:
-        shadow._pump(pipe, log_file, output, display)  # type: ignore[arg-type]
-    assert (tmp_path / "log").read_bytes() == data
-    notes = [line for line in stream.getvalue().splitlines() if not line.startswith("[sim ")]
-    assert notes == [STARTING, f"shadow WARN: {SIDECHANNEL.split('] ', 6)[-1]}",
-                     f"shadow ERROR [00:05:30.000 pool-a] {BAD_END}", "shadow: no newline at the end"]
-
-
-def test_processes_that_ended_badly_have_their_own_cap_and_are_all_kept_for_the_summary() -> None:
-    output = ShadowOutput([f"user-{i}" for i in range(5)], 60.0, max_notes=2)
-    warnings = [SIDECHANNEL.replace("Speculative", f"w{i}") for i in range(4)]
-    ends = [BAD_END_LINE.replace("pool-a", f"user-{i}") for i in range(5)]
-    notes = feed_all(output, warnings + ends)
-    assert [n.split(" [")[0] if n.startswith("shadow ERROR") else n.split(" Store")[0] for n in notes] == [
-        "shadow WARN: w0", "shadow WARN: w1", "shadow: more warnings and errors than these 2: see shadow.log",
-        "shadow ERROR", "shadow ERROR",
-        "shadow: more processes ended badly than these 2: the summary names them"]
-    assert [end.host for end in output.process_ends] == [f"user-{i}" for i in range(5)]
-
-
-def test_the_simulated_time_does_not_go_back_with_a_line_of_a_host_run_a_little_earlier() -> None:
-    output = ShadowOutput(["pool-a"], 660.0)
-    output.feed(BAD_END_LINE)
-    output.feed(BAD_END_LINE.replace("00:05:30.000000000", "00:05:29.990000000"))
-    assert output.sim_s == 330.0
-
-
-def test_the_end_names_at_most_ten_hosts() -> None:
-    assert shadow._names([f"h{i}" for i in range(3)]) == "h0, h1, h2"
-    assert shadow._names([f"h{i}" for i in range(12)]) == "h0, h1, h2, h3, h4, h5, h6, h7, h8, h9 and 2 more"
-
-
-# -- whole runs of a fake shadow ---------------------------------------------------------------
 
 FAKE_SHADOW = """\
 #!{python}
@@ -437,3 +264,22 @@ def test_a_signal_to_the_runner_goes_to_shadow_and_the_run_says_it_was_interrupt
     assert rest.rstrip().endswith(f"monerosim-actors run: interrupted by SIGINT; Shadow exited with exit code 1. "
                                   f"Partial output in {out}")
     assert "Received signal 2. Flushing log and exiting" in (out / "shadow.log").read_text()
+
+def test_lines_split_across_reads_are_put_together_and_the_log_gets_every_byte(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from monerosim_actors.backends.progress import ProgressDisplay, Tally
+    from monerosim_actors.backends.tail import EventTail
+
+    monkeypatch.setattr(shadow, "READ_BYTES", 7)
+    data = f"{STARTING}\n{SIDECHANNEL}\r\n{BAD_END_LINE}\nno newline at the end".encode()
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)  # fits in the pipe's buffer
+    os.close(write_fd)
+    output, stream = ShadowOutput(["pool-a"], 660.0), io.StringIO()
+    display = ProgressDisplay(Tally({}), EventTail({}), stream, timing=output, tty=False, clock=Clock())
+    with open(read_fd, "rb", buffering=0) as pipe, open(tmp_path / "log", "wb") as log_file:
+        shadow._pump(pipe, log_file, output, display)  # type: ignore[arg-type]
+    assert (tmp_path / "log").read_bytes() == data
+    notes = [line for line in stream.getvalue().splitlines() if not line.startswith("[sim ")]
+    assert notes == [STARTING, f"shadow WARN: {SIDECHANNEL.split('] ', 6)[-1]}",
+                     f"shadow ERROR [00:05:30.000 pool-a] {BAD_END}", "shadow: no newline at the end"]
