@@ -21,8 +21,12 @@ from typing import Any, TypeVar
 
 from monerosim_actors.vocabulary import Addressing, BlockScheduleKind, LaunchMode, TopologyKind
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
+"""2: the host configs no longer hold the time scale, and the plan's addresses are always Shadow's
+(the local backend moves them onto loopback when it runs). A folder of another version is generated
+again, never run: its files would mean something else."""
 ATOMIC_PER_XMR = 10**12
+
 
 @dataclass(frozen=True)
 class MonerodPlan:

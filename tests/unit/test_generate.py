@@ -13,7 +13,7 @@ from monerosim_actors import defaults
 from monerosim_actors.shadow import write as generate
 from monerosim_actors.cli import main
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan.model import HostConfig, Plan, read_json_file
+from monerosim_actors.plan.model import PLAN_VERSION, HostConfig, Plan, read_json_file
 from monerosim_actors.plan.planner import build_plan
 from monerosim_actors.scenario.load import load_scenario
 
@@ -190,8 +190,8 @@ def test_a_generated_folder_of_another_version_or_damaged_is_refused_saying_so(t
     plan_file, host_file = out / defaults.PLAN_FILE, next((out / defaults.HOSTS_DIR).glob("*.json"))
     assert generate.read_output(str(out)).hosts
     assert read_json_file(HostConfig, str(host_file)).host.name == host_file.stem
-    host_file.write_text(host_file.read_text().replace('"version": 1', '"version": 99'))
-    with pytest.raises(ValueError, match="has version 99, this monerosim-actors reads 1"):
+    host_file.write_text(host_file.read_text().replace(f'"version": {PLAN_VERSION}', '"version": 99'))
+    with pytest.raises(ValueError, match=f"has version 99, this monerosim-actors reads {PLAN_VERSION}"):
         read_json_file(HostConfig, str(host_file))
     plan_file.write_text("{")
     with pytest.raises(OutputError, match=rf"{plan_file} cannot be read as a Plan .*: generate {out} again"):
