@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monerosim_actors import defaults  # noqa: E402
-from monerosim_actors.plan.model import (Binaries, ConsensusPlan, HostPlan, MonerodPlan,  # noqa: E402
+from monerosim_actors.plan.model import (PLAN_VERSION, Binaries, ConsensusPlan, HostPlan, MonerodPlan,  # noqa: E402
                                    NetworkPlan, Plan, ServiceAddress)
 
 RESULTS = ROOT / "bench" / "results" / "analyze_scale.json"
@@ -56,7 +56,7 @@ def make_plan() -> Plan:
                    len(hosts) + i) for i, (p, s) in enumerate(POOLS.items())]
     hosts += [host(m, "marketplace", {}, True, len(hosts) + i) for i, m in enumerate(MARKETPLACES)]
     hosts += [host(u, "regular_user", {}, True, len(hosts) + i) for i, u in enumerate(USERS)]
-    return Plan(version=1, scenario_path="bench.yaml", seed=1, duration_s=DURATION_S,
+    return Plan(version=PLAN_VERSION, scenario_path="bench.yaml", seed=1, duration_s=DURATION_S,
                 stop_time_s=DURATION_S + 60, launch_mode="runtime", addressing="shadow",
                 consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
                 binaries=Binaries("python3", "monerod", "monero-wallet-rpc"),
