@@ -156,7 +156,7 @@ class LocalBackend:
     def interrupt(self, signum: int = signal.SIGINT) -> None:
         """Stop the run as a signal would (thread-safe; for callers that own the signals)."""
         self._signals.append(signum)
-        self._wake()
+        self._waker.wake()
 
     @property
     def scenario_end_s(self) -> float:
@@ -193,7 +193,7 @@ class LocalBackend:
             due = [deadline, next_tick if self.on_tick is not None else deadline]
             if schedule:
                 due.append(schedule[0][0])
-            self._sleep(min(due) - time.monotonic())
+            self._waker.sleep(min(due) - time.monotonic())
 
     def _schedule(self, started: float) -> deque[tuple[float, HostPlan, ProcessPlan]]:
         """(due time, host, process) in start order; ties keep the plan's order."""
@@ -222,7 +222,7 @@ class LocalBackend:
     def _on_exit(self, child: Child) -> None:
         """From the child's waiter thread: hand its exit to the main thread."""
         self._exited.append(child)
-        self._wake()
+        self._waker.wake()
 
     def _reap(self) -> None:
         """Judge the children that exited since the last call (in the main thread)."""
@@ -252,15 +252,6 @@ class LocalBackend:
 
     def _runtimes(self) -> list[Child]:
         return [c for c in self.children if c.name == RUNTIME]
-
-    # -- waking up ----------------------------------------------------------------------------
-
-    def _wake(self) -> None:
-        self._waker.wake()
-
-    def _sleep(self, timeout: float) -> None:
-        """Block until a child exits or a signal arrives, or ``timeout`` seconds."""
-        self._waker.sleep(timeout)
 
     def _install_signal_handlers(self) -> Callable[[], None]:
         """SIGINT/SIGTERM interrupt the run (main thread only); returns what restores the old ones."""
@@ -305,7 +296,7 @@ class LocalBackend:
                 return
             if len(self._signals) > max(signals_seen, 1) or time.monotonic() >= deadline:
                 return
-            self._sleep(deadline - time.monotonic())
+            self._waker.sleep(deadline - time.monotonic())
 
     def _programs(self) -> list[str]:
         return [self.plan.binaries.monerod, self.plan.binaries.wallet_rpc]
