@@ -21,7 +21,7 @@ graph [
   edge [
     source 0
     target 0
-    latency "5 ms"
+    latency "10 ms"
     packet_loss 0.0
   ]
   edge [
