@@ -1,18 +1,21 @@
-"""The example scenarios under a real Shadow: ``run --backend shadow``, then ``analyze``; and the bus's
-latency against paths of 10, 50 and 120 ms.
+"""The example scenarios under a real Shadow: ``run --backend shadow``, then ``analyze``.
 
 Each scenario runs to the end under Shadow (stock 3.3.0 with the project's compatibility shim), and
 its analysed logs must show a whole run: every host stopped cleanly, every pool mined scheduled
 blocks, payments were confirmed, every node ended within 2 blocks of the others, and no bus message
 arrived sooner than the network path between its two hosts allows (Shadow's clock is shared by
-all hosts, so that is a law, not a tolerance). Skipped where ``shadow`` is not on PATH.
+all hosts, so that is a law, not a tolerance). ``regions_example`` also answers two more questions:
+the bus's steady-state latency against paths of 10, 45 and 110 ms, and whether wallet-only hosts
+pay and are paid through their public nodes. Skipped where ``shadow`` is not on PATH.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,8 @@ SHADOW_SKIP_REASON = ("Shadow is not installed (no `shadow` on PATH): build Shad
 pytestmark = [pytest.mark.shadow, pytest.mark.e2e, pytest.mark.skipif(SHADOW is None, reason=SHADOW_SKIP_REASON)]
 
 EXAMPLES = ["quickstart", "custom_role", "regions_example", "gml_example"]
-LATENCY_SCENARIO = Path(__file__).parent / "scenarios" / "latency_regions.yaml"
-REMOTE_SCENARIO = Path(__file__).parent / "scenarios" / "remote_wallets.yaml"
+REGIONS_PATHS_MS = {10.0, 45.0, 110.0}
+"""The paths between ``regions_example``'s regions and the coordination services' (europe)."""
 STEADY_TOLERANCE = 0.01
 """The steady-state p50 may exceed the path by at most 1%: what remains is Shadow's modelled time for
 the system calls and clock reads on the way, tens of microseconds."""
@@ -52,19 +55,38 @@ def _run_and_analyze(config: Path, out: Path) -> None:
     assert (out / "report" / "report.md").is_file()
 
 
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Runs and analyses an example under Shadow the first time a test asks for it, and gives later
+    askers the same output folder.
+
+    A Shadow run of an example takes minutes, most of them the nodes' start; the tests that read the
+    same example share one run instead of each making its own. Every test still runs alone (with
+    ``-k``): it then makes the run itself. A run that failed is not kept, so each asker sees the failure.
+    """
+    done: dict[str, Path] = {}
+
+    def run(example: str) -> Path:
+        if example not in done:
+            out = tmp_path_factory.mktemp(example) / example
+            _run_and_analyze(ROOT / "configs" / f"{example}.yaml", out)
+            done[example] = out
+        return done[example]
+    return run
+
+
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_example_runs_to_the_end_under_shadow(example: str, tmp_path: Path) -> None:
-    out = tmp_path / example
-    _run_and_analyze(ROOT / "configs" / f"{example}.yaml", out)
-    _assert_whole_run(out)
+def test_example_runs_to_the_end_under_shadow(example: str, example_run: Callable[[str], Path]) -> None:
+    _assert_whole_run(example_run(example))
 
 
 @pytest.mark.timeout(1800)
-def test_wallet_only_hosts_pay_and_are_paid_through_their_public_node(tmp_path: Path) -> None:
-    out = tmp_path / "remote"
-    _run_and_analyze(REMOTE_SCENARIO, out)
-    run = _assert_whole_run(out)
+def test_wallet_only_hosts_pay_and_are_paid_through_their_public_node(
+        example_run: Callable[[str], Path]) -> None:
+    from monerosim_actors.analysis import load_run
+
+    run = load_run(example_run("regions_example"))
     remote = {h.name: h for h in run.plan.hosts if h.remote}
     assert {h.role for h in remote.values()} == {"regular_user", "marketplace"}
     started = run.events["process_started"]
@@ -73,12 +95,27 @@ def test_wallet_only_hosts_pay_and_are_paid_through_their_public_node(tmp_path: 
         assert programs[name] == {"wallet"}, f"{name} ran {programs[name]}, not only its wallet"
         argv = started.loc[started["host"] == name, "argv"].iloc[0]
         assert "--untrusted-daemon" in argv and host.wallet.daemon_address in argv
-    assert programs["public-node-0"] == {"monerod"}
+    assert programs["public-node-0"] == programs["public-node-1"] == {"monerod"}
     confirmed = run.payments[run.payments["confirmed_at"].notna()]
     assert set(confirmed["user"]) == {n for n, h in remote.items() if h.role == "regular_user"}, \
         "every wallet-only user had a payment confirmed"
+    assert set(confirmed["marketplace"]) == {n for n, h in remote.items() if h.role == "marketplace"}, \
+        "every wallet-only marketplace was paid"
     seen = set(run.block_seen["node"])
     assert not seen & set(remote), "a wallet-only host logs no block_seen of its own"
+
+
+@pytest.mark.timeout(1800)
+def test_steady_state_latency_is_the_path_latency_within_one_percent(
+        example_run: Callable[[str], Path]) -> None:
+    out = example_run("regions_example")
+    network = json.loads((out / "report" / "summary.json").read_text())["network"]
+    rows = {row["path_ms"]: row for row in network["by_path"] if row["steady"]}
+    assert set(rows) == REGIONS_PATHS_MS, f"paths with steady-state messages: {sorted(rows)}"
+    for path_ms, row in rows.items():
+        assert path_ms <= row["p50_ms"] <= path_ms * (1 + STEADY_TOLERANCE), row
+    report = (out / "report" / "report.md").read_text()
+    assert "modelled" in report and "syscall" in report, "the report says what the remainder is"
 
 
 def _assert_whole_run(out: Path) -> Any:
@@ -111,18 +148,3 @@ def _assert_whole_run(out: Path) -> Any:
     too_fast = faster_than_path(run.messages)
     assert too_fast.empty, f"messages faster than their network path:\n{too_fast.head(10)}"
     return run
-
-
-@pytest.mark.timeout(1800)
-def test_steady_state_latency_is_the_path_latency_within_one_percent(tmp_path: Path) -> None:
-    import json
-
-    out = tmp_path / "latency"
-    _run_and_analyze(LATENCY_SCENARIO, out)
-    network = json.loads((out / "report" / "summary.json").read_text())["network"]
-    rows = {row["path_ms"]: row for row in network["by_path"] if row["steady"]}
-    assert set(rows) == {10.0, 50.0, 120.0}, f"paths with steady-state messages: {sorted(rows)}"
-    for path_ms, row in rows.items():
-        assert path_ms <= row["p50_ms"] <= path_ms * (1 + STEADY_TOLERANCE), row
-    report = (out / "report" / "report.md").read_text()
-    assert "modelled" in report and "syscall" in report, "the report says what the remainder is"
