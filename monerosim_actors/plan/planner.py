@@ -61,6 +61,7 @@ class _Agent:
     node: NodeChoice = OWN_NODE
     public: bool = False
     """A public node whose RPC serves the wallets of ``node: remote`` hosts."""
+    talks_to: tuple[str, ...] = ()
 
 
 def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addressing = "shadow",
@@ -97,6 +98,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                for host, node_peers in zip(with_node, peers)}
     _fill_coordination_params(agents, names, scenario)
     nodes = _node_access(agents, names, ips, random.Random(f"{seed}/remote-nodes"))
+    listening = {SERVICE_BLOCK_CONTROLLER, SERVICE_MARKETPLACE_DIRECTORY, *(r for a in agents for r in a.talks_to)}
 
     hosts = []
     for i, agent in enumerate(agents):
@@ -116,8 +118,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                               extra_args=scenario.monero.wallet_args,
                               trusted_daemon=not agent.node.remote) if agent.wallet else None,
             node=node,
-            bus_port=defaults.BUS_PORT if agent.role in (SERVICE_BLOCK_CONTROLLER,
-                                                         SERVICE_MARKETPLACE_DIRECTORY) else None,
+            bus_port=defaults.BUS_PORT if agent.role in listening else None, talks_to=agent.talks_to,
             bandwidth_down=scenario.topology.host_bandwidth_down if place.needs_host_bandwidth else None,
             bandwidth_up=scenario.topology.host_bandwidth_up if place.needs_host_bandwidth else None)
         processes = [_runtime_process(name, starts[i], scenario.python, out_dir)]
@@ -186,7 +187,8 @@ def _agents(scenario: Scenario) -> list[list[_Agent]]:
                   "amount_max": u.amount_max}
         users = [_Agent(f"user_{i}", "regular_user", BUILTIN_ROLE_CLASSES["regular_user"], u.region,
                         not u.node.remote, True, params, u.node) for i in range(u.count)]
-    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet, c.config, c.node)
+    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet, c.config, c.node,
+                     talks_to=c.talks_to)
               for c in scenario.custom for i in range(c.count)]
     return [g for g in (services, public, pools, markets, users, custom) if g]
 

@@ -26,7 +26,7 @@ from monerosim_actors.scenario.checks import Checker, number, one_of, seconds
 from monerosim_actors.scenario.model import MAX_SEED, ConsensusSpec, CoordinationSpec, Scenario, TopologySpec
 from monerosim_actors.scenario.network import read_region, read_topology
 from monerosim_actors.scenario.programs import read_monero, read_python
-from monerosim_actors.scenario.roles import read_custom_roles
+from monerosim_actors.scenario.roles import check_talks_to, read_custom_roles
 from monerosim_actors.scenario.shadow_options import read_shadow
 from monerosim_actors.scenario.source import YamlSyntaxError, load_text
 
@@ -81,6 +81,10 @@ def _read(chk: Checker) -> Scenario:
     pools = read_pools(chk, agents, topo)
     custom = read_custom_roles(chk, agents, topo)
     check_remote_nodes(chk, users, markets, custom, public_nodes)
+    present = {"regular_user": users, "marketplace": markets, "public_node": public_nodes}
+    check_talks_to(chk, custom, {
+        **{role: spec.count or 0 for role, spec in present.items() if spec is not None},
+        "mining_pool": len(pools), **{role.name: role.count or 0 for role in custom if role.name is not None}})
     if users is not None and (agents or {}).get("marketplaces") is None:
         chk.fail(("network", "agents", "regular_users"),
                  "regular users pay marketplaces, but network.agents.marketplaces is not given")

@@ -109,6 +109,9 @@ class CustomRoleSpec:
     region: str | None
     node: NodeChoice = OWN_NODE
     """With ``remote``, ``monerod`` is False and the wallet uses a public node."""
+    talks_to: tuple[str, ...] = ()
+    """The roles (built-in or custom, its own included) whose hosts this role sends bus messages to;
+    their hosts listen, and each of this role's hosts is given their addresses."""
 
 
 @dataclass(frozen=True)
