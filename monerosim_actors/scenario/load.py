@@ -26,7 +26,7 @@ from monerosim_actors.scenario.checks import Checker, number, one_of, seconds
 from monerosim_actors.scenario.model import MAX_SEED, ConsensusSpec, CoordinationSpec, Scenario, TopologySpec
 from monerosim_actors.scenario.network import read_region, read_topology
 from monerosim_actors.scenario.programs import read_monero, read_python
-from monerosim_actors.scenario.roles import check_talks_to, read_custom_roles
+from monerosim_actors.scenario.roles import check_talks_to, read_custom_roles, role_python_path
 from monerosim_actors.scenario.shadow_options import read_shadow
 from monerosim_actors.scenario.source import YamlSyntaxError, load_text
 
@@ -108,7 +108,7 @@ def _read(chk: Checker) -> Scenario:
         coordination=coordination, shadow_general=general, shadow_experimental=experimental,
         shadow_host_option_defaults=host_options, shadow_compat_shim=compat_shim,
         python=python,  # type: ignore[arg-type]
-        notes=tuple(chk.notes))
+        notes=tuple(chk.notes), python_path=role_python_path(custom))
 
 
 def _consensus(chk: Checker, net: dict[str, Any] | None) -> ConsensusSpec:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import os
 import re
 import sys
 from typing import Any
 
 from monerosim_actors.scenario.agents import NODE_KEYS, read_count, read_node_choice
-from monerosim_actors.scenario.checks import Checker, boolean, string, string_list, suggest, type_name
+from monerosim_actors.scenario.checks import Checker, boolean, number, string, string_list, suggest, type_name
 from monerosim_actors.scenario.model import CustomRoleSpec, TopologySpec
 from monerosim_actors.scenario.network import read_region
 from monerosim_actors.scenario.source import Path
@@ -66,7 +67,7 @@ def read_custom_roles(chk: Checker, agents: dict[str, Any] | None,
     for i, item in enumerate(items):
         p = path + (i,)
         m = chk.mapping(item, p, ("name", "class", "count", "monerod", "wallet", "config", "region",
-                                  "talks_to", *NODE_KEYS), required=("name", "class", "count"))
+                                  "talks_to", "wallet_initial_balance", *NODE_KEYS), required=("name", "class", "count"))
         if m is None:
             continue
         name = chk.agent_id(m["name"], p + ("name",)) if "name" in m else None
@@ -90,13 +91,17 @@ def read_custom_roles(chk: Checker, agents: dict[str, Any] | None,
         elif wallet and monerod is False and not node.remote:
             chk.fail(p + ("wallet",), "a wallet needs a monerod: set monerod: true, node: remote "
                                       "(a public node's), or wallet: false")
+        funds = chk.get(m, p, "wallet_initial_balance", number(ge=0), 0.0)
+        if funds and wallet is False:
+            chk.fail(p + ("wallet_initial_balance",), "the bootstrap pays into the host's wallet, but this role "
+                                                      "runs none: remove wallet: false or the balance")
         cfg = m.get("config") or {}
         if not isinstance(cfg, dict):
             chk.fail(p + ("config",), f"must be a mapping, got {type_name(cfg)}")
         roles.append(CustomRoleSpec(name, role_class, read_count(chk, m, p), monerod, wallet,  # type: ignore[arg-type]
                                     dict(cfg) if isinstance(cfg, dict) else {},
                                     read_region(chk, m, p, topo), node,
-                                    chk.get(m, p, "talks_to", string_list, ()) or ()))
+                                    chk.get(m, p, "talks_to", string_list, ()) or (), funds or 0.0))
     return roles
 
 
@@ -141,3 +146,16 @@ def _role_class(chk: Checker, m: dict[str, Any], path: Path, entry_points: dict[
                                     "or put it on PYTHONPATH")
         return None
     return value
+
+
+def role_python_path(custom: list[CustomRoleSpec], environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The folders of ``PYTHONPATH`` (absolute, in its order) that hold the top-level package or
+    module of a custom role's class: what the hosts need on theirs to import it too."""
+    folders = [os.path.abspath(f) for f in (environ if environ is not None else os.environ).get(
+        "PYTHONPATH", "").split(os.pathsep) if f]
+    tops = {role.role_class.split(":", 1)[0].split(".", 1)[0] for role in custom if role.role_class}
+    return tuple(dict.fromkeys(
+        folder for folder in folders
+        if any(os.path.isdir(os.path.join(folder, top)) or os.path.isfile(os.path.join(folder, f"{top}.py"))
+               for top in tops)))
+
