@@ -106,6 +106,24 @@ def test_wallet_only_hosts_pay_and_are_paid_through_their_public_node(
 
 
 @pytest.mark.timeout(1800)
+def test_browsers_tell_each_other_their_tip_over_the_bus(example_run: Callable[[str], Path]) -> None:
+    """``custom_role``'s browsers say ``talks_to: [browser]``: their tips reach each other under
+    Shadow (they were dropped as ``no_route`` before role hosts could listen), and the report shows
+    their latency."""
+    from monerosim_actors.analysis import load_run
+
+    out = example_run("custom_role")
+    run = load_run(out)
+    tips = run.messages[run.messages["type"] == "browser_tip_shared"]
+    assert len(tips) > 0 and tips["recv_at"].notna().all(), "every tip sent was received"
+    assert set(tips["dst"]) == {"browser-0", "browser-1"}
+    assert set(run.events["tip_shared"]["host"]) == {"browser-0", "browser-1"}
+    dropped = run.events.get("msg_dropped")
+    assert dropped is None or dropped[dropped["reason"] == "no_route"].empty
+    assert "browser_tip_shared" in (out / "report" / "report.md").read_text()
+
+
+@pytest.mark.timeout(1800)
 def test_steady_state_latency_is_the_path_latency_within_one_percent(
         example_run: Callable[[str], Path]) -> None:
     out = example_run("regions_example")
