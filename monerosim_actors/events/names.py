@@ -37,6 +37,7 @@ class EventName(StrEnum):
     MSG_RECEIVED = "msg_received"
     MSG_DROPPED = "msg_dropped"
     BLOCK_SEEN = "block_seen"
+    CHAIN_REORGANIZED = "chain_reorganized"
     BUS_FAILED = "bus_failed"
     INBOX_OVERFLOW = "inbox_overflow"
 

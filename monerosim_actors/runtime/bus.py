@@ -35,6 +35,7 @@ from monerosim_actors.wire import Envelope, Message, Ping, Pong, decode, encode
 from monerosim_actors.errors import ProtocolError
 from monerosim_actors.events.names import EventName
 from monerosim_actors.plan.model import HostConfig
+from monerosim_actors.runtime.chain_view import ChainView
 from monerosim_actors.runtime.clock import Clock, SystemClock
 from monerosim_actors.runtime.context import DeferredEventSink, EventSink
 from monerosim_actors.runtime.inbox import RoleInbox
@@ -70,7 +71,7 @@ class Bus:
         self._on_failed = on_failed
         self._clock = clock or SystemClock()
         self._counter = itertools.count(1)
-        self._blocks_seen: set[str] = set()
+        self._chain = ChainView()
         self._logs_blocks = host.monerod is not None
         self._for_role: list[Any] = []
         """What this batch of frames brought for the role (transport thread only), told after it."""
@@ -169,7 +170,12 @@ class Bus:
         self._for_role.append(Delivered(env))
 
     def _on_notification(self, frames: list[bytes], seen_at: float) -> None:
-        """monerod publishes one frame ``TOPIC:JSON`` per notification."""
+        """monerod publishes one frame ``TOPIC:JSON`` per notification.
+
+        A chain notification is also followed in the host's :class:`ChainView`: a block announced
+        for the first time is logged as ``block_seen`` (with its parent), and a notification that
+        starts at or below the known top as ``chain_reorganized`` (the node switched tips).
+        """
         raw = b"".join(frames)
         topic, _, payload = raw.partition(b":")
         try:
@@ -177,10 +183,15 @@ class Bus:
             if topic == TOPIC_CHAIN:
                 first = int(data["first_height"])
                 hashes = tuple(str(h) for h in data["ids"])
-                for i, block_hash in enumerate(hashes):
-                    if self._logs_blocks and block_hash not in self._blocks_seen:
-                        self._blocks_seen.add(block_hash)
-                        self._events.emit(ACTOR, EventName.BLOCK_SEEN, height=first + i, hash=block_hash)
+                new, reorg = self._chain.advance(first, str(data.get("first_prev_id", "")), hashes)
+                if self._logs_blocks:
+                    if reorg is not None:
+                        self._events.emit(ACTOR, EventName.CHAIN_REORGANIZED, height=reorg.height,
+                                          depth=reorg.depth, top_before=reorg.top_before,
+                                          dropped=list(reorg.dropped), hash=hashes[reorg.height - first])
+                    for block in new:
+                        self._events.emit(ACTOR, EventName.BLOCK_SEEN, height=block.height, hash=block.hash,
+                                          prev=block.prev)
                 self._for_role.append(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))
             elif topic == TOPIC_TXPOOL:
                 txids = tuple(str(tx["id"]) for tx in data)
