@@ -3,7 +3,8 @@
 Under Shadow a RandomX mining loop would never block (simulated time would stand still), so blocks
 are found on order: the controller draws the miner by hashrate share and sends ``MineBlocks``; the
 pool calls ``generateblocks`` on its own regtest monerod and answers ``BlocksMined`` (or
-``MineFailed``). A node that is not synchronised yet answers ``BUSY``; the pool retries a few times
+``MineFailed``). Each block is logged with its parent (one ``get_block_header_by_hash`` on the
+pool's own node), so that ``analyze`` can tell the main chain from the blocks that lost a race. A node that is not synchronised yet answers ``BUSY``; the pool retries a few times
 with a short back-off (scheduled, never slept) before it gives up. Large orders are mined a few
 blocks per call (:data:`BLOCKS_PER_CALL`), so no single RPC call outlasts its timeout.
 
@@ -101,7 +102,7 @@ class MiningPool(RoleActor):
                 first = height - len(new) + 1
                 for i, block_hash in enumerate(new):
                     self.emit(EventName.BLOCK_MINED, pool_id=self.pool_id, order=order.order, height=first + i,
-                              hash=block_hash, phase=order.phase)
+                              hash=block_hash, prev=self._parent(block_hash), phase=order.phase)
                 hashes += new
         except RpcResponseError as e:
             if e.rpc_message == STATUS_BUSY and not hashes and attempt < len(BUSY_RETRY_DELAYS_S):
@@ -115,6 +116,16 @@ class MiningPool(RoleActor):
         elapsed_ms = round((self.ctx.clock.now() - started) * 1000, 3)
         self.send(self.controller, BlocksMined(order=order.order, height=height, hashes=tuple(hashes),
                                                elapsed_ms=elapsed_ms))
+
+    def _parent(self, block_hash: str) -> str:
+        """The parent of a block just mined, as the pool's own node has it: the analysis needs it to
+        tell the main chain from stale blocks (a pool may mine on a tip another block has already
+        replaced elsewhere). Empty when the node cannot say: the block is mined all the same."""
+        assert self.ctx.daemon is not None
+        try:
+            return self.ctx.daemon.get_block_header_by_hash(block_hash).prev_hash
+        except RpcError:
+            return ""
 
     def _fail(self, order: MineBlocks, reason: str) -> None:
         self.emit(EventName.MINE_FAILED, pool_id=self.pool_id, order=order.order, reason=reason, phase=order.phase)

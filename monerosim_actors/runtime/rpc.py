@@ -207,6 +207,12 @@ class DaemonRpc(_Client):
         with _reading("get_block_header_by_height"):
             return BlockHeader.from_json(r["block_header"])
 
+    def get_block_header_by_hash(self, block_hash: str) -> BlockHeader:
+        r = _status_ok("get_block_header_by_hash", self._json_rpc(
+            "get_block_header_by_hash", {"hash": block_hash}, idempotent=True))
+        with _reading("get_block_header_by_hash"):
+            return BlockHeader.from_json(r["block_header"])
+
     def get_last_block_header(self) -> BlockHeader:
         r = _status_ok("get_last_block_header", self._json_rpc("get_last_block_header", idempotent=True))
         with _reading("get_last_block_header"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monerosim_actors.errors import RpcResponseError
-from monerosim_actors.runtime.rpc import (STATUS_CODE, Balance, GeneratedBlocks, NewAddress, Refreshed,
+from monerosim_actors.runtime.rpc import (STATUS_CODE, Balance, BlockHeader, GeneratedBlocks, NewAddress, Refreshed,
                                           TransferEntry, TransferResult)
 
 
@@ -167,6 +167,13 @@ class FakeDaemon:
             self.busy -= 1
             raise RpcResponseError("generateblocks", STATUS_CODE, "BUSY")
         return self.ledger.mine(count, wallet_address)
+
+    def get_block_header_by_hash(self, block_hash: str) -> BlockHeader:
+        """The ledger's chain is one branch: a block's parent is the block before it."""
+        height = self.ledger.hashes.index(block_hash)
+        return BlockHeader(height=height, hash=block_hash, prev_hash=self.ledger.hashes[height - 1] if height else "",
+                           timestamp=0, reward=REWARD, num_txes=0, difficulty=1, depth=self.ledger.height - 1 - height,
+                           orphan_status=False)
 
 
 class FakeWallet:

@@ -58,8 +58,9 @@ def test_mines_on_order_and_reports_each_block() -> None:
     deliver(net, CTRL, "pool-alpha", MineBlocks(order=4, count=3, address="faucet/0", phase="bootstrap"))
     net.run(until=1)
     mined = net.events("pool-alpha").named("block_mined")
-    assert [(m["height"], m["hash"], m["order"], m["phase"]) for m in mined] == [
-        (1, "block1", 4, "bootstrap"), (2, "block2", 4, "bootstrap"), (3, "block3", 4, "bootstrap")]
+    assert [(m["height"], m["hash"], m["prev"], m["order"], m["phase"]) for m in mined] == [
+        (1, "block1", "genesis", 4, "bootstrap"), (2, "block2", "block1", 4, "bootstrap"),
+        (3, "block3", "block2", 4, "bootstrap")]
     (answer,) = [b for b in _to_controller(net) if isinstance(b, BlocksMined)]
     assert (answer.order, answer.height, answer.hashes) == (4, 3, ("block1", "block2", "block3"))
     assert sum(o.amount for o in net.ledger.outputs if o.address == "faucet/0") > 0
@@ -118,3 +119,19 @@ def test_open_or_create_creates_first_and_opens_an_existing_wallet() -> None:
     wallet.create_wallet = broken  # type: ignore[method-assign]
     with pytest.raises(RpcResponseError):
         open_or_create(wallet, "other")  # type: ignore[arg-type]
+
+
+def test_a_block_whose_parent_the_node_cannot_give_is_logged_without_one() -> None:
+    net, pool = _net()
+    daemon = net.hosts["pool-alpha"].daemon
+    assert daemon is not None
+
+    def refuse(block_hash: str) -> None:
+        raise RpcResponseError("get_block_header_by_hash", -5, "no such block")
+
+    daemon.get_block_header_by_hash = refuse  # type: ignore[method-assign]
+    deliver(net, CTRL, "pool-alpha", MineBlocks(order=1, count=1, address="faucet/0", phase="schedule"))
+    net.run(until=1)
+    (mined,) = net.events("pool-alpha").named("block_mined")
+    assert (mined["hash"], mined["prev"]) == ("block1", "")
+    assert [b for b in _to_controller(net) if isinstance(b, BlocksMined)]
