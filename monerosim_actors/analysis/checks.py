@@ -10,6 +10,7 @@ import pandas as pd
 
 from monerosim_actors.events.names import EventName
 
+from .races import unavailable
 from .run import Run
 from .summary import mined_heights
 from .tables import select
@@ -21,6 +22,8 @@ def check_consistency(run: Run) -> list[str]:
     - the heights at which blocks were mined equal the chain height the nodes gained (highest
       minus lowest height seen, plus one), when any node saw a block; a height mined twice (two
       pools racing, one block orphaned) counts once;
+    - when the logs give every block's parent: the main chain holds one block per height, and each
+      stale block lost to a main-chain block at its own height;
     - payments confirmed are at most those sent;
     - every received message has a logged send, unless its sender's log is missing or cut;
     - every host's runtime stopped with exit code 0, and no actor (``actor_failed``) or bus thread
@@ -34,6 +37,7 @@ def check_consistency(run: Run) -> list[str]:
         if mined != gained:
             problems.append(f"blocks: mined at {mined} heights, but the chain grew by {gained} "
                             f"(heights {int(heights.min())}..{int(heights.max())})")
+    problems += main_chain_problems(run.blocks)
     sent = int((run.payments["status"] == "sent").sum())
     confirmed = int(run.payments["confirmed_at"].notna().sum())
     if confirmed > sent:
@@ -45,6 +49,22 @@ def check_consistency(run: Run) -> list[str]:
         problems.append(f"messages: {len(orphans)} received with no send logged by a sender "
                         f"whose log is whole (first: {orphans['id'].iloc[0]})")
     problems += host_failures(run)
+    return problems
+
+
+def main_chain_problems(blocks: pd.DataFrame) -> list[str]:
+    """What is off in the main chain's marking (nothing when it cannot be told)."""
+    if unavailable(blocks) is not None or not len(blocks):
+        return []
+    problems = []
+    main = blocks[blocks["main_chain"] == True]  # noqa: E712 (a nullable column)
+    twice = main["height"][main["height"].duplicated()]
+    if len(twice):
+        problems.append(f"blocks: the main chain has two blocks at height {int(twice.iloc[0])}")
+    lost = blocks[(blocks["main_chain"] == False) & blocks["beaten_by"].isna()]  # noqa: E712
+    if len(lost):
+        problems.append(f"blocks: {len(lost)} stale block(s) with no main-chain block at their height "
+                        f"(first: {lost['hash'].iloc[0]} at {lost['height'].iloc[0]})")
     return problems
 
 

@@ -290,6 +290,41 @@ def propagation_cdf(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]
     return True
 
 
+def stale_rate(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """Stale rate of each pool's schedule blocks with its 95% interval, and the run's measured and
+    predicted rates across all pools (lines, the prediction's interval as a band)."""
+    known = [(run, s["stale"]) for run, s in zip(runs, summaries) if s["stale"]["available"]]
+    pools = list(dict.fromkeys(p for _, st in known for p in st["by_pool"]))
+    if not pools or not any(st["rate"] is not None for _, st in known):
+        return False
+    ax = fig.subplots()
+    width = 0.8 / len(known)
+    x = np.arange(len(pools))
+    for k, (run, st) in enumerate(known):
+        rows = [st["by_pool"].get(p) for p in pools]
+        rate = [r["rate"] if r and r["rate"] is not None else np.nan for r in rows]
+        low = [v - r["rate_ci95"][0] if r and r["rate_ci95"] else 0 for v, r in zip(rate, rows)]
+        high = [r["rate_ci95"][1] - v if r and r["rate_ci95"] else 0 for v, r in zip(rate, rows)]
+        prefix = f"{run.label} " if len(known) > 1 else ""
+        bars = ax.bar(x - 0.4 + width * (k + 0.5), rate, width * 0.9, yerr=[low, high], capsize=4,
+                      label=f"{prefix}per pool (95% CI)")
+        color = bars.patches[0].get_facecolor()
+        ax.axhline(st["rate"], color=color, linestyle="-", linewidth=1.5,
+                   label=f"{prefix}measured, all pools: {st['rate']:.4g}")
+        pred = st["predicted"]
+        if pred["available"] and pred["rate"] is not None:
+            ax.axhline(pred["rate"], color=color, linestyle="--", linewidth=1.5,
+                       label=f"{prefix}predicted: {pred['rate']:.4g}")
+            ax.axhspan(*pred["rate_ci95"], color=color, alpha=0.15)
+    ax.set_xticks(x, pools)
+    ax.set_xlabel("mining pool")
+    ax.set_ylabel("stale blocks / schedule blocks mined")
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    return True
+
+
 PICTURES: list[tuple[str, str, str, str, Drawer]] = [
     ("latency_cdf", "One-way latency of coordination messages, per message type",
      "CDF of `recv_at - sent_at` of every delivered bus message, one panel per message type; "
@@ -315,4 +350,9 @@ PICTURES: list[tuple[str, str, str, str, Drawer]] = [
      "CDF of the delay from a block's mining to its first sight on each node other than the "
      "miner's.",
      "no block was seen by a node other than its miner", propagation_cdf),
+    ("stale_rate", "Stale blocks per mining pool",
+     "Share of each pool's schedule blocks that are not on the final main chain, with its exact 95% "
+     "interval; the solid line is the run's rate over all pools, the dashed line and band the rate "
+     "its own latencies predict and its 95% interval (docs/analysis.md).",
+     "the logs lack the blocks' parents, or no block was mined in the schedule", stale_rate),
 ]

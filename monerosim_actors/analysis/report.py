@@ -30,7 +30,11 @@ TABLES: list[tuple[str, str]] = [
                  "and excess, first on its connection or not, status"),
     ("links", "one row per (src, dst) host pair: messages, delivered, lost, latency percentiles, "
               "path latency, excess over it (first messages on a connection apart)"),
-    ("blocks", "one row per mined block: pool, phase, when mined and first seen, by how many nodes"),
+    ("blocks", "one row per mined block: pool, phase, when mined and first seen, by how many nodes, "
+               "its parent, whether it is on the final main chain (else the block that beat it, and "
+               "by how long)"),
+    ("reorgs", "one row per reorganisation a node logged: when, from which height, how many blocks "
+               "it dropped"),
     ("block_seen", "one row per (block, node): when the node first saw it, delay since mined"),
     ("payments", "one row per payment: send or failure, receipt and confirmation, delays"),
     ("hosts", "one row per host: role, node, pool, whether its log was read whole"),
@@ -236,6 +240,56 @@ def _served(h: dict[str, Any]) -> str:
             f"({min(served.values())} to {max(served.values())} each)")
 
 
+def _interval(ci: list[float] | None) -> str:
+    return "n/a" if ci is None or None in ci else f"{ci[0]:.3f} to {ci[1]:.3f}"
+
+
+def stale_section(st: dict[str, Any], reorgs: dict[str, Any], heading: str) -> str:
+    """Stale blocks, who beat them, the prediction beside the measurement, and reorganisations."""
+    out = [f"{heading} Stale blocks and reorganisations\n"]
+    if not st["available"]:
+        out.append(f"Stale blocks: unavailable: {st['reason']}. Heights mined more than once: "
+                   f"{st['heights_raced']}.\n")
+    else:
+        out.append(f"{st['blocks']} stale blocks (mined, but not on the final main chain), "
+                   f"{st['schedule_blocks']} of them in the schedule; {st['heights_raced']} heights "
+                   f"raced. Stale rate of the schedule: {_fmt(st['rate'])} (95% interval "
+                   f"{_interval(st['rate_ci95'])}).\n")
+        out.append(_table(["pool", "mined", "stale", "stale rate", "95% interval"],
+                          [[p, v["mined"], v["stale"], v["rate"], _interval(v["rate_ci95"])]
+                           for p, v in st["by_pool"].items()]))
+        if st["races"]:
+            out.append(_table(["height", "stale block", "pool", "seen by", "beaten by", "winner's pool",
+                               "winner seen by", "mined after the winner (s)"],
+                              [[r["height"], r["stale"], r["pool"], r["seen_by"], r["beaten_by"],
+                                r["winner_pool"], r["winner_seen_by"], r["gap_s"]] for r in st["races"]]))
+    pred = st["predicted"]
+    if pred["available"]:
+        measured = ("" if pred["measured_within"] is None else
+                    " The measured count lies within it." if pred["measured_within"]
+                    else " The measured count lies OUTSIDE it.")
+        out.append(f"Predicted from the run's own latencies ({pred['schedule']} intervals, block time "
+                   f"{_fmt(pred['block_time_s'])} s, {pred['trials']} blocks that could be raced): "
+                   f"{_fmt(pred['stale'])} stale blocks (95% interval {pred['stale_ci95'][0]} to "
+                   f"{pred['stale_ci95'][1]}), rate {_fmt(pred['rate'])}.{measured} A block of pool a "
+                   f"races when the next order goes to another pool b sooner than the window a's "
+                   f"order-to-block time + propagation a to b - b's mine-signal latency "
+                   f"(docs/analysis.md):\n")
+        out.append(_table(["from", "to", "order to block s", "propagation s", "signal s", "window s"],
+                          [[r["from"], r["to"], r["mined_s"], r["propagation_s"], r["signal_s"],
+                            r["window_s"]] for r in pred["pairs"]]) if pred["pairs"]
+                   else "No pair of pools has measured windows.\n")
+    else:
+        out.append(f"No prediction: {pred['reason']}.\n")
+    nodes = [(n, v["count"], ", ".join(map(str, v["depths"])) or "-") for n, v in reorgs["by_node"].items()
+             if v["count"]]
+    out.append(f"Reorganisations (a node switched tips; depth = blocks it dropped): {reorgs['total']} in all"
+               + (f", deepest {reorgs['max_depth']}:\n" if nodes else ".\n"))
+    if nodes:
+        out.append(_table(["node", "reorganisations", "depths"], nodes))
+    return "\n".join(out)
+
+
 def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
     h = s["hosts"]
     m, b, p = s["messages"], s["blocks"], s["payments"]
@@ -247,9 +301,10 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
            f"Logs cut mid-line (crash): {', '.join(h['truncated_logs']) or 'none'}.\n"]
     out.append(_time_note(k))
     problems = check_consistency(run)
+    raced = s["stale"]["heights_raced"]
     out.append("Consistency: " + ("; ".join(problems) if problems else "the numbers agree with "
-               "the logs (blocks mined = chain height gained, confirmed <= sent, every receipt "
-               "has a send).") + "\n")
+               f"the logs (heights mined = chain height gained, {raced} of them raced by two or more "
+               "blocks; confirmed <= sent, every receipt has a send).") + "\n")
     out.append(f"{heading} Coordination messages\n")
     out.append(f"{m['count']} messages: {m['delivered']} delivered, {m['lost']} lost (sent, never "
                f"received; {m['lost_before_connect']} of them `lost_before_connect`: sent before the "
@@ -266,13 +321,16 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
     out.append(f"{b['total']} blocks mined: {b['bootstrap']} in the bootstrap, {b['schedule']} in "
                f"the schedule. Shares are of the schedule's blocks; chi-square p-value of the "
                f"counts against the configured shares: {_fmt(b['chi2_p'])}.\n")
+    out.append("`blocks` and `share` are of the blocks each pool was told to mine and mined (the "
+               "controller's choice, stale ones included: what the chi-square tests); the main-chain "
+               "columns are of the blocks on the final main chain (what a pool is paid for).\n")
     out.append(_table(["pool", "blocks", "share", "95% interval", "expected share",
-                       "bootstrap blocks"],
-                      [[k, v["blocks"], v["share"],
-                        "n/a" if v["share_ci95"] is None
-                        else f"{v['share_ci95'][0]:.3f} to {v['share_ci95'][1]:.3f}",
-                        v["expected_share"], v["bootstrap_blocks"]] for k, v in b["by_pool"].items()])
+                       "main-chain blocks", "main-chain share", "bootstrap blocks"],
+                      [[k, v["blocks"], v["share"], _interval(v["share_ci95"]),
+                        v["expected_share"], v["main_chain_blocks"], v["main_chain_share"],
+                        v["bootstrap_blocks"]] for k, v in b["by_pool"].items()])
                if b["by_pool"] else "No mining pool in the plan.\n")
+    out.append(stale_section(s["stale"], s["reorgs"], heading))
     out.append(f"{heading} Payments\n")
     out.append(f"{payments_line(p)}. {p['received']} seen by a marketplace. Delay from send to confirmation: "
                f"{_stat_secs(p, 'confirmation_delay', ('p50', 'p90', 'max'), k)}; to the "

@@ -17,7 +17,7 @@ import pandas as pd
 
 from monerosim_actors.plan.model import Plan
 
-from . import load, tables
+from . import load, races, tables
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,12 @@ class Run:
     """One row per bus message: id, type, src, dst, sent_at, recv_at, latency_ms, path_ms,
     excess_ms, first_on_connection, status, groups."""
     blocks: pd.DataFrame
-    """One row per mined block: hash, height, pool_id, miner, phase, mined_at, sightings."""
+    """One row per mined block: hash, height, pool_id, miner, phase, mined_at, sightings, parent, and
+    whether it is on the final main chain (else the block that beat it, and by how long)."""
     block_seen: pd.DataFrame
     """One row per (block, node): when the node first saw the block, and the delay since mined."""
+    reorgs: pd.DataFrame
+    """One row per reorganisation a node logged: node, t, height, depth, top_before, dropped, hash."""
     payments: pd.DataFrame
     """One row per payment: the user's send (or failure), the marketplace's receipt and
     confirmation, and the delays between them."""
@@ -79,7 +82,7 @@ def load_run(out_dir: str | Path, label: str | None = None) -> Run:
     plan, time_scale = load.run_choices(plan, events)
     hosts = tables.hosts_table(plan, logs)
     sightings = tables.first_sightings(events)
-    blocks = tables.blocks_table(events, hosts, sightings)
+    blocks = races.mark_main_chain(tables.blocks_table(events, hosts, sightings))
     return Run(
         out_dir=out,
         label=label or out.resolve().name,
@@ -90,5 +93,6 @@ def load_run(out_dir: str | Path, label: str | None = None) -> Run:
         messages=tables.messages_table(events, hosts, plan),
         blocks=blocks,
         block_seen=tables.block_seen_table(sightings, blocks),
+        reorgs=races.reorgs_table(events),
         payments=tables.payments_table(events),
     )

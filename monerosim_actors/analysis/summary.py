@@ -28,6 +28,7 @@ import pandas as pd
 
 from monerosim_actors.events.names import EventName
 
+from . import prediction, races
 from .paths import backend
 from .run import Run
 from .tables import select
@@ -51,6 +52,8 @@ def summarize(run: Run) -> dict[str, Any]:
         "messages": messages_summary(run.messages),
         "network": network_summary(run),
         "blocks": blocks_summary(run.blocks, run.hosts) | orders_summary(run) | schedule_gaps(run),
+        "stale": stale(run),
+        "reorgs": races.reorgs_summary(run.reorgs, run.hosts.loc[run.hosts["has_node"], "host"].tolist()),
         "payments": payments_summary(run.payments, k) | payment_decisions(run.events),
         **seconds("propagation", run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
                   (50, 90, 99), k),
@@ -194,6 +197,11 @@ def expected_shares(hosts: pd.DataFrame) -> dict[str, float]:
 def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
     """Blocks mined, per pool against the expected share, with a chi-square goodness of fit.
 
+    A pool's ``blocks`` and ``share`` are of the schedule's blocks it mined, stale ones included:
+    the controller's choice, which the chi-square tests. ``main_chain_blocks`` and
+    ``main_chain_share`` are of the schedule's blocks on the final main chain: what the pool is paid
+    for (None when the logs lack the parents that tell the main chain, :mod:`.races`).
+
     ``orphaned`` counts the blocks beyond one per height (pools that raced at the same height).
 
     ``chi2_p`` is None when fewer than two pools are planned or no block was mined in the schedule.
@@ -204,6 +212,7 @@ def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
     expected = expected_shares(hosts)
     pools = list(expected) + sorted(set(blocks["pool_id"].dropna()) - set(expected))
     n = len(schedule)
+    paid = races.main_chain_shares(blocks, pools)
     by_pool = {}
     for pool in pools:
         k = int((schedule["pool_id"] == pool).sum())
@@ -215,6 +224,7 @@ def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
             "share_ci95": [_round(ci.low, 6), _round(ci.high, 6)] if ci else None,
             "bootstrap_blocks": int(((blocks["phase"] == "bootstrap")
                                      & (blocks["pool_id"] == pool)).sum()),
+            **paid[pool],
         }
     chi2_p = None
     if len(expected) >= 2 and n and set(pools) == set(expected):
@@ -224,6 +234,18 @@ def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
             "bootstrap": int((blocks["phase"] == "bootstrap").sum()),
             "orphaned": len(blocks) - mined_heights(blocks),
             "by_pool": by_pool, "chi2_p": chi2_p}
+
+
+def stale(run: Run) -> dict[str, Any]:
+    """Stale blocks (:func:`.races.stale_summary`) and, beside them, the count and rate the run's
+    own latencies predict (``predicted``, :mod:`.prediction`)."""
+    pools = list(expected_shares(run.hosts)) + sorted(
+        set(run.blocks["pool_id"].dropna()) - set(expected_shares(run.hosts)))
+    out = races.stale_summary(run.blocks, pools, run.time_scale)
+    mined = int((run.blocks["phase"] == "schedule").sum())
+    out["predicted"] = prediction.predicted_summary(run, expected_shares(run.hosts),
+                                                    out.get("schedule_blocks"), mined)
+    return out
 
 
 def mined_heights(blocks: pd.DataFrame) -> int:

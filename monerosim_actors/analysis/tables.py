@@ -152,9 +152,10 @@ def links_table(messages: pd.DataFrame) -> pd.DataFrame:
 
 
 def first_sightings(events: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The first ``block_seen`` of each (block, node): block, height, node, seen_at."""
+    """The first ``block_seen`` of each (block, node): block, height, node, seen_at, prev (the
+    block's parent as the node announced it; empty in logs from before parents were logged)."""
     seen = select(events, EventName.BLOCK_SEEN, {"hash": "object", "height": "Int64", "host": "object",
-                                         "t": "float64"})
+                                         "t": "float64", "prev": "object"})
     seen = seen.rename(columns={"hash": "block", "host": "node", "t": "seen_at"})
     seen = seen.sort_values("seen_at", kind="stable").drop_duplicates(["block", "node"])
     return seen.reset_index(drop=True)
@@ -169,11 +170,12 @@ def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
     ``block_mined`` (``reported_at``), else the block's earliest sighting. The miner's sighting
     comes first because a pool logs ``block_mined`` only after its whole ``generateblocks`` call
     returns, and the first blocks of a long order reach other nodes before that. ``height`` is
-    the pool's, else the one the nodes saw.
+    the pool's, else the one the nodes saw. ``parent`` is the pool's ``prev``, else the one a node
+    announced with the block (empty when neither logged it: :func:`.races.unavailable`).
     """
     mined = select(events, EventName.BLOCK_MINED, {"hash": "object", "height": "Int64", "pool_id": "object",
                                            "host": "object", "phase": "object", "order": "Int64",
-                                           "t": "float64"})
+                                           "t": "float64", "prev": "object"})
     mined = mined.rename(columns={"host": "miner", "t": "reported_at"}).drop_duplicates("hash")
     mined["source"] = "pool"
     done = select(events, EventName.MINE_COMPLETED, {"hashes": "object", "pool_id": "object",
@@ -182,7 +184,7 @@ def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
     done = done[~done["hash"].isin(mined["hash"])].drop_duplicates("hash")
     pool_host = dict(zip(hosts["pool_id"].dropna(), hosts.loc[hosts["pool_id"].notna(), "host"]))
     done = done.assign(miner=done["pool_id"].map(pool_host), source="controller",
-                       height=pd.array([pd.NA] * len(done), dtype="Int64"),
+                       height=pd.array([pd.NA] * len(done), dtype="Int64"), prev=None,
                        reported_at=np.full(len(done), np.nan))
     blocks = pd.concat([mined, done[mined.columns]], ignore_index=True) if len(done) else mined
     per_block = sightings.groupby("block").agg(first_seen_at=("seen_at", "min"),
@@ -195,10 +197,19 @@ def blocks_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame,
     blocks["mined_at"] = blocks["mined_at"].fillna(blocks["reported_at"]).fillna(
         blocks["first_seen_at"])
     blocks["seen_by"] = blocks["seen_by"].fillna(0).astype("int64")
+    announced = sightings[_named(sightings["prev"])].drop_duplicates("block")
+    blocks["parent"] = blocks["prev"].where(_named(blocks["prev"]))
+    blocks["parent"] = blocks["parent"].fillna(blocks["hash"].map(dict(zip(announced["block"],
+                                                                            announced["prev"]))))
     blocks = blocks.sort_values(["height", "mined_at", "hash"], kind="stable", na_position="last",
                                 ignore_index=True)
     return blocks[["hash", "height", "pool_id", "miner", "phase", "order", "mined_at",
-                   "reported_at", "first_seen_at", "seen_by", "source"]]
+                   "reported_at", "first_seen_at", "seen_by", "source", "parent"]]
+
+
+def _named(values: pd.Series) -> pd.Series:
+    """Which values are a non-empty string (a hash), as a boolean mask."""
+    return values.map(lambda v: isinstance(v, str) and v != "").astype(bool)
 
 
 def block_seen_table(sightings: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:

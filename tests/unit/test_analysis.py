@@ -94,7 +94,9 @@ def test_an_empty_run_gives_nulls_not_nan() -> None:
     assert s["messages"]["count"] == 0 and s["messages"]["by_type"] == {}
     assert s["blocks"]["chi2_p"] is None
     assert s["blocks"]["by_pool"]["pool_alpha"] == {"blocks": 0, "share": None, "expected_share": 1.0,
-                                                     "share_ci95": None, "bootstrap_blocks": 0}
+                                                     "share_ci95": None, "bootstrap_blocks": 0,
+                                                     "main_chain_blocks": 0, "main_chain_share": None}
+    assert (s["stale"]["blocks"], s["stale"]["rate"], s["stale"]["rate_ci95"]) == (0, None, None)
     assert s["payments"]["confirmation_delay_s"] == {"p50": None, "p90": None, "max": None}
     assert s["propagation_s"]["p50"] is None
     assert s["nodes"]["final_heights"] == {"pool-alpha": None, "user-0": None}
