@@ -25,6 +25,10 @@ HEADLINES: list[tuple[str, tuple[str, ...]]] = [
     ("blocks mined", ("blocks", "total")),
     ("blocks in the schedule", ("blocks", "schedule")),
     ("chi-square p (blocks vs shares)", ("blocks", "chi2_p")),
+    ("stale blocks", ("stale", "blocks")),
+    ("stale rate", ("stale", "rate")),
+    ("stale rate predicted", ("stale", "predicted", "rate")),
+    ("reorganisations", ("reorgs", "total")),
     ("payments sent", ("payments", "sent")),
     ("payments failed", ("payments", "failed")),
     ("payments confirmed", ("payments", "confirmed")),
@@ -59,6 +63,10 @@ def comparison(summaries: Sequence[dict[str, Any]], labels: Sequence[str]) -> pd
 
 
 def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path``, or None where a run's summary has no such key (the stale figures of a
+    run whose logs lack the blocks' parents)."""
     for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
         data = data[key]
     return data

@@ -2,7 +2,8 @@
 
 Each run that is done is read and summarised as ``analyze`` does one run (:func:`summarize`); from
 each summary a few numbers are taken (:data:`METRICS`): the coordination latency p50/p90/p99 of every
-message type, the blocks-share error, the payment confirmation delay and the block propagation delay.
+message type, the blocks-share error, the payment confirmation delay, the block propagation delay
+and the stale rate (measured and predicted).
 Per point (one combination of the swept values) their mean over the seeds is given with a Student t
 95% confidence interval (the seeds are independent replications; with one seed there is no
 interval). One CSV table per metric, ``summary.json``, pictures of each metric against each swept
@@ -69,6 +70,16 @@ def propagation(summary: dict[str, Any]) -> dict[Series, float | None]:
     return {(stat,): summary["propagation_s"].get(stat) for stat in ("p50", "p90", "p99")}
 
 
+def stale_rate(summary: dict[str, Any]) -> dict[Series, float | None]:
+    """Stale blocks over the schedule's blocks mined (measured), and the rate the run's own
+    latencies predict (docs/analysis.md). None where the logs lack the blocks' parents or no block
+    was mined in the schedule."""
+    st = summary.get("stale", {})
+    pred = st.get("predicted", {})
+    return {("measured",): st.get("rate") if st.get("available") else None,
+            ("predicted",): pred.get("rate") if pred.get("available") else None}
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -90,6 +101,8 @@ METRICS = (
            lambda s: s[0] == "p50"),
     Metric("propagation", "block propagation delay p50", "s", ("statistic",), propagation,
            lambda s: s[0] == "p50"),
+    Metric("stale_rate", "stale rate (measured)", "", ("statistic",), stale_rate,
+           lambda s: s[0] == "measured"),
 )
 
 

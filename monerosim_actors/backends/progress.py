@@ -42,6 +42,9 @@ class Tally:
     """Host -> the exit code its runtime logged in ``host_stopped``."""
     height: int = 0
     blocks_by_pool: Counter[str] = field(default_factory=Counter)
+    mined_heights: Counter[int] = field(default_factory=Counter)
+    """Blocks mined per height: a block mined at a height another block already has lost a race
+    (it is stale; ``analyze`` names the block that beat it)."""
     users_funded: int = 0
     payment_ids: set[str] = field(default_factory=set)
     """Payment decisions: the ``payment_id`` of every ``payment_intent``, ``payment_sent`` and
@@ -82,6 +85,8 @@ class Tally:
             self.height = max(self.height, event["height"])
         elif kind == EventName.BLOCK_MINED:
             self.blocks_by_pool[str(event.get("pool_id", host))] += 1
+            if isinstance(event.get("height"), int):
+                self.mined_heights[event["height"]] += 1
         elif kind == EventName.USER_FUNDED:
             self.users_funded += 1
         elif kind in (EventName.PAYMENT_INTENT, EventName.PAYMENT_SENT, EventName.PAYMENT_FAILED):
@@ -138,11 +143,17 @@ class Tally:
                    if len(self.ready_processes.get(host, ())) >= self.expected_processes.get(host, 0))
 
     @property
+    def stale(self) -> int:
+        """Blocks mined beyond one per height."""
+        return sum(n - 1 for n in self.mined_heights.values())
+
+    @property
     def blocks(self) -> str:
         if not self.blocks_by_pool:
             return "0"
         per_pool = " ".join(f"{pool}:{n}" for pool, n in sorted(self.blocks_by_pool.items()))
-        return f"{sum(self.blocks_by_pool.values())} ({per_pool})"
+        stale = f", {self.stale} stale" if self.stale else ""
+        return f"{sum(self.blocks_by_pool.values())} ({per_pool}){stale}"
 
     def line(self) -> str:
         """One line of the numbers, for the display and the summary alike."""

@@ -155,3 +155,14 @@ def test_the_prediction_matches_a_simulated_schedule() -> None:
     assert np.mean(counts) == pytest.approx(expected, rel=0.05)
     inside = np.mean([p.low <= c <= p.high for p, c in zip(predictions, counts)])
     assert 0.9 <= inside <= 1.0
+
+
+def test_the_comparison_of_runs_has_the_stale_rate_and_none_where_it_is_unavailable(tmp_path: Path) -> None:
+    from monerosim_actors.analysis.compare import comparison
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    runs = [load_run(write_raced_run(tmp_path / "a")), load_run(write_raced_run(tmp_path / "b", parents=False))]
+    table = comparison([summarize(r) for r in runs], ["a", "b"])
+    assert table.loc["stale blocks"].tolist() == [1, None]
+    assert table.loc["reorganisations"].tolist() == [1, 1]

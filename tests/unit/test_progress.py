@@ -290,3 +290,15 @@ def test_the_end_summary_counts_payments_as_the_report_does() -> None:
     assert payments_line(summarize(load_run(golden))["payments"]) == expected
     text = summary(tally, duration_s=1, exit_codes={}, out_dir="/o", failures=[], interrupted=None)
     assert expected in text
+
+
+def test_a_second_block_at_one_height_is_counted_stale_in_the_line_and_the_summary() -> None:
+    tally = Tally(expected_processes={})
+    tally.feed_all([("pool-a", {"event": "block_mined", "pool_id": "pool_a", "height": 104}),
+                    ("pool-b", {"event": "block_mined", "pool_id": "pool_b", "height": 104}),
+                    ("pool-a", {"event": "block_mined", "pool_id": "pool_a", "height": 105}),
+                    ("pool-a", {"event": "block_mined", "pool_id": "pool_a"})])
+    assert tally.stale == 1
+    assert "| blocks 4 (pool_a:3 pool_b:1), 1 stale |" in tally.line()
+    text = summary(tally, duration_s=1, out_dir="out", failures=[], interrupted=None)
+    assert "blocks mined 4 (pool_a:3 pool_b:1), 1 stale" in text

@@ -68,6 +68,10 @@ def test_a_sweep_folder_gets_one_table_per_metric_with_intervals_and_pictures(
     for name in ("blocks_share_error", "confirmation_delay", "propagation"):
         table = pd.read_csv(report / f"{name}.csv")
         assert set(table["point"]) == {"p00", "p01"} and table["seeds"].max() == 2
+    stale = pd.read_csv(report / "stale_rate.csv").set_index(["point", "statistic"])
+    # the golden run's logs have no parents: no measured rate, but its latencies predict one
+    assert stale.loc[("p00", "measured"), "seeds"] == 0
+    assert stale.loc[("p00", "predicted"), "seeds"] == 2 and stale.loc[("p00", "predicted"), "mean"] > 0
     runs = pd.read_csv(report / "runs.csv")
     assert runs.loc[runs["run"] == "p01-s2", "left_out"].item() == "not done (never started)"
     summary = json.loads((report / "summary.json").read_text())
@@ -83,3 +87,12 @@ def test_a_sweep_folder_is_analysed_alone(sweep_dir: Path, capsys: pytest.Captur
     other = sweep_dir / "runs" / "p00-s1" / "out"
     assert cli.main(["analyze", str(sweep_dir), str(other)]) == 2
     assert "a sweep folder is analysed alone" in capsys.readouterr().err
+
+
+def test_the_stale_rate_is_taken_where_the_run_could_tell_it() -> None:
+    from monerosim_actors.analysis.sweep import stale_rate
+
+    told = {"stale": {"available": True, "rate": 0.04, "predicted": {"available": True, "rate": 0.05}}}
+    assert stale_rate(told) == {("measured",): 0.04, ("predicted",): 0.05}
+    untold = {"stale": {"available": False, "predicted": {"available": False}}}
+    assert stale_rate(untold) == {("measured",): None, ("predicted",): None}
