@@ -49,7 +49,7 @@ def test_a_switch_back_to_a_branch_seen_before_is_a_reorganisation_without_new_b
 
 
 def test_the_bus_logs_parents_and_reorganisations_of_its_own_node() -> None:
-    plan = host_plan("node", loopback(1, 7), wallet=False)
+    plan = host_plan("node", loopback(26, 7), wallet=False)
     events = RecordingEvents()
     bus = Bus(host_config(plan), events, RoleInbox())
 
