@@ -30,6 +30,7 @@ import pandas as pd
 
 from monerosim_actors.events.names import EventName
 
+from .run import Run
 from .tables import select
 
 CONFIDENCE = 0.95
@@ -85,7 +86,7 @@ def predict(orders: Sequence[str], shares: Mapping[str, float], window_s: Mappin
     return Prediction(expected=float(sum(chances)), low=low, high=high, trials=len(chances))
 
 
-def race_windows(run: Any) -> dict[str, Any]:
+def race_windows(run: Run) -> dict[str, Any]:
     """The measured ``w_a``, ``s_b``, ``p_ab`` and ``d_ab`` of a run (scenario seconds, medians), and
     the schedule's orders. A pair without a propagation of its own takes the run's median."""
     k = run.time_scale
@@ -125,7 +126,7 @@ def race_windows(run: Any) -> dict[str, Any]:
     return {"orders": [str(p) for p in ordered["pool_id"]], "windows": windows, "pairs": rows}
 
 
-def predicted_summary(run: Any, shares: Mapping[str, float], measured: int | None,
+def predicted_summary(run: Run, shares: Mapping[str, float], measured: int | None,
                       mined: int) -> dict[str, Any]:
     """The prediction beside the measurement: expected stale blocks and rate, their 95% interval,
     whether the measured count lies in it, and the windows it was made from."""
@@ -134,7 +135,10 @@ def predicted_summary(run: Any, shares: Mapping[str, float], measured: int | Non
     if not found["orders"] or not shares:
         return {"available": False, "reason": "no schedule order to predict from"}
     pred = predict(found["orders"], shares, found["windows"], consensus.block_time_s, consensus.schedule)
-    rate = (lambda x: round(x / mined, 6) if mined else None)
+
+    def rate(count: float) -> float | None:
+        return round(count / mined, 6) if mined else None
+
     return {"available": True, "schedule": consensus.schedule, "block_time_s": consensus.block_time_s,
             "trials": pred.trials, "stale": round(pred.expected, 6), "stale_ci95": [pred.low, pred.high],
             "rate": rate(pred.expected), "rate_ci95": [rate(pred.low), rate(pred.high)],

@@ -239,12 +239,11 @@ def blocks_summary(blocks: pd.DataFrame, hosts: pd.DataFrame) -> dict[str, Any]:
 def stale(run: Run) -> dict[str, Any]:
     """Stale blocks (:func:`.races.stale_summary`) and, beside them, the count and rate the run's
     own latencies predict (``predicted``, :mod:`.prediction`)."""
-    pools = list(expected_shares(run.hosts)) + sorted(
-        set(run.blocks["pool_id"].dropna()) - set(expected_shares(run.hosts)))
+    shares = expected_shares(run.hosts)
+    pools = list(shares) + sorted(set(run.blocks["pool_id"].dropna()) - set(shares))
     out = races.stale_summary(run.blocks, pools, run.time_scale)
     mined = int((run.blocks["phase"] == "schedule").sum())
-    out["predicted"] = prediction.predicted_summary(run, expected_shares(run.hosts),
-                                                    out.get("schedule_blocks"), mined)
+    out["predicted"] = prediction.predicted_summary(run, shares, out.get("schedule_blocks"), mined)
     return out
 
 
