@@ -40,8 +40,8 @@ INSTALL_HINT = """\
 Shadow is not installed (no `shadow` on PATH; name it with --shadow-bin PATH).
 To get it, build Shadow 3.3.0 (or later) from source and put `shadow` on PATH:
 https://shadow.github.io/docs/guide/install_shadow.html
-A stock 3.3.0 works: gen gives every process the project's compatibility shim (README, "Running the
-output under Shadow"). Meanwhile, `--backend local` runs the same scenario on this machine."""
+A stock 3.3.0 works: gen gives every process the project's compatibility shim (docs/shadow.md,
+"Which Shadow"). Meanwhile, `--backend local` runs the same scenario on this machine."""
 MAX_NAMES = 10
 """Hosts named in one line of the end's report; the others are counted."""
 LOG_TAILS = 5
