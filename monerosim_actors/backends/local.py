@@ -31,15 +31,18 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monerosim_actors.backends import groups
-from monerosim_actors.defaults import host_data_dir
+from monerosim_actors.defaults import EVENTS_FILE, host_data_dir
+from monerosim_actors.events.names import EventName
+from monerosim_actors.events.read import decode_lines, is_event
 from monerosim_actors.plan.addresses import FIRST_ADDRESS, Relocation
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
-from monerosim_actors.runtime.child import Child, spawn, wait_gone
+from monerosim_actors.runtime.child import Child, read_tail, spawn
 from monerosim_actors.runtime.clock import TIME_SCALE_ENV
+from monerosim_actors.runtime.stopping import terminate
 from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,16 @@ STOP_MARGIN_S = 60.0
 TERM_TIMEOUT_S = 30.0
 """Real seconds between SIGTERM and SIGKILL: a runtime stores its wallets and stops its programs."""
 TAIL_LINES = 15
+
+
+def logged_stop(events_path: str) -> bool:
+    """Whether a host runtime's event log ends with ``host_stopped``, the last thing it writes.
+
+    A runtime that exits 0 without it never ran the host (a ``python`` that is no Python, or one
+    that exits at once): its exit code alone would pass it as a clean stop.
+    """
+    lines = read_tail(events_path, 3).encode().splitlines()
+    return any(is_event(e) and e["event"] == EventName.HOST_STOPPED for e in decode_lines(lines))
 
 
 def relocation_for(plan: Plan, first_address: str) -> Relocation | None:
@@ -130,6 +143,8 @@ class LocalBackend:
         """``time.monotonic()`` at the run's start; the hosts' start times count from it."""
         self.failures: list[Failure] = []
         self._exited: deque[Child] = deque()
+        self._judged: set[Child] = set()
+        """Children whose exit :meth:`_reap` has judged (an exit is set before it is handed over)."""
         self._signals: list[int] = []
         self._waker = Waker()
 
@@ -178,7 +193,7 @@ class LocalBackend:
             if self._signals:
                 log.warning("%s received: stopping every host", signal.Signals(self._signals[0]).name)
                 return
-            if not schedule and all(c.returncode is not None for c in self._runtimes()):
+            if not schedule and all(c in self._judged for c in self._runtimes()):
                 return
             if now >= deadline:
                 for child in self._runtimes():
@@ -228,6 +243,7 @@ class LocalBackend:
         """Judge the children that exited since the last call (in the main thread)."""
         while self._exited:
             child = self._exited.popleft()
+            self._judged.add(child)
             failure = self._judge(child)
             if failure:
                 self.failures.append(failure)
@@ -237,9 +253,13 @@ class LocalBackend:
         """What is wrong when this exit is a failure (with the tail of its log), else None."""
         rc = child.returncode
         assert rc is not None
+        runtime = child.name == RUNTIME
         if child.killed:
             why = f"did not stop within {self.term_timeout_s:.0f} s of SIGTERM and was killed"
-        elif rc == 0 or (child.ended_by_parent and child.name != RUNTIME):
+        elif rc == 0 and runtime and not logged_stop(os.path.join(child.data_dir, EVENTS_FILE)):
+            why = (f"exited 0 without logging {EventName.HOST_STOPPED.value} in {EVENTS_FILE}: it never ran "
+                   f"the host (is {child.popen.args[0]} a Python that can run monerosim_actors.runtime.host?)")
+        elif rc == 0 or (child.ended_by_parent and not runtime):
             return None
         elif rc < 0:
             why = f"was killed by {signal.Signals(-rc).name}"
@@ -275,24 +295,19 @@ class LocalBackend:
 
     def _stop_everything(self) -> None:
         """SIGTERM every live group, SIGKILL what is left after the timeout, then the strays."""
-        for child in self.children:
-            if not child.exited.is_set():
-                child.ended_by_parent = True
-                child.signal_group(signal.SIGTERM)
-        self._wait_children(time.monotonic() + self.term_timeout_s)
-        for child in self.children:
-            if groups.group_alive(child.pgid):
-                child.killed = not child.exited.is_set()
-                child.signal_group(signal.SIGKILL)
-        self._wait_children(time.monotonic() + 10.0)
+        running = [c for c in self.children if not c.exited.is_set()]
+        for child in running:
+            child.ended_by_parent = True
+        terminate(running, self.term_timeout_s, wait=self._wait_children)
         self._stop_strays()
 
-    def _wait_children(self, deadline: float) -> None:
-        """Wait until every child has exited, the deadline passes, or a second signal comes."""
+    def _wait_children(self, children: Sequence[Child], deadline: float) -> None:
+        """Wait until ``children`` have exited (judging every exit as it comes), the deadline passes,
+        or a second signal comes."""
         signals_seen = len(self._signals)
         while True:
             self._reap()
-            if all(c.returncode is not None for c in self.children):
+            if all(c in self._judged for c in children):
                 return
             if len(self._signals) > max(signals_seen, 1) or time.monotonic() >= deadline:
                 return
@@ -303,14 +318,10 @@ class LocalBackend:
 
     def _stop_strays(self) -> None:
         """monerod / wallet-rpc of this run that outlived their runtime: SIGTERM, then SIGKILL."""
-        found = groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGTERM)
-        if not found:
-            return
-        log.warning("stopping %d monerod/wallet process(es) their host left behind: %s",
-                    len(found), ", ".join(str(p.pid) for p in found))
-        wait_gone([p.pid for p in found], self.term_timeout_s)
-        groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGKILL)
-        wait_gone([p.pid for p in found], 10.0)
+        found = groups.stop_strays(self.out_dir, self._programs(), self.term_timeout_s)
+        if found:
+            log.warning("stopped %d monerod/wallet process(es) their host left behind: %s",
+                        len(found), ", ".join(str(p.pid) for p in found))
 
     def _verify_nothing_left(self) -> list[str]:
         left = [f"{c.host}/{c.name} (process group {c.pgid})"

@@ -34,6 +34,7 @@ from monerosim_actors.events.names import EventName
 from monerosim_actors.runtime import pidfile
 from monerosim_actors.runtime.child import Child, read_tail, spawn
 from monerosim_actors.runtime.context import EventSink, TimerService
+from monerosim_actors.runtime.stopping import KILL_WAIT_S, terminate
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 return  # the host shuts down: Stop ends the child gracefully
             # its exit (now, or after this kill) arrives as _Exited and drives the next attempt
             log.warning("%s", e)
-            child.signal_group(signal.SIGKILL)
+            child.signal(signal.SIGKILL)
             return
         self._events.emit(ACTOR, EventName.PROCESS_RESTARTED, name=self.spec.name, attempt=attempt, pid=child.pid)
         self._on_restarted(self.spec.name)
@@ -298,11 +299,9 @@ class ProcessSupervisor(pykka.ThreadingActor):
         child.ended_by_parent = True
         if not (self._stop_rpc() and child.exited.wait(spec.stop_timeout_s)):
             log.warning("%s: %s did not stop over RPC; SIGTERM", self.host, spec.name)
-            child.signal_group(signal.SIGTERM)
-            if not child.exited.wait(spec.term_timeout_s):
-                log.warning("%s: %s ignored SIGTERM; SIGKILL", self.host, spec.name)
-                self._kill(child)
-        child.signal_group(signal.SIGKILL)  # anything it left in its group
+            if terminate([child], spec.term_timeout_s):
+                log.warning("%s: %s ignored SIGTERM for %g s and was killed", self.host, spec.name,
+                            spec.term_timeout_s)
         pidfile.forget(self._pid_path)
         self._events.emit(ACTOR, EventName.PROCESS_EXITED, name=spec.name, returncode=child.returncode,
                           expected=True)
@@ -318,15 +317,5 @@ class ProcessSupervisor(pykka.ThreadingActor):
 
     @staticmethod
     def _kill(child: Child) -> None:
-        child.signal_group(signal.SIGKILL)
-        child.exited.wait(10.0)
-
-
-def _wait_for_exit(child: Child, ref: pykka.ActorRef[Any]) -> None:
-    """The waiter thread: blocks in waitpid, records the exit, tells the supervisor."""
-    child.returncode = child.popen.wait()
-    child.exited.set()
-    try:
-        ref.tell(_Exited(child))
-    except pykka.ActorDeadError:
-        pass
+        child.signal(signal.SIGKILL)
+        child.wait(KILL_WAIT_S)

@@ -40,6 +40,6 @@ def test_a_group_signal_reaches_the_child_and_fails_quietly_once_it_is_gone(tmp_
     # exec: the group is that one process, reaped before the exit is told (a shell that forked
     # would leave its child to init, a zombie still in the group for a moment)
     child, told = _spawn(tmp_path, "exec sleep 30")
-    assert child.signal_group(signal.SIGTERM)
+    assert child.signal(signal.SIGTERM)
     assert told.wait(10) and child.returncode == -signal.SIGTERM
-    assert not child.signal_group(signal.SIGTERM)
+    assert not child.signal(signal.SIGTERM)
