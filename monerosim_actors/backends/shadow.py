@@ -33,6 +33,7 @@ from monerosim_actors.backends.progress import ProgressDisplay, Tally, format_du
 from monerosim_actors.backends.shadow_output import LOG_FILE, ProcessEnd, ShadowOutput
 from monerosim_actors.backends.tail import EventTail
 from monerosim_actors.defaults import DATA_DIR, EVENTS_FILE, PLAN_FILE, SHADOW_FILE, host_data_dir
+from monerosim_actors.events.names import EventName
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,10 @@ def _report(hosts: list[str], out_dir: str, output: ShadowOutput, tally: Tally, 
     interrupted = signal.Signals(signum).name if signum is not None else None
     bad_hosts = sorted({end.host for end in output.process_ends})
     failures = [f"host {end.host}: {end}" + _log_tail(end, out_dir, i) for i, end in enumerate(output.process_ends)]
+    unstopped = output.unstopped(tally.stopped)
+    failures += [f"host {host}: its runtime ended as Shadow expected but never logged {EventName.HOST_STOPPED.value} "
+                 f"in {os.path.join(host_data_dir(out_dir, host), EVENTS_FILE)}: it never ran the host (is the "
+                 "scenario's python a Python that can run monerosim_actors.runtime.host?)" for host in unstopped]
     if code != 0 and not failures and not interrupted:
         why = "; ".join(output.shadow_errors)
         failures.append(f"Shadow exited with {_describe(code)}" + (f": {why}" if why else ""))
@@ -190,9 +195,9 @@ def _report(hosts: list[str], out_dir: str, output: ShadowOutput, tally: Tally, 
         stream.write(f"monerosim-actors run: Shadow failed ({_describe(code)}){on}; see "
                      f"{os.path.join(out_dir, LOG_FILE)} and the hosts' logs in {data}/hosts/\n")
         return 1
-    if tally.actor_failures:
-        stream.write(f"monerosim-actors run: failed on {_names(sorted({h for h, _ in tally.actor_failures}))} "
-                     "(see the failures above)\n")
+    if tally.actor_failures or unstopped:
+        failed = sorted({h for h, _ in tally.actor_failures} | set(unstopped))
+        stream.write(f"monerosim-actors run: failed on {_names(failed)} (see the failures above)\n")
         return 1
     return 0
 
