@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from monerosim_actors.backends import shadow
+from monerosim_actors.backends import groups, shadow
 from monerosim_actors.backends.shadow_output import ShadowOutput
 from monerosim_actors.plan.model import MonerodPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
@@ -53,6 +53,9 @@ for step in json.load(open({steps!r})):
         print("fake shadow waits for a signal", file=sys.stderr, flush=True)
         while True:
             signal.pause()
+    elif kind == "pid":
+        with open(args[0], "w") as f:
+            f.write(str(os.getpid()))
     elif kind == "exit":
         sys.exit(args[0])
 """
@@ -220,6 +223,30 @@ def test_hosts_whose_runtime_never_logged_host_stopped_fail_the_run_though_shado
             f"{out}/shadow.data/hosts/user-0/events.jsonl: it never ran the host") in text
     assert "host pool-a:" not in text
     assert text.splitlines()[-1] == "monerosim-actors run: failed on user-0 (see the failures above)"
+
+
+def test_shadow_is_stopped_and_reaped_when_reading_its_output_raises(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    out = write_out(tmp_path)
+
+    def broken(self: ShadowOutput, line: str) -> str | None:
+        raise RuntimeError("the display broke")
+
+    monkeypatch.setattr(ShadowOutput, "feed", broken)
+    binary = fake_shadow(tmp_path, [["pid", "shadow.pid"], ["out", RUNNING], ["wait_for_signal"]])
+    with pytest.raises(RuntimeError, match="the display broke"):
+        shadow.run(str(out), str(binary), io.StringIO(), tty=False, clock=Clock(), ticker=False)
+    pid = int((out / "shadow.pid").read_text())
+    assert groups.read_proc(pid) is None, "Shadow outlived the runner"
+
+
+def test_a_log_that_cannot_be_written_stops_the_run_before_shadow_starts(tmp_path: Path) -> None:
+    out = write_out(tmp_path)
+    (out / "shadow.log").mkdir()
+    binary = fake_shadow(tmp_path, [["wait_for_signal"]])
+    with pytest.raises(IsADirectoryError):
+        shadow.run(str(out), str(binary), io.StringIO(), tty=False, clock=Clock(), ticker=False)
+    assert groups.naming(str(binary)) == [], "Shadow was started, and left running"
 
 
 def test_without_a_plan_it_says_to_generate_out_again(tmp_path: Path) -> None:
