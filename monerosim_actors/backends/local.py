@@ -42,7 +42,9 @@ from monerosim_actors.plan.addresses import FIRST_ADDRESS, Relocation
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
 from monerosim_actors.runtime.child import Child, read_tail, spawn
 from monerosim_actors.runtime.clock import TIME_SCALE_ENV
+from monerosim_actors.runtime.process import TERM_TIMEOUT_S as PROGRAM_TERM_TIMEOUT_S
 from monerosim_actors.runtime.stopping import terminate
+from monerosim_actors.runtime.system import graceful_stop_bound_s
 from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,13 @@ RUNTIME = "runtime"
 """The name of the host runtime's ProcessPlan; the run waits for these to end."""
 STOP_MARGIN_S = 60.0
 """Real seconds after ``stop_time_s / K`` before the runner stops hosts that did not stop themselves."""
-TERM_TIMEOUT_S = 30.0
-"""Real seconds between SIGTERM and SIGKILL: a runtime stores its wallets and stops its programs."""
+EXIT_MARGIN_S = 15.0
+"""Real seconds for a runtime's own exit once it has stopped everything (its threads, the
+interpreter), on a loaded machine."""
+TERM_TIMEOUT_S = graceful_stop_bound_s() + EXIT_MARGIN_S
+"""Real seconds between SIGTERM and SIGKILL (195 s): a runtime stores its wallets and stops its
+programs, and it is killed only once even its worst case (every RPC and wait at its timeout) is
+over; a shorter grace would kill a runtime in the middle of storing a wallet."""
 TAIL_LINES = 15
 
 
@@ -318,7 +325,7 @@ class LocalBackend:
 
     def _stop_strays(self) -> None:
         """monerod / wallet-rpc of this run that outlived their runtime: SIGTERM, then SIGKILL."""
-        found = groups.stop_strays(self.out_dir, self._programs(), self.term_timeout_s)
+        found = groups.stop_strays(self.out_dir, self._programs(), PROGRAM_TERM_TIMEOUT_S)
         if found:
             log.warning("stopped %d monerod/wallet process(es) their host left behind: %s",
                         len(found), ", ".join(str(p.pid) for p in found))

@@ -44,6 +44,16 @@ READY_BACKOFF_START_S = 0.1
 READY_BACKOFF_MAX_S = 2.0
 RESTART_BACKOFF_START_S = 0.5
 RESTART_BACKOFF_MAX_S = 30.0
+STOP_TIMEOUT_S = 30.0
+"""After the stop RPC, before SIGTERM (:attr:`ProcessSpec.stop_timeout_s`'s default)."""
+TERM_TIMEOUT_S = 10.0
+"""After SIGTERM, before SIGKILL (:attr:`ProcessSpec.term_timeout_s`'s default)."""
+
+
+def stop_bound_s(stop_rpc_s: float) -> float:
+    """The longest a supervisor's :class:`Stop` takes with the default timeouts, when its stop RPC
+    may take ``stop_rpc_s``: the RPC, then the waits for the exit, after SIGTERM, after SIGKILL."""
+    return stop_rpc_s + STOP_TIMEOUT_S + TERM_TIMEOUT_S + KILL_WAIT_S
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,9 @@ class ProcessSpec:
     """The program's own log, shown when its output files say nothing."""
     managed: bool = True
     ready_timeout_s: float = 120.0
-    stop_timeout_s: float = 30.0
+    stop_timeout_s: float = STOP_TIMEOUT_S
     """After the stop RPC, before SIGTERM."""
-    term_timeout_s: float = 10.0
+    term_timeout_s: float = TERM_TIMEOUT_S
     """After SIGTERM, before SIGKILL."""
     max_restarts: int = 5
     """Restarts in a row (without a stable run in between) before giving up."""

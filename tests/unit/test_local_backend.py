@@ -185,3 +185,18 @@ def test_on_tick_is_called_while_the_run_goes_on(tmp_path: Path) -> None:
     # the run goes on until the third tick, however slowly the machine starts the host
     run(fake_plan([FakeHost("h0", mode="until", extra=(str(enough),))]), tmp_path / "out", tick_s=0.1, on_tick=tick)
     assert len(count) >= 3
+
+
+def test_the_grace_after_sigterm_outlasts_the_runtimes_own_worst_graceful_stop(tmp_path: Path) -> None:
+    from monerosim_actors.backends.local import TERM_TIMEOUT_S
+    from monerosim_actors.runtime import system
+    from monerosim_actors.runtime.process import ProcessSpec
+    from monerosim_actors.runtime.stopping import KILL_WAIT_S
+
+    spec = ProcessSpec("wallet", (), str(tmp_path), probe=lambda: None, stop_rpc=lambda: None)
+    waits = spec.stop_timeout_s + spec.term_timeout_s + KILL_WAIT_S  # a supervisor's, after its stop RPC
+    worst = (system.PROBE_TIMEOUT_S + system.ROLE_STOP_TIMEOUT_S
+             + system.WALLET_STORE_TIMEOUT_S + system.PROBE_TIMEOUT_S + waits  # the wallet: store, stop
+             + system.PROBE_TIMEOUT_S + waits)  # monerod: stop_daemon
+    assert system.graceful_stop_bound_s() == worst == 180.0
+    assert LocalBackend(fake_plan([FakeHost("h0")]), str(tmp_path)).term_timeout_s == TERM_TIMEOUT_S > worst
