@@ -12,15 +12,16 @@ writes), its output in ``NAME.stdout`` / ``NAME.stderr`` there, as the leader of
 
 Children are started and watched as the host runtime starts monerod and the wallet
 (:mod:`monerosim_actors.runtime.child`). The runner never polls: each child's waiter thread, blocked
-in ``Popen.wait()``, wakes the main thread through a pipe, the same pipe Python writes caught
+in ``waitid``, wakes the main thread through a pipe, the same pipe Python writes caught
 signals to (``signal.set_wakeup_fd``), and the main thread sleeps in ``select`` until a child
 exits, a signal arrives, the next start is due or the progress display wants a refresh.
 
 The run ends when every runtime has exited (they stop themselves at the scenario's end), or at
 ``stop_time_s / K`` plus a margin, or on SIGINT/SIGTERM. Then every group still alive gets SIGTERM,
-SIGKILL after a timeout, and any monerod or wallet-rpc whose command line names OUT (started by a
-runtime that died before stopping it) is stopped the same way. Nothing is left behind, and the run
-checks it.
+SIGKILL after :data:`TERM_TIMEOUT_S` (:func:`~monerosim_actors.runtime.stopping.terminate`), and any
+monerod or wallet-rpc whose command line names OUT (started by a runtime that died before stopping
+it) is stopped the same way. Nothing is left behind, and the run checks it. A runtime counts as
+having stopped cleanly only if it exited 0 and its ``events.jsonl`` ends with ``host_stopped``.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ class LocalBackend:
         self.failures: list[Failure] = []
         self._exited: deque[Child] = deque()
         self._judged: set[Child] = set()
-        """Children whose exit :meth:`_reap` has judged (an exit is set before it is handed over)."""
+        """Children whose exit :meth:`_reap` has judged. ``Child.exited`` is set before the exit is
+        handed over, so it alone does not say that the exit was judged."""
         self._signals: list[int] = []
         self._waker = Waker()
 
