@@ -38,7 +38,7 @@ SHADOW_EXPERIMENTAL_DEFAULTS = {"unblocked_vdso_latency": "1 us"}
 as much as any other system call that does not block (Shadow's default is 10 ns): monerod and
 wallet-rpc calibrate a tick counter at start-up by reading the clock until a second has passed, which
 is 10^8 reads at 10 ns and 10^6 at 1 us, each costing wall time under Shadow. The price is a little
-more modelled CPU time on every clock read (README, "Running under Shadow", has the figures)."""
+more modelled CPU time on every clock read (docs/shadow.md has the figures)."""
 
 CHORD_TRIES = 8
 """Random draws per wanted chord before the peer graph falls back to listing the candidates left."""

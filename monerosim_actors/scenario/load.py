@@ -4,8 +4,8 @@
 see :mod:`monerosim_actors.scenario.source`), checks every key it knows, suggests a spelling for the keys
 it does not, and raises one :class:`ScenarioError` listing all problems, each with the file, the line
 and the key path. A scenario that loads is complete: defaults filled in, times in seconds, paths
-absolute, the network graph checked, agent ids mapped to valid host names. README's
-``scenario-reference`` section documents every key; keep the two in step.
+absolute, the network graph checked, agent ids mapped to valid host names. docs/scenarios.md
+documents every key (a test keeps the two equal).
 
 This module walks the document and reads the small sections itself (``simulation``, ``consensus``,
 ``peers``, ``coordination``); each larger section has its own module: :mod:`.network`,

@@ -26,7 +26,7 @@ from tests.conftest import require_binary
 ROOT = Path(__file__).resolve().parents[2]
 SHADOW = shutil.which("shadow")
 SHADOW_SKIP_REASON = ("Shadow is not installed (no `shadow` on PATH): build Shadow 3.3.0 from its release "
-                      "tag and put it on PATH (README, section 'Running under Shadow')")
+                      "tag and put it on PATH (docs/shadow.md, 'Which Shadow')")
 
 pytestmark = [pytest.mark.shadow, pytest.mark.e2e, pytest.mark.skipif(SHADOW is None, reason=SHADOW_SKIP_REASON)]
 
