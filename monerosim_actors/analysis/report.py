@@ -244,7 +244,14 @@ def _interval(ci: list[float] | None) -> str:
     return "n/a" if ci is None or None in ci else f"{ci[0]:.3f} to {ci[1]:.3f}"
 
 
-def stale_section(st: dict[str, Any], reorgs: dict[str, Any], heading: str) -> str:
+LOCAL_PREDICTION_NOTE = (
+    "Local backend: a node announces a block only once it has verified it, and a mine order that "
+    "reaches it meanwhile waits for that verification, so it cannot race; the measured propagation "
+    "counts that time, which makes the local prediction too high (under Shadow verification takes "
+    "no simulated time).")
+
+
+def stale_section(st: dict[str, Any], reorgs: dict[str, Any], heading: str, backend: str) -> str:
     """Stale blocks, who beat them, the prediction beside the measurement, and reorganisations."""
     out = [f"{heading} Stale blocks and reorganisations\n"]
     if not st["available"]:
@@ -274,7 +281,7 @@ def stale_section(st: dict[str, Any], reorgs: dict[str, Any], heading: str) -> s
                    f"{pred['stale_ci95'][1]}), rate {_fmt(pred['rate'])}.{measured} A block of pool a "
                    f"races when the next order goes to another pool b sooner than the window a's "
                    f"order-to-block time + propagation a to b - b's mine-signal latency "
-                   f"(docs/analysis.md):\n")
+                   f"(docs/analysis.md).{' ' + LOCAL_PREDICTION_NOTE if backend == 'local' else ''}\n")
         out.append(_table(["from", "to", "order to block s", "propagation s", "signal s", "window s"],
                           [[r["from"], r["to"], r["mined_s"], r["propagation_s"], r["signal_s"],
                             r["window_s"]] for r in pred["pairs"]]) if pred["pairs"]
@@ -330,7 +337,7 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
                         v["expected_share"], v["main_chain_blocks"], v["main_chain_share"],
                         v["bootstrap_blocks"]] for k, v in b["by_pool"].items()])
                if b["by_pool"] else "No mining pool in the plan.\n")
-    out.append(stale_section(s["stale"], s["reorgs"], heading))
+    out.append(stale_section(s["stale"], s["reorgs"], heading, s["network"]["backend"]))
     out.append(f"{heading} Payments\n")
     out.append(f"{payments_line(p)}. {p['received']} seen by a marketplace. Delay from send to confirmation: "
                f"{_stat_secs(p, 'confirmation_delay', ('p50', 'p90', 'max'), k)}; to the "

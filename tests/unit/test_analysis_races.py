@@ -166,3 +166,15 @@ def test_the_comparison_of_runs_has_the_stale_rate_and_none_where_it_is_unavaila
     table = comparison([summarize(r) for r in runs], ["a", "b"])
     assert table.loc["stale blocks"].tolist() == [1, None]
     assert table.loc["reorganisations"].tolist() == [1, 1]
+
+
+def test_a_local_report_says_why_its_prediction_is_too_high(tmp_path: Path) -> None:
+    import dataclasses
+
+    from monerosim_actors.analysis.report import LOCAL_PREDICTION_NOTE
+
+    (tmp_path / "run").mkdir()
+    run = load_run(write_raced_run(tmp_path / "run"))
+    local = dataclasses.replace(run, plan=dataclasses.replace(run.plan, addressing="loopback"))
+    assert LOCAL_PREDICTION_NOTE not in write_report([run], tmp_path / "shadow").read_text()
+    assert LOCAL_PREDICTION_NOTE in write_report([local], tmp_path / "local").read_text()
