@@ -245,10 +245,10 @@ def _interval(ci: list[float] | None) -> str:
 
 
 LOCAL_PREDICTION_NOTE = (
-    "Local backend: a node announces a block only once it has verified it, and a mine order that "
-    "reaches it meanwhile waits for that verification, so it cannot race; the measured propagation "
-    "counts that time, which makes the local prediction too high (under Shadow verification takes "
-    "no simulated time).")
+    "Local backend: the prediction is likely too high here. A node announces a block only once it "
+    "has verified it, and a mine order that reaches it meanwhile probably waits for that "
+    "verification and cannot race; the measured propagation counts that time (under Shadow "
+    "verification takes no simulated time; docs/analysis.md).")
 
 
 def stale_section(st: dict[str, Any], reorgs: dict[str, Any], heading: str, backend: str) -> str:
