@@ -5,10 +5,11 @@ A line is an event when it is a JSON object whose ``event`` is a string and whos
 counted, never raised: a log is read as it is. The writer flushes line by line, so only the last
 line can be incomplete, and a host that starts again ends such a line before it appends
 (:class:`monerosim_actors.runtime.events.EventLog`). Logs written before it did hold the restarted
-host's first event glued to the torn line; a damaged line that ends with a whole event (a line as the
-writer starts them, ``{"t"``, to the end) yields that event. A log still being written (a run in progress) is read up to its last
-newline and the rest is left for the next read, when it is complete; a log read as final (the run
-is over) has its cut last line decoded too (it may hold a whole event) and is marked torn.
+host's first event glued to the torn line; a damaged line that ends with a whole event (a line as
+the writer starts them, ``{"t"``, to the end) yields that event. A log still being written (a run in
+progress) is read up to its last newline and the rest is left for the next read, when it is
+complete; a log read as final (the run is over) has its cut last line decoded too (it may hold a
+whole event) and is marked torn.
 
 Parsing is the cost that grows with a run, so lines are decoded a chunk at a time with one
 ``json.loads`` call per chunk (about 1.5 times faster than one call per line), falling back to line

@@ -9,7 +9,8 @@ or lacks a field the call reads (a ``KeyError``/``ValueError``/``TypeError`` whi
 :class:`RpcMalformedAnswer`, raised ``from`` the original. Only idempotent reads are retried (on
 :class:`RpcTimeout` or :class:`RpcConnectionError`); anything that changes state (mining,
 transfers, wallet files, stopping) is sent exactly once. Every call has a timeout; a call blocks only
-on HTTP. Calls go straight to the program, never through a proxy named in the environment. Amounts are atomic units (1 XMR = 10**12).
+on HTTP. Calls go straight to the program, never through a proxy named in the environment.
+Amounts are atomic units (1 XMR = 10**12).
 """
 
 from __future__ import annotations
