@@ -20,7 +20,7 @@ Use it from a scenario (``configs/custom_role.yaml``)::
             config:
               wait_time: {exponential: {mean_s: 30}}
               task_weights: {browse: 3, ping_controller: 1, share_tip: 1}
-              peers: [browser-0, browser-1]
+            talks_to: [browser]       # the browsers' hosts listen, and each knows the others'
 """
 
 from __future__ import annotations
@@ -50,8 +50,6 @@ class Browser(RoleActor):
     start_after_s = 10.0
     greeting = "hello"
     """A free parameter: ``config: {greeting: ...}`` in the scenario replaces it."""
-    peers: tuple[str, ...] = ()
-    """Host names of the browsers to share the tip with (this host is skipped)."""
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -74,10 +72,10 @@ class Browser(RoleActor):
 
     @task(1)
     def share_tip(self) -> None:
-        """Tell every other browser the newest block this one has seen."""
-        for peer in self.peers:
-            if peer != self.host:
-                self.send(peer, TipShared(height=self.tip))
+        """Tell every other browser the newest block this one has seen (the scenario says
+        ``talks_to: [browser]``, so the plan gave this host their addresses)."""
+        for peer in self.hosts_of("browser"):
+            self.send(peer, TipShared(height=self.tip))
 
     def on_message(self, body: Message, env: Envelope) -> None:
         match body:

@@ -31,7 +31,8 @@ MANAGED_MONEROD_FLAGS = frozenset({
     "--regtest", "--keep-fakechain", "--fixed-difficulty", "--data-dir", "--log-file", "--no-igd",
     "--hide-my-port", "--p2p-bind-ip", "--p2p-bind-port", "--rpc-bind-ip", "--rpc-bind-port",
     "--zmq-rpc-bind-ip", "--zmq-rpc-bind-port", "--zmq-pub", "--disable-dns-checkpoints",
-    "--check-updates", "--rpc-ssl", "--non-interactive", "--confirm-external-bind", "--allow-local-ip"})
+    "--check-updates", "--rpc-ssl", "--non-interactive", "--confirm-external-bind", "--allow-local-ip",
+    "--max-connections-per-ip"})
 """The monerod flags ``plan/monero_args.py`` sets for every host (peers aside): a scenario's
 ``monero.monerod_args`` may not set them again (a test checks this set against the command line)."""
 

@@ -3,7 +3,7 @@
 # Debian's monero package (monerod, monero-wallet-rpc), strace for the idle-cost figure, a C compiler
 # (gen builds the Shadow compatibility shim with it), Python's venv, and a virtual environment in .venv
 # with the project and its test tools installed. Shadow itself is not installed here: no registry
-# these machines reach has it (README, "Running under Shadow").
+# these machines reach has it (docs/shadow.md, "Which Shadow").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -9,6 +9,10 @@ that can have waited for the TCP handshake and the ZMTP greeting and handshake (
 is the client's first one on the connection: it is flagged ``first_on_connection``. Whether it did
 wait depends on how soon after the connect it was sent.
 
+A host of a role with ``talks_to`` also opens a DEALER to each host of those roles it writes to (a
+*route*, opened by its first message there): that message is a first one too, and the route's
+listener answers over it. Two hosts that are each other's routes talk over two connections.
+
 A connection lives as long as the runtimes at both ends: when either host's runtime starts again
 (another ``host_started``), the DEALER connects anew, and the client's next message is a first one
 again. Two services talk over two connections, one from each service's DEALER.
@@ -23,15 +27,21 @@ import pandas as pd
 
 
 def first_on_connection(messages: pd.DataFrame, services: Collection[str],
-                        starts: pd.DataFrame) -> pd.Series:
-    """Whether each message is the first a client delivered on its connection to a service.
+                        starts: pd.DataFrame, routes: Collection[tuple[str, str]] = ()) -> pd.Series:
+    """Whether each message is the first a client delivered on its connection to a service (or to
+    a host it has a route to).
 
     Args:
         messages: ``src``, ``dst``, ``sent_at``, ``recv_at``, in send order.
         services: the host names of the coordination services (the ROUTERs).
         starts: ``host`` and ``t`` of every ``host_started``.
+        routes: ``(src, dst)`` pairs whose messages go out on the sender's own DEALER to a host
+            that is not a service (the plan's ``talks_to``).
     """
-    on_dealer = messages["dst"].isin(list(services)) & (messages["src"] != messages["dst"])
+    pairs = set(routes)
+    routed = pd.Series([(s, d) in pairs for s, d in zip(messages["src"], messages["dst"])],
+                       index=messages.index, dtype=bool) if pairs else False
+    on_dealer = (messages["dst"].isin(list(services)) | routed) & (messages["src"] != messages["dst"])
     delivered = on_dealer & messages["recv_at"].notna()
     m = messages[delivered]
     key = pd.DataFrame({"client": m["src"], "service": m["dst"],

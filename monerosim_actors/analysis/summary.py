@@ -40,7 +40,7 @@ GAP_FACTOR = 10.0
 
 
 def summarize(run: Run) -> dict[str, Any]:
-    """The summary of one run (the shape ``summary.json`` documents in the README)."""
+    """The summary of one run (the shape ``summary.json`` documents in docs/analysis.md)."""
     k = run.time_scale
     real = run.end - run.start if run.start is not None and run.end is not None else None
     return {

@@ -101,9 +101,18 @@ def messages_table(events: dict[str, pd.DataFrame], hosts: pd.DataFrame, plan: P
     starts = select(events, EventName.HOST_STARTED, {"host": "object", "t": "float64"})
     m["status"] = lost_before_connect(m, starts, hosts)
     m["first_on_connection"] = first_on_connection(m, {s.host for s in plan.services.values()},
-                                                   starts)
+                                                   starts, routes(plan))
     return m[["id", "type", "src", "dst", "sent_at", "recv_at", "latency_ms", "path_ms", "excess_ms",
               "first_on_connection", "status", "src_group", "dst_group"]]
+
+
+def routes(plan: Plan) -> set[tuple[str, str]]:
+    """``(src, dst)`` of every host whose role ``talks_to`` the role of ``dst``."""
+    by_role: dict[str, list[str]] = {}
+    for h in plan.hosts:
+        by_role.setdefault(h.role, []).append(h.name)
+    return {(h.name, dst) for h in plan.hosts for role in h.talks_to for dst in by_role.get(role, ())
+            if dst != h.name}
 
 
 def lost_before_connect(messages: pd.DataFrame, starts: pd.DataFrame,

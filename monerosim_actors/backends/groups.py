@@ -1,4 +1,4 @@
-"""Process groups and stray programs: signal them, tell whether anything in them is still alive.
+"""Process groups and stray programs: tell whether anything in a group is still alive, find and stop strays.
 
 Every process the local backend starts leads a session (and so a process group) of its own, and the
 host runtime starts monerod and the wallet in sessions of their own too. Liveness is read from
@@ -12,12 +12,13 @@ being read is simply not there; a command line is split as the kernel wrote it).
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import psutil
+
+from monerosim_actors.runtime.stopping import Held, terminate
 
 ATTRS = ["pid", "status", "cmdline"]
 """What psutil reads of each process (``as_dict`` reads them in one go)."""
@@ -72,15 +73,6 @@ def group_alive(pgid: int) -> bool:
     return any(p.pgid == pgid and not p.zombie for p in all_processes())
 
 
-def signal_group(pgid: int, sig: int) -> bool:
-    """Send ``sig`` to group ``pgid``; False when the group no longer exists."""
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def naming(needle: str) -> list[ProcInfo]:
     """Live (not zombie) processes other than this one with an argument that contains ``needle``."""
     me = os.getpid()
@@ -98,14 +90,26 @@ def strays(out_dir: str, programs: Iterable[str]) -> list[ProcInfo]:
     return [info for info in naming(out_dir) if os.path.basename(info.argv[0]) in names]
 
 
-def kill_strays(out_dir: str, programs: Iterable[str], *, sig: int = signal.SIGKILL) -> list[ProcInfo]:
-    """Signal every stray of :func:`strays` (its whole group); returns the ones found."""
+def stop_strays(out_dir: str, programs: Iterable[str], term_timeout_s: float) -> list[ProcInfo]:
+    """Stop every stray of :func:`strays`: SIGTERM, SIGKILL after ``term_timeout_s``
+    (:func:`~monerosim_actors.runtime.stopping.terminate`). Each is held by a pidfd and checked to be
+    the stray found before it is signalled, so a pid reused since it was found is never signalled.
+    Only that process is (monerod and the wallet lead groups with nothing else in them).
+
+    Returns:
+        the strays found (gone now, unless one survived SIGKILL).
+    """
     found = strays(out_dir, programs)
-    mine = os.getpgrp()
-    for info in found:
-        if info.pgid == mine or not signal_group(info.pgid, sig):
-            try:
-                os.kill(info.pid, sig)
-            except ProcessLookupError:
-                pass
+    held = [h for h in (Held.open(info.pid, lambda info=info: _still(info)) for info in found) if h is not None]
+    try:
+        terminate(held, term_timeout_s)
+    finally:
+        for h in held:
+            h.close()
     return found
+
+
+def _still(info: ProcInfo) -> bool:
+    """``info``'s process is still there, alive, with the same command line."""
+    now = read_proc(info.pid)
+    return now is not None and not now.zombie and now.argv == info.argv

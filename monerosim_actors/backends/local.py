@@ -12,15 +12,16 @@ writes), its output in ``NAME.stdout`` / ``NAME.stderr`` there, as the leader of
 
 Children are started and watched as the host runtime starts monerod and the wallet
 (:mod:`monerosim_actors.runtime.child`). The runner never polls: each child's waiter thread, blocked
-in ``Popen.wait()``, wakes the main thread through a pipe, the same pipe Python writes caught
+in ``waitid``, wakes the main thread through a pipe, the same pipe Python writes caught
 signals to (``signal.set_wakeup_fd``), and the main thread sleeps in ``select`` until a child
 exits, a signal arrives, the next start is due or the progress display wants a refresh.
 
 The run ends when every runtime has exited (they stop themselves at the scenario's end), or at
 ``stop_time_s / K`` plus a margin, or on SIGINT/SIGTERM. Then every group still alive gets SIGTERM,
-SIGKILL after a timeout, and any monerod or wallet-rpc whose command line names OUT (started by a
-runtime that died before stopping it) is stopped the same way. Nothing is left behind, and the run
-checks it.
+SIGKILL after :data:`TERM_TIMEOUT_S` (:func:`~monerosim_actors.runtime.stopping.terminate`), and any
+monerod or wallet-rpc whose command line names OUT (started by a runtime that died before stopping
+it) is stopped the same way. Nothing is left behind, and the run checks it. A runtime counts as
+having stopped cleanly only if it exited 0 and its ``events.jsonl`` ends with ``host_stopped``.
 """
 
 from __future__ import annotations
@@ -31,15 +32,20 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monerosim_actors.backends import groups
-from monerosim_actors.defaults import host_data_dir
+from monerosim_actors.defaults import EVENTS_FILE, host_data_dir
+from monerosim_actors.events.names import EventName
+from monerosim_actors.events.read import decode_lines, is_event
 from monerosim_actors.plan.addresses import FIRST_ADDRESS, Relocation
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
-from monerosim_actors.runtime.child import Child, spawn, wait_gone
+from monerosim_actors.runtime.child import Child, read_tail, spawn
 from monerosim_actors.runtime.clock import TIME_SCALE_ENV
+from monerosim_actors.runtime.process import TERM_TIMEOUT_S as PROGRAM_TERM_TIMEOUT_S
+from monerosim_actors.runtime.stopping import terminate
+from monerosim_actors.runtime.system import graceful_stop_bound_s
 from monerosim_actors.runtime.waker import Waker
 
 log = logging.getLogger(__name__)
@@ -48,9 +54,24 @@ RUNTIME = "runtime"
 """The name of the host runtime's ProcessPlan; the run waits for these to end."""
 STOP_MARGIN_S = 60.0
 """Real seconds after ``stop_time_s / K`` before the runner stops hosts that did not stop themselves."""
-TERM_TIMEOUT_S = 30.0
-"""Real seconds between SIGTERM and SIGKILL: a runtime stores its wallets and stops its programs."""
+EXIT_MARGIN_S = 15.0
+"""Real seconds for a runtime's own exit once it has stopped everything (its threads, the
+interpreter), on a loaded machine."""
+TERM_TIMEOUT_S = graceful_stop_bound_s() + EXIT_MARGIN_S
+"""Real seconds between SIGTERM and SIGKILL (195 s): a runtime stores its wallets and stops its
+programs, and it is killed only once even its worst case (every RPC and wait at its timeout) is
+over; a shorter grace would kill a runtime in the middle of storing a wallet."""
 TAIL_LINES = 15
+
+
+def logged_stop(events_path: str) -> bool:
+    """Whether a host runtime's event log ends with ``host_stopped``, the last thing it writes.
+
+    A runtime that exits 0 without it never ran the host (a ``python`` that is no Python, or one
+    that exits at once): its exit code alone would pass it as a clean stop.
+    """
+    lines = read_tail(events_path, 3).encode().splitlines()
+    return any(is_event(e) and e["event"] == EventName.HOST_STOPPED for e in decode_lines(lines))
 
 
 def relocation_for(plan: Plan, first_address: str) -> Relocation | None:
@@ -130,6 +151,9 @@ class LocalBackend:
         """``time.monotonic()`` at the run's start; the hosts' start times count from it."""
         self.failures: list[Failure] = []
         self._exited: deque[Child] = deque()
+        self._judged: set[Child] = set()
+        """Children whose exit :meth:`_reap` has judged. ``Child.exited`` is set before the exit is
+        handed over, so it alone does not say that the exit was judged."""
         self._signals: list[int] = []
         self._waker = Waker()
 
@@ -178,7 +202,7 @@ class LocalBackend:
             if self._signals:
                 log.warning("%s received: stopping every host", signal.Signals(self._signals[0]).name)
                 return
-            if not schedule and all(c.returncode is not None for c in self._runtimes()):
+            if not schedule and all(c in self._judged for c in self._runtimes()):
                 return
             if now >= deadline:
                 for child in self._runtimes():
@@ -228,6 +252,7 @@ class LocalBackend:
         """Judge the children that exited since the last call (in the main thread)."""
         while self._exited:
             child = self._exited.popleft()
+            self._judged.add(child)
             failure = self._judge(child)
             if failure:
                 self.failures.append(failure)
@@ -237,9 +262,13 @@ class LocalBackend:
         """What is wrong when this exit is a failure (with the tail of its log), else None."""
         rc = child.returncode
         assert rc is not None
+        runtime = child.name == RUNTIME
         if child.killed:
             why = f"did not stop within {self.term_timeout_s:.0f} s of SIGTERM and was killed"
-        elif rc == 0 or (child.ended_by_parent and child.name != RUNTIME):
+        elif rc == 0 and runtime and not logged_stop(os.path.join(child.data_dir, EVENTS_FILE)):
+            why = (f"exited 0 without logging {EventName.HOST_STOPPED.value} in {EVENTS_FILE}: it never ran "
+                   f"the host (is {child.popen.args[0]} a Python that can run monerosim_actors.runtime.host?)")
+        elif rc == 0 or (child.ended_by_parent and not runtime):
             return None
         elif rc < 0:
             why = f"was killed by {signal.Signals(-rc).name}"
@@ -275,24 +304,19 @@ class LocalBackend:
 
     def _stop_everything(self) -> None:
         """SIGTERM every live group, SIGKILL what is left after the timeout, then the strays."""
-        for child in self.children:
-            if not child.exited.is_set():
-                child.ended_by_parent = True
-                child.signal_group(signal.SIGTERM)
-        self._wait_children(time.monotonic() + self.term_timeout_s)
-        for child in self.children:
-            if groups.group_alive(child.pgid):
-                child.killed = not child.exited.is_set()
-                child.signal_group(signal.SIGKILL)
-        self._wait_children(time.monotonic() + 10.0)
+        running = [c for c in self.children if not c.exited.is_set()]
+        for child in running:
+            child.ended_by_parent = True
+        terminate(running, self.term_timeout_s, wait=self._wait_children)
         self._stop_strays()
 
-    def _wait_children(self, deadline: float) -> None:
-        """Wait until every child has exited, the deadline passes, or a second signal comes."""
+    def _wait_children(self, children: Sequence[Child], deadline: float) -> None:
+        """Wait until ``children`` have exited (judging every exit as it comes), the deadline passes,
+        or a second signal comes."""
         signals_seen = len(self._signals)
         while True:
             self._reap()
-            if all(c.returncode is not None for c in self.children):
+            if all(c in self._judged for c in children):
                 return
             if len(self._signals) > max(signals_seen, 1) or time.monotonic() >= deadline:
                 return
@@ -303,14 +327,10 @@ class LocalBackend:
 
     def _stop_strays(self) -> None:
         """monerod / wallet-rpc of this run that outlived their runtime: SIGTERM, then SIGKILL."""
-        found = groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGTERM)
-        if not found:
-            return
-        log.warning("stopping %d monerod/wallet process(es) their host left behind: %s",
-                    len(found), ", ".join(str(p.pid) for p in found))
-        wait_gone([p.pid for p in found], self.term_timeout_s)
-        groups.kill_strays(self.out_dir, self._programs(), sig=signal.SIGKILL)
-        wait_gone([p.pid for p in found], 10.0)
+        found = groups.stop_strays(self.out_dir, self._programs(), PROGRAM_TERM_TIMEOUT_S)
+        if found:
+            log.warning("stopped %d monerod/wallet process(es) their host left behind: %s",
+                        len(found), ", ".join(str(p.pid) for p in found))
 
     def _verify_nothing_left(self) -> list[str]:
         left = [f"{c.host}/{c.name} (process group {c.pgid})"

@@ -9,7 +9,9 @@ ERROR (a process that ended in another state than the config expects is an ERROR
 prints that is not a log line (its start and end, a crash); reading Shadow's output is
 :mod:`monerosim_actors.backends.shadow_output`. The end is the local backend's summary,
 naming the hosts whose processes ended badly. SIGINT/SIGTERM to the runner are passed on to Shadow,
-which stops its hosts.
+which stops its hosts. Whatever raises while Shadow runs (the progress display, reading its output),
+Shadow's group gets SIGTERM, then SIGKILL, and is reaped before the error goes on: it never outlives
+the runner.
 
 Nothing polls: the main thread blocks reading Shadow's output, and a timer thread refreshes the line
 while Shadow is quiet; the line changes at most once a second on a terminal (every ten seconds
@@ -18,8 +20,10 @@ otherwise), and the events are read only when it does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -33,6 +37,8 @@ from monerosim_actors.backends.progress import ProgressDisplay, Tally, format_du
 from monerosim_actors.backends.shadow_output import LOG_FILE, ProcessEnd, ShadowOutput
 from monerosim_actors.backends.tail import EventTail
 from monerosim_actors.defaults import DATA_DIR, EVENTS_FILE, PLAN_FILE, SHADOW_FILE, host_data_dir
+from monerosim_actors.events.names import EventName
+from monerosim_actors.runtime.stopping import terminate
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +46,16 @@ INSTALL_HINT = """\
 Shadow is not installed (no `shadow` on PATH; name it with --shadow-bin PATH).
 To get it, build Shadow 3.3.0 (or later) from source and put `shadow` on PATH:
 https://shadow.github.io/docs/guide/install_shadow.html
-A stock 3.3.0 works: gen gives every process the project's compatibility shim (README, "Running the
-output under Shadow"). Meanwhile, `--backend local` runs the same scenario on this machine."""
+A stock 3.3.0 works: gen gives every process the project's compatibility shim (docs/shadow.md,
+"Which Shadow"). Meanwhile, `--backend local` runs the same scenario on this machine."""
 MAX_NAMES = 10
 """Hosts named in one line of the end's report; the others are counted."""
 LOG_TAILS = 5
 """How many of the processes that ended badly get the end of their stderr in the summary."""
 TAIL_LINES = 10
 READ_BYTES = 1 << 16
+SHADOW_TERM_TIMEOUT_S = 30.0
+"""When the runner must stop Shadow itself: how long Shadow gets after SIGTERM to stop its hosts."""
 
 
 def locate(shadow_bin: str | None) -> str | None:
@@ -124,20 +132,19 @@ def run(out_dir: str, shadow_bin: str | None, stream: TextIO, *, summary_stream:
     tail = EventTail({h.name: os.path.join(host_data_dir(out_dir, h.name), EVENTS_FILE) for h in plan.hosts})
     display = ProgressDisplay(tally, tail, stream, timing=output, tty=tty, clock=clock, tty_every_s=1.0)
     started = clock()
-    proc = subprocess.Popen([binary, SHADOW_FILE], cwd=out_dir, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     received: list[int] = []
-    restore = _forward_signals(proc, received)
-    timer = Ticker(display.refresh_s, display.update) if ticker else None
-    try:
+    with contextlib.ExitStack() as stack:  # unwound in reverse: whatever raises, Shadow is stopped
+        log_file = stack.enter_context(open(log_path, "wb"))  # before Shadow starts: it may fail
+        proc = stack.enter_context(subprocess.Popen(
+            [binary, SHADOW_FILE], cwd=out_dir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True))
+        stack.callback(_stop_if_running, proc)
+        stack.callback(_forward_signals(proc, received))
+        if ticker:
+            stack.callback(Ticker(display.refresh_s, display.update).stop)
         assert proc.stdout is not None
-        with open(log_path, "wb") as log_file:
-            _pump(proc.stdout, log_file, output, display)
+        _pump(proc.stdout, log_file, output, display)
         code = proc.wait()
-    finally:
-        if timer is not None:
-            timer.stop()
-        restore()
     display.finish()
     return _report([h.name for h in plan.hosts], out_dir, output, tally, code,
                    received[0] if received else None, clock() - started, stream, summary_stream or stream)
@@ -166,6 +173,10 @@ def _report(hosts: list[str], out_dir: str, output: ShadowOutput, tally: Tally, 
     interrupted = signal.Signals(signum).name if signum is not None else None
     bad_hosts = sorted({end.host for end in output.process_ends})
     failures = [f"host {end.host}: {end}" + _log_tail(end, out_dir, i) for i, end in enumerate(output.process_ends)]
+    unstopped = output.unstopped(tally.stopped)
+    failures += [f"host {host}: its runtime ended as Shadow expected but never logged {EventName.HOST_STOPPED.value} "
+                 f"in {os.path.join(host_data_dir(out_dir, host), EVENTS_FILE)}: it never ran the host (is the "
+                 "scenario's python a Python that can run monerosim_actors.runtime.host?)" for host in unstopped]
     if code != 0 and not failures and not interrupted:
         why = "; ".join(output.shadow_errors)
         failures.append(f"Shadow exited with {_describe(code)}" + (f": {why}" if why else ""))
@@ -190,9 +201,9 @@ def _report(hosts: list[str], out_dir: str, output: ShadowOutput, tally: Tally, 
         stream.write(f"monerosim-actors run: Shadow failed ({_describe(code)}){on}; see "
                      f"{os.path.join(out_dir, LOG_FILE)} and the hosts' logs in {data}/hosts/\n")
         return 1
-    if tally.actor_failures:
-        stream.write(f"monerosim-actors run: failed on {_names(sorted({h for h, _ in tally.actor_failures}))} "
-                     "(see the failures above)\n")
+    if tally.actor_failures or unstopped:
+        failed = sorted({h for h, _ in tally.actor_failures} | set(unstopped))
+        stream.write(f"monerosim-actors run: failed on {_names(failed)} (see the failures above)\n")
         return 1
     return 0
 
@@ -222,18 +233,55 @@ def _describe(code: int) -> str:
     return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
 
 
+class _ShadowGroup:
+    """Shadow's process group (its hosts' processes are in it), as :func:`terminate` stops it:
+    signalled only while Shadow is not reaped (only the run's thread reaps it, by ``wait``), so
+    its group id is still its own."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def signal(self, sig: int) -> bool:
+        if self.proc.returncode is not None:
+            return False
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def wait(self, timeout: float) -> bool:
+        """Block on a pidfd (``Popen.wait(timeout)`` would poll), then reap."""
+        if self.proc.returncode is not None:
+            return True
+        fd = os.pidfd_open(self.proc.pid)  # our unreaped child: the pid is still Shadow's
+        try:
+            if not select.select([fd], [], [], timeout)[0]:
+                return False
+        finally:
+            os.close(fd)
+        self.proc.wait()
+        return True
+
+
+def _stop_if_running(proc: subprocess.Popen[bytes]) -> None:
+    """Stop Shadow if it still runs (something raised while it ran): SIGTERM, which it passes on
+    to its hosts, then SIGKILL after :data:`SHADOW_TERM_TIMEOUT_S`."""
+    if proc.poll() is None:
+        log.error("stopping Shadow (pid %d): the run ended while it was running", proc.pid)
+        terminate([_ShadowGroup(proc)], SHADOW_TERM_TIMEOUT_S)
+
+
 def _forward_signals(proc: subprocess.Popen[bytes], received: list[int]) -> Callable[[], None]:
     """Pass SIGINT/SIGTERM on to Shadow's process group (from the main thread only: elsewhere the
     caller owns the signals); returns what restores the old handlers."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    group = _ShadowGroup(proc)
 
     def handler(signum: int, _frame: object) -> None:
         received.append(signum)
-        try:
-            os.killpg(proc.pid, signum)
-        except ProcessLookupError:
-            pass
+        group.signal(signum)
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from monerosim_actors.backends.progress import format_duration
@@ -133,7 +133,9 @@ class ShadowOutput:
             max_notes: how many lines :meth:`feed` shows of each kind (processes that ended badly;
                 other warnings, errors and lines), besides Shadow's ``**`` lines.
         """
-        self.hosts = sorted(hosts, key=len, reverse=True)
+        self.host_names = list(hosts)
+        self.hosts = sorted(self.host_names, key=len, reverse=True)
+        """Longest first, so that a process name is matched to the longest host name it starts with."""
         self.stop_time_s = stop_time_s
         self.clock: tuple[float, float] | None = None
         """``(simulated, wall)`` seconds of the latest line that gave the simulated time."""
@@ -206,6 +208,18 @@ class ShadowOutput:
                     f"shadow: more warnings and errors than these {self._max_notes}: see {LOG_FILE}")
         self._seen.add(key)
         return text
+
+    def unstopped(self, stopped: Collection[str]) -> list[str]:
+        """The hosts Shadow saw end as expected although their runtime never logged ``host_stopped``
+        (``stopped``: the hosts that did), in the plan's order; only once the simulation ran to its end.
+
+        Shadow checks exit codes only, and a runtime that exits 0 at once (``python: /bin/true``)
+        passes that check without ever running its host: such a host failed all the same.
+        """
+        if not self.finished:
+            return []
+        ended_badly = {end.host for end in self.process_ends}
+        return [h for h in self.host_names if h not in ended_badly and h not in stopped]
 
     def _host_of(self, process: str) -> str | None:
         return next((h for h in self.hosts if process.startswith(h + ".")), None)

@@ -108,10 +108,15 @@ class Relocation:
         return dataclasses.replace(process, args=tuple(self.arg(a) for a in process.args))
 
     def _services(self, services: dict[str, ServiceAddress]) -> dict[str, ServiceAddress]:
-        return {name: dataclasses.replace(s, ip=self.ip(s.ip)) for name, s in services.items()}
+        return {name: self._bus(s) for name, s in services.items()}
+
+    def _bus(self, address: ServiceAddress) -> ServiceAddress:
+        return dataclasses.replace(address, ip=self.ip(address.ip))
 
     def config(self, config: HostConfig) -> HostConfig:
-        return dataclasses.replace(config, host=self.host(config.host), services=self._services(config.services))
+        return dataclasses.replace(config, host=self.host(config.host), services=self._services(config.services),
+                                   contacts={role: tuple(self._bus(a) for a in addresses)
+                                             for role, addresses in config.contacts.items()})
 
     def plan(self, plan: Plan) -> Plan:
         """The plan on the new addresses; on loopback its ``addressing`` says so."""

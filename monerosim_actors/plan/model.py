@@ -89,7 +89,9 @@ class ProcessPlan:
 
 @dataclass(frozen=True)
 class ServiceAddress:
-    """Where a coordination service listens: its host and its ROUTER endpoint."""
+    """Where a host's bus listens: its host and its ROUTER endpoint. Every host has the two
+    coordination services' (:attr:`HostConfig.services`); a host whose role talks to other roles has
+    theirs too (:attr:`HostConfig.contacts`)."""
 
     host: str
     ip: str
@@ -123,13 +125,18 @@ class HostPlan:
     monerod: MonerodPlan | None
     wallet: WalletPlan | None
     bus_port: int | None
-    """Port of the ROUTER socket when the host offers a service, else None."""
+    """Port of the ROUTER socket when other hosts send to this one first: a coordination service, or
+    a host of a role that some role ``talks_to``; else None (the host only answers on connections it
+    opened itself)."""
     processes: tuple[ProcessPlan, ...]
     bandwidth_down: str | None = None
     bandwidth_up: str | None = None
     node: NodeAccess | None = None
     """The monerod the host's wallet, daemon client and chain feed use: its own, or (``node: remote``)
     a public node's; None for a host with neither."""
+    talks_to: tuple[str, ...] = ()
+    """The roles whose hosts this host's role may send to first (the scenario's ``talks_to``); their
+    addresses are in its :attr:`HostConfig.contacts`."""
 
     @property
     def remote(self) -> bool:
@@ -220,6 +227,10 @@ class HostConfig:
     services: dict[str, ServiceAddress]
     message_modules: tuple[str, ...] = ()
     """:attr:`Plan.message_modules`."""
+    contacts: dict[str, tuple[ServiceAddress, ...]] = field(default_factory=dict)
+    """Role -> where the bus of each of that role's hosts listens (this host left out), for every role
+    in :attr:`HostPlan.talks_to`, in plan order: the hosts the role may send to besides the services
+    and the hosts that wrote to it."""
 
     def to_json(self) -> str:
         return dumps(self)
@@ -240,6 +251,9 @@ def host_config(plan: Plan, host: HostPlan) -> HostConfig:
         binaries=plan.binaries,
         services=plan.services,
         message_modules=plan.message_modules,
+        contacts={role: tuple(ServiceAddress(h.name, h.ip, h.bus_port) for h in plan.hosts
+                              if h.role == role and h.name != host.name and h.bus_port is not None)
+                  for role in host.talks_to},
     )
 
 

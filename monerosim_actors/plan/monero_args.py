@@ -15,6 +15,27 @@ from monerosim_actors.defaults import MONEROD_DIR, WALLET_DIR
 from monerosim_actors.plan.model import HostPlan
 
 
+MAX_CONNECTIONS_PER_IP = 65535
+"""monerod's ``--max-connections-per-ip``, lifted from its default of 1 so that it never binds.
+
+monerod binds its outgoing p2p sockets to 0.0.0.0 (``public_connect`` in monero 0.18's
+src/p2p/net_node.inl), so on loopback every node of a local run dials from 127.0.0.1: with the
+default, a node accepted one incoming connection from the whole network and refused every other
+("CONNECTION FROM 127.0.0.1 REFUSED, too many connections from the same address", once a second per
+refused link). quickstart at time scale 3 kept 7 of its plan's 14 links, and user-0 had no outgoing
+connection at all. A monerod killed and restarted (``kill -9``, :mod:`monerosim_actors.runtime.process`)
+found the slots of its exclusive peers taken within the second by the peers' other dialers, which
+redial every second; with no node dialing it back it stayed without peers, not synchronised, and
+answered ``BUSY`` to ``generateblocks`` until a slot freed. Nothing else held it back: monerod dials
+its exclusive peers every second regardless of earlier failures (``connect_to_peerlist`` skips
+``is_addr_recently_failed``), a refusal is no host fail (``P2P_IP_FAILS_BEFORE_BLOCK`` is not reached,
+no ban), and the peers see a killed node's connections close at once (the kernel closes them).
+65535 is the most connections one source address can open to one port. Under Shadow every host has an
+address of its own and dials each peer once, so the limit only ever refused a second connection of
+the same node; the peer graph is the plan's on both backends.
+"""
+
+
 def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
     """argv of the host's monerod; ``data_dir`` is the host's (absolute) data folder."""
     node = host.monerod
@@ -38,6 +59,7 @@ def monerod_argv(binary: str, host: HostPlan, data_dir: str) -> list[str]:
         # 1 to 5 s of CPU, more than the rest of its start-up (bench/local_growth.py).
         "--rpc-ssl", "disabled",
         "--non-interactive", "--confirm-external-bind", "--allow-local-ip",
+        "--max-connections-per-ip", str(MAX_CONNECTIONS_PER_IP),
     ]
     # Exclusive, not priority, peers: with priority peers monerod also dials the public network's
     # hard-coded seed nodes whenever its peer list is short (always, in a small network): real

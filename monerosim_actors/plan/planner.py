@@ -38,7 +38,7 @@ SHADOW_EXPERIMENTAL_DEFAULTS = {"unblocked_vdso_latency": "1 us"}
 as much as any other system call that does not block (Shadow's default is 10 ns): monerod and
 wallet-rpc calibrate a tick counter at start-up by reading the clock until a second has passed, which
 is 10^8 reads at 10 ns and 10^6 at 1 us, each costing wall time under Shadow. The price is a little
-more modelled CPU time on every clock read (README, "Running under Shadow", has the figures)."""
+more modelled CPU time on every clock read (docs/shadow.md has the figures)."""
 
 CHORD_TRIES = 8
 """Random draws per wanted chord before the peer graph falls back to listing the candidates left."""
@@ -61,6 +61,9 @@ class _Agent:
     node: NodeChoice = OWN_NODE
     public: bool = False
     """A public node whose RPC serves the wallets of ``node: remote`` hosts."""
+    talks_to: tuple[str, ...] = ()
+    funded: bool = False
+    """A custom role's host that the controller's bootstrap pays (``wallet_initial_balance``)."""
 
 
 def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addressing = "shadow",
@@ -97,6 +100,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                for host, node_peers in zip(with_node, peers)}
     _fill_coordination_params(agents, names, scenario)
     nodes = _node_access(agents, names, ips, random.Random(f"{seed}/remote-nodes"))
+    listening = {SERVICE_BLOCK_CONTROLLER, SERVICE_MARKETPLACE_DIRECTORY, *(r for a in agents for r in a.talks_to)}
 
     hosts = []
     for i, agent in enumerate(agents):
@@ -116,11 +120,10 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                               extra_args=scenario.monero.wallet_args,
                               trusted_daemon=not agent.node.remote) if agent.wallet else None,
             node=node,
-            bus_port=defaults.BUS_PORT if agent.role in (SERVICE_BLOCK_CONTROLLER,
-                                                         SERVICE_MARKETPLACE_DIRECTORY) else None,
+            bus_port=defaults.BUS_PORT if agent.role in listening else None, talks_to=agent.talks_to,
             bandwidth_down=scenario.topology.host_bandwidth_down if place.needs_host_bandwidth else None,
             bandwidth_up=scenario.topology.host_bandwidth_up if place.needs_host_bandwidth else None)
-        processes = [_runtime_process(name, starts[i], scenario.python, out_dir)]
+        processes = [_runtime_process(name, starts[i], scenario.python, out_dir, scenario.python_path)]
         if scenario.monero.launch == "shadow":
             processes += _monero_processes(HostPlan(**fields, processes=()), scenario, out_dir)
         hosts.append(HostPlan(**fields, processes=tuple(processes)))
@@ -186,7 +189,9 @@ def _agents(scenario: Scenario) -> list[list[_Agent]]:
                   "amount_max": u.amount_max}
         users = [_Agent(f"user_{i}", "regular_user", BUILTIN_ROLE_CLASSES["regular_user"], u.region,
                         not u.node.remote, True, params, u.node) for i in range(u.count)]
-    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet, c.config, c.node)
+    custom = [_Agent(f"{c.name}_{i}", c.name, c.role_class, c.region, c.monerod, c.wallet,
+                     {**c.config, "wallet_initial_balance": c.wallet_initial_balance} if c.wallet_initial_balance
+                     else c.config, c.node, talks_to=c.talks_to, funded=c.wallet_initial_balance > 0)
               for c in scenario.custom for i in range(c.count)]
     return [g for g in (services, public, pools, markets, users, custom) if g]
 
@@ -220,7 +225,8 @@ def _node_access(agents: list[_Agent], names: list[str], ips: list[str],
 
 
 def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: Scenario) -> None:
-    """The services' params: who the pools, marketplaces and users are (they are the first two agents)."""
+    """The services' params: who the pools, marketplaces and users are (they are the first two agents);
+    the controller's ``users`` are every host it funds, custom roles with a balance included."""
     pools, users, markets = [], [], []
     for agent, name in zip(agents, names):
         if agent.role == "mining_pool":
@@ -230,6 +236,9 @@ def _fill_coordination_params(agents: list[_Agent], names: list[str], scenario: 
             users.append({"user_id": agent.agent_id, "host": name,
                           "wallet_initial_balance": agent.params["wallet_initial_balance"],
                           "transaction_frequency": agent.params["transaction_frequency"]})
+        elif agent.funded:  # paid as a user is; with no payment rate it gets the fewest outputs
+            users.append({"user_id": agent.agent_id, "host": name,
+                          "wallet_initial_balance": agent.params["wallet_initial_balance"]})
         elif agent.role == "marketplace":
             markets.append({"marketplace_id": agent.agent_id, "host": name})
     controller, directory = agents[0], agents[1]
@@ -319,11 +328,13 @@ def _peer_graph(n: int, count: int, rng: random.Random) -> list[list[int]]:
     return [sorted(p) for p in peers]
 
 
-def _runtime_process(host: str, start_s: float, python: str, out_dir: str) -> ProcessPlan:
-    """The host runtime, which every host runs: ``PYTHON -m monerosim_actors.runtime.host --config ...``."""
+def _runtime_process(host: str, start_s: float, python: str, out_dir: str,
+                     python_path: tuple[str, ...]) -> ProcessPlan:
+    """The host runtime, which every host runs: ``PYTHON -m monerosim_actors.runtime.host --config ...``,
+    with ``PYTHONPATH`` when a custom role was found through it."""
     config = os.path.join(out_dir, defaults.HOSTS_DIR, f"{host}.json")
-    return ProcessPlan("runtime", python, ("-m", "monerosim_actors.runtime.host", "--config", config), start_s,
-                       dict(RUNTIME_ENV))
+    env = {**RUNTIME_ENV, "PYTHONPATH": os.pathsep.join(python_path)} if python_path else dict(RUNTIME_ENV)
+    return ProcessPlan("runtime", python, ("-m", "monerosim_actors.runtime.host", "--config", config), start_s, env)
 
 
 def _monero_processes(host: HostPlan, scenario: Scenario, out_dir: str) -> list[ProcessPlan]:

@@ -194,6 +194,21 @@ class RoleActor(pykka.ThreadingActor):
         """Host name of a coordination service (``block_controller``, ``marketplace_directory``)."""
         return self.ctx.config.services[service].host
 
+    def hosts_of(self, role: str) -> tuple[str, ...]:
+        """The hosts of ``role`` this host may write to first, in plan order, itself left out: the
+        scenario gives this role ``talks_to: [role, ...]``, which makes those hosts listen and hands
+        their addresses to this one. Any other host (besides the services, and hosts that wrote to
+        this one) is unreachable: the bus drops what is sent to it (``msg_dropped``, ``no_route``).
+
+        Raises:
+            ValueError: ``role`` is not in this role's ``talks_to``.
+        """
+        contacts = self.ctx.config.contacts
+        if role not in contacts:
+            raise ValueError(f"{self.role} does not talk to {role!r}: add it to talks_to of the role "
+                             f"{self.role!r} in the scenario (talks_to: {sorted(contacts)})")
+        return tuple(address.host for address in contacts[role])
+
     def reject(self, env: Envelope, reason: str) -> None:
         """Drop a message this role does not accept from its sender, and say so."""
         self.emit(EventName.MSG_REJECTED, id=env.id, type=env.type, src=env.src, reason=reason)

@@ -75,11 +75,12 @@ class Bus:
         self._for_role: list[Any] = []
         """What this batch of frames brought for the role (transport thread only), told after it."""
         self.services = {s.host: s.endpoint for s in config.services.values() if s.host != host.name}
+        routes = {a.host: a.endpoint for addresses in config.contacts.values() for a in addresses}
         self._transport = Transport(
             identity=host.name, on_inbound=self._on_inbound, on_drop=self._on_send_drop,
             after_batch=self._after_batch, on_failed=self._transport_failed,
             bind=f"tcp://{host.ip}:{host.bus_port}" if host.bus_port else None,
-            services=self.services,
+            services=self.services, routes=routes,
             subscribe=host.node.chain_feed if host.node else None,
             topics=(TOPIC_CHAIN, TOPIC_TXPOOL))
 
@@ -91,7 +92,8 @@ class Bus:
         self._transport.stop(timeout)
 
     def send(self, dst_host: str, body: Message) -> str:
-        """Send ``body`` to ``dst_host`` (a service, or, from a service, a host that wrote to it).
+        """Send ``body`` to ``dst_host``: a service, a host of a role this host's role talks to (its
+        contacts), or a host that wrote to this one.
 
         Returns the message id. A frame that cannot be routed is logged as ``msg_dropped``.
         """

@@ -8,17 +8,20 @@ children the same way and watch them the same way:
   parent's group does not reach it, and its whole group can be stopped), with its output appended
   to ``NAME.stdout`` / ``NAME.stderr`` there; optionally with SIGTERM/SIGINT blocked across the
   exec (:func:`stop_signals_blocked`).
-- Exits are never polled: a thread per child blocks in ``Popen.wait()``, records the exit code,
-  sets :attr:`Child.exited` and calls the parent's ``on_exit``.
-- :meth:`Child.signal_group` signals the whole group; :meth:`Child.tail` reads the end of what this
-  run of it wrote; :func:`wait_gone` waits (on pidfds) for processes that are not our children.
+- Exits are never polled: a thread per child blocks in ``waitid(WNOWAIT)`` until the child has
+  exited, which leaves it a zombie; then it kills what the child left in its group, reaps it,
+  records the exit code, sets :attr:`Child.exited` and calls the parent's ``on_exit``.
+- :meth:`Child.signal` signals the whole group, but only while the child is not reaped (a lock
+  keeps the waiter from reaping meanwhile): the group's id is the child's pid, which the kernel
+  cannot give to another process before then. After that, nothing of the group is left to signal.
+  :func:`~monerosim_actors.runtime.stopping.terminate` stops children this way.
+- :meth:`Child.tail` reads the end of what this run of it wrote.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import threading
@@ -49,6 +52,11 @@ class Child:
         its exit is no surprise."""
         self.killed = False
         """The parent had to SIGKILL it while it was still running."""
+        self._leader_exited = False
+        """Set by the waiter thread as soon as the process has exited (still unreaped)."""
+        self._reaped = False
+        self._reaping = threading.Lock()
+        """Held while the group is signalled, and while the waiter thread reaps: never both at once."""
 
     @property
     def pid(self) -> int:
@@ -59,13 +67,25 @@ class Child:
         """It leads its own session, so its group id is its pid."""
         return self.popen.pid
 
-    def signal_group(self, sig: int) -> bool:
-        """Send ``sig`` to its whole group; False when the group no longer exists."""
-        try:
-            os.killpg(self.pgid, sig)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
+    def signal(self, sig: int) -> bool:
+        """Send ``sig`` to its whole group; False once it has been reaped (nothing is sent then).
+
+        A SIGKILL sent while it still runs marks it :attr:`killed`.
+        """
+        with self._reaping:
+            if self._reaped:
+                return False
+            try:
+                os.killpg(self.pgid, sig)
+            except (ProcessLookupError, PermissionError):
+                return False
+            if sig == signal.SIGKILL and not self._leader_exited:
+                self.killed = True
+            return True
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until it has exited and was reaped; True once it has."""
+        return self.exited.wait(timeout)
 
     def tail(self, stream: str, lines: int) -> str:
         """The last ``lines`` lines this run wrote to ``stream`` (``stdout`` or ``stderr``)."""
@@ -118,8 +138,17 @@ def spawn(name: str, argv: Sequence[str], data_dir: str, *, host: str, on_exit: 
 
 
 def _wait(child: Child, on_exit: Callable[[Child], None]) -> None:
-    """The waiter thread: blocks in waitpid, records the exit, tells the parent."""
-    child.returncode = child.popen.wait()
+    """The waiter thread: blocks until the child exits, kills what it left in its group while its
+    pid still holds the group's id, reaps it, records the exit, tells the parent."""
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    child._leader_exited = True
+    with child._reaping:
+        try:
+            os.killpg(child.pgid, signal.SIGKILL)  # a group must not outlive its leader: see Child.signal
+        except (ProcessLookupError, PermissionError):
+            pass
+        child.returncode = child.popen.wait()
+        child._reaped = True
     child.exited.set()
     on_exit(child)
 
@@ -138,22 +167,3 @@ def stop_signals_blocked(block: bool = True) -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def wait_gone(pids: Sequence[int], timeout: float) -> None:
-    """Block until none of ``pids`` (not our children) is running, or ``timeout``: pidfds, no polling."""
-    fds = []
-    for pid in pids:
-        try:
-            fds.append(os.pidfd_open(pid))
-        except ProcessLookupError:
-            continue
-    try:
-        deadline = time.monotonic() + timeout
-        pending = list(fds)
-        while pending and (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select(pending, [], [], left)
-            pending = [fd for fd in pending if fd not in ready]
-    finally:
-        for fd in fds:
-            os.close(fd)

@@ -8,7 +8,8 @@ host's data directory when it starts a program and removes it when the program h
 next start, a pid file that is still there names a program of an earlier incarnation of this host.
 It is stopped (SIGTERM, so monerod flushes its chain and the wallet stores itself; SIGKILL after a
 timeout) only if its command line (``/proc/PID/cmdline``) is exactly the argv this host would start,
-which holds the data directory: a recycled pid or another host's program is never touched.
+which holds the data directory, and then through a pidfd opened before that check: a recycled pid
+or another host's program is never touched.
 
 (``PR_SET_PDEATHSIG`` is not used: it fires when the parent THREAD exits, and the supervisor's
 threads come and go.)
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import os
-import select
-import signal
 from collections.abc import Sequence
+
+from monerosim_actors.runtime.stopping import Held, terminate
 
 log = logging.getLogger(__name__)
 
@@ -70,36 +71,28 @@ def leftover(path: str, argv: Sequence[str]) -> int | None:
 
 
 def stop_leftover(path: str, argv: Sequence[str], term_timeout_s: float) -> int | None:
-    """Stop the program of an earlier incarnation that ``path`` names (see the module docstring).
+    """Stop the program of an earlier incarnation that ``path`` names (see the module docstring):
+    SIGTERM, SIGKILL after ``term_timeout_s`` (:func:`~monerosim_actors.runtime.stopping.terminate`),
+    to that process alone (it led a group of its own, with nothing else in it).
 
     Returns:
-        its pid if there was one (it is gone now), else None. The pid file is removed either way.
+        its pid if there was one and it was stopped, else None (a program that cannot be held
+        safely is left alone, and its RPC answering then stops the start). The pid file is removed
+        either way.
     """
     pid = leftover(path, argv)
+    held = None
     if pid is not None:
-        log.warning("stopping %s (pid %d), left running by an earlier run of this host", argv[0], pid)
         try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            fd = None
-        if fd is not None:
-            try:
-                _signal(pid, signal.SIGTERM)
-                if not select.select([fd], [], [], term_timeout_s)[0]:
-                    _signal(pid, signal.SIGKILL)
-                    select.select([fd], [], [], 10.0)
-            finally:
-                os.close(fd)
+            held = Held.open(pid, lambda: leftover(path, argv) == pid)
+        except OSError as e:
+            log.warning("cannot hold %s (pid %d) to stop it safely: %s; leaving it", argv[0], pid, e)
     forget(path)
-    return pid
-
-
-def _signal(pid: int, sig: int) -> None:
-    """Signal the program's whole group (it leads one), or the process alone if it does not."""
+    if held is None:
+        return None
+    log.warning("stopping %s (pid %d), left running by an earlier run of this host", argv[0], held.pid)
     try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+        terminate([held], term_timeout_s)
+    finally:
+        held.close()
+    return held.pid

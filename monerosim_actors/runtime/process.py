@@ -34,6 +34,7 @@ from monerosim_actors.events.names import EventName
 from monerosim_actors.runtime import pidfile
 from monerosim_actors.runtime.child import Child, read_tail, spawn
 from monerosim_actors.runtime.context import EventSink, TimerService
+from monerosim_actors.runtime.stopping import KILL_WAIT_S, terminate
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,16 @@ READY_BACKOFF_START_S = 0.1
 READY_BACKOFF_MAX_S = 2.0
 RESTART_BACKOFF_START_S = 0.5
 RESTART_BACKOFF_MAX_S = 30.0
+STOP_TIMEOUT_S = 30.0
+"""After the stop RPC, before SIGTERM (:attr:`ProcessSpec.stop_timeout_s`'s default)."""
+TERM_TIMEOUT_S = 10.0
+"""After SIGTERM, before SIGKILL (:attr:`ProcessSpec.term_timeout_s`'s default)."""
+
+
+def stop_bound_s(stop_rpc_s: float) -> float:
+    """The longest a supervisor's :class:`Stop` takes with the default timeouts, when its stop RPC
+    may take ``stop_rpc_s``: the RPC, then the waits for the exit, after SIGTERM, after SIGKILL."""
+    return stop_rpc_s + STOP_TIMEOUT_S + TERM_TIMEOUT_S + KILL_WAIT_S
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,9 @@ class ProcessSpec:
     """The program's own log, shown when its output files say nothing."""
     managed: bool = True
     ready_timeout_s: float = 120.0
-    stop_timeout_s: float = 30.0
+    stop_timeout_s: float = STOP_TIMEOUT_S
     """After the stop RPC, before SIGTERM."""
-    term_timeout_s: float = 10.0
+    term_timeout_s: float = TERM_TIMEOUT_S
     """After SIGTERM, before SIGKILL."""
     max_restarts: int = 5
     """Restarts in a row (without a stable run in between) before giving up."""
@@ -274,7 +285,7 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 return  # the host shuts down: Stop ends the child gracefully
             # its exit (now, or after this kill) arrives as _Exited and drives the next attempt
             log.warning("%s", e)
-            child.signal_group(signal.SIGKILL)
+            child.signal(signal.SIGKILL)
             return
         self._events.emit(ACTOR, EventName.PROCESS_RESTARTED, name=self.spec.name, attempt=attempt, pid=child.pid)
         self._on_restarted(self.spec.name)
@@ -298,11 +309,9 @@ class ProcessSupervisor(pykka.ThreadingActor):
         child.ended_by_parent = True
         if not (self._stop_rpc() and child.exited.wait(spec.stop_timeout_s)):
             log.warning("%s: %s did not stop over RPC; SIGTERM", self.host, spec.name)
-            child.signal_group(signal.SIGTERM)
-            if not child.exited.wait(spec.term_timeout_s):
-                log.warning("%s: %s ignored SIGTERM; SIGKILL", self.host, spec.name)
-                self._kill(child)
-        child.signal_group(signal.SIGKILL)  # anything it left in its group
+            if terminate([child], spec.term_timeout_s):
+                log.warning("%s: %s ignored SIGTERM for %g s and was killed", self.host, spec.name,
+                            spec.term_timeout_s)
         pidfile.forget(self._pid_path)
         self._events.emit(ACTOR, EventName.PROCESS_EXITED, name=spec.name, returncode=child.returncode,
                           expected=True)
@@ -318,15 +327,5 @@ class ProcessSupervisor(pykka.ThreadingActor):
 
     @staticmethod
     def _kill(child: Child) -> None:
-        child.signal_group(signal.SIGKILL)
-        child.exited.wait(10.0)
-
-
-def _wait_for_exit(child: Child, ref: pykka.ActorRef[Any]) -> None:
-    """The waiter thread: blocks in waitpid, records the exit, tells the supervisor."""
-    child.returncode = child.popen.wait()
-    child.exited.set()
-    try:
-        ref.tell(_Exited(child))
-    except pykka.ActorDeadError:
-        pass
+        child.signal(signal.SIGKILL)
+        child.wait(KILL_WAIT_S)

@@ -36,7 +36,7 @@ from monerosim_actors.runtime.context import HostContext
 from monerosim_actors.runtime.events import EventLog
 from monerosim_actors.runtime.inbox import RoleInbox
 from monerosim_actors.runtime.messages import ProcessRestarted
-from monerosim_actors.runtime.process import ProcessSpec, ProcessSupervisor, Start, Stop
+from monerosim_actors.runtime.process import ProcessSpec, ProcessSupervisor, Start, Stop, stop_bound_s
 from monerosim_actors.runtime.rpc import DaemonRpc, WalletRpc
 from monerosim_actors.runtime.scheduler import Scheduler
 
@@ -45,6 +45,18 @@ log = logging.getLogger(__name__)
 ACTOR = "runtime"
 PROBE_TIMEOUT_S = 5.0
 ROLE_STOP_TIMEOUT_S = 5.0
+WALLET_STORE_TIMEOUT_S = 60.0
+"""The wallet's ``store`` before it is stopped: it writes the wallet files."""
+
+
+def graceful_stop_bound_s() -> float:
+    """The longest a host runtime takes to stop after SIGTERM when every step takes its timeout:
+    a start under way gives up (one probe in flight), then :meth:`HostSystem.stop` stops the role,
+    the wallet (store and stop RPCs) and monerod (stop RPC), one after the other, each supervisor
+    waiting for the exit, after SIGTERM and after SIGKILL (:func:`~monerosim_actors.runtime.process.stop_bound_s`).
+    The local backend waits this long before it kills a runtime."""
+    return (PROBE_TIMEOUT_S + ROLE_STOP_TIMEOUT_S + stop_bound_s(WALLET_STORE_TIMEOUT_S + PROBE_TIMEOUT_S)
+            + stop_bound_s(PROBE_TIMEOUT_S))
 
 EXIT_OK = 0
 EXIT_PROCESS_FAILED = 1
@@ -211,7 +223,7 @@ class HostSystem:
 
         def stop() -> None:
             try:
-                wallet.store(timeout=60.0)
+                wallet.store(timeout=WALLET_STORE_TIMEOUT_S)
             except RpcError as e:  # no wallet open (-13) is the common, harmless case
                 log.debug("%s: store before stop: %s", self.host, e)
             wallet.stop_wallet(timeout=PROBE_TIMEOUT_S)

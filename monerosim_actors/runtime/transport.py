@@ -9,12 +9,19 @@ it signals by writing one byte to a pipe the poller also watches (a :class:`Wake
 ``bench/bus_latency.py``; never ``ipc://``, which Shadow cannot do). An idle host's bus makes no
 syscalls at all.
 
-Sockets: a ROUTER bound on ``tcp://IP:bus_port`` when the host offers a service (ROUTER_MANDATORY,
-so an unknown peer is reported instead of silently dropped; ROUTER_HANDOVER, so a restarted client
-with the same identity takes over its old route); one DEALER per service this host talks to
-(identity = host name), which ZeroMQ reconnects on its own and which queues frames up to the
-high-water mark while the service is unreachable; and optionally a SUB on the host's own monerod
+Sockets: a ROUTER bound on ``tcp://IP:bus_port`` when other hosts send to this one first
+(ROUTER_MANDATORY, so an unknown peer is reported instead of silently dropped; ROUTER_HANDOVER, so a
+restarted client with the same identity takes over its old route); one DEALER per service this host
+talks to (identity = host name), connected at start, which ZeroMQ reconnects on its own and which
+queues frames up to the high-water mark while the service is unreachable; one DEALER per *route* (a
+host of a role this host's role talks to), connected on the first frame for it, so a host pays only
+for the peers it really writes to (the first message to a route waits for the TCP and ZeroMQ
+handshakes, a round trip or two of the path); and optionally a SUB on the host's own monerod
 publisher. No TCP keep-alive options are set (Shadow refuses them).
+
+Where a frame for ``peer`` goes: its DEALER if there is one (a service, or a route already used),
+else a new DEALER if ``peer`` is a route, else the ROUTER if ``peer`` connected to it; otherwise it
+is dropped as ``no_route`` (or ``unroutable``, when the ROUTER does not know ``peer``).
 
 A frame's handler, a drop report or the end-of-batch work that raises is logged and the thread goes
 on. Anything else that ends the thread before :meth:`Transport.stop` (a bug) is logged, the sockets
@@ -71,7 +78,7 @@ class Transport:
 
     def __init__(self, *, identity: str, on_inbound: InboundHandler, on_drop: DropHandler,
                  bind: str | None = None, services: dict[str, str] | None = None,
-                 subscribe: str | None = None, topics: tuple[bytes, ...] = (),
+                 routes: dict[str, str] | None = None, subscribe: str | None = None, topics: tuple[bytes, ...] = (),
                  after_batch: Callable[[], None] | None = None,
                  on_failed: FailureHandler | None = None) -> None:
         """
@@ -80,7 +87,9 @@ class Transport:
             on_inbound: called on the transport thread for every message that arrives.
             on_drop: called (on the transport thread) for every frame that cannot be sent.
             bind: ROUTER endpoint (``tcp://IP:PORT``) when the host offers a service.
-            services: service host name -> ROUTER endpoint to connect a DEALER to.
+            services: service host name -> ROUTER endpoint to connect a DEALER to at start.
+            routes: host name -> ROUTER endpoint of a host this one may write to first; its DEALER
+                is connected on the first frame for it.
             subscribe: a PUB endpoint to read ``topics`` from (the host's monerod).
             after_batch: called on the transport thread after each round of reading and sending,
                 before it sleeps again (the bus flushes its event lines there).
@@ -92,6 +101,7 @@ class Transport:
         self._on_drop = on_drop
         self._bind = bind
         self._services = dict(services or {})
+        self._routes = dict(routes or {})
         self._subscribe = subscribe
         self._topics = topics
         self._after_batch = after_batch
@@ -109,6 +119,10 @@ class Transport:
         self._router: zmq.Socket | None = None
         self._dealers: dict[str, zmq.Socket] = {}
         self._sub: zmq.Socket | None = None
+        self._poller = zmq.Poller()
+        self._readers: dict[zmq.Socket, tuple[Source, str]] = {}
+        """Every socket the thread reads, with where its frames come from (transport thread only
+        once it runs: a route's DEALER joins when it is connected)."""
 
     def start(self) -> None:
         """Create, bind and connect the sockets, then start the thread.
@@ -122,18 +136,16 @@ class Transport:
                 self._router.setsockopt(zmq.ROUTER_MANDATORY, 1)
                 self._router.setsockopt(zmq.ROUTER_HANDOVER, 1)
                 self._router.bind(self._bind)
+                self._read_from(self._router, "router", "")
             for host, endpoint in self._services.items():
-                dealer = self._socket(zmq.DEALER)
-                dealer.setsockopt(zmq.IDENTITY, self.identity.encode())
-                dealer.setsockopt(zmq.SNDHWM, SNDHWM)
-                dealer.connect(endpoint)
-                self._dealers[host] = dealer
+                self._connect(host, endpoint)
             if self._subscribe:
                 self._sub = self._socket(zmq.SUB)
                 self._sub.setsockopt(zmq.LINGER, 0)  # only its subscriptions could be pending
                 for topic in self._topics:
                     self._sub.setsockopt(zmq.SUBSCRIBE, topic)
                 self._sub.connect(self._subscribe)
+                self._read_from(self._sub, "sub", "monerod")
         except zmq.ZMQError:
             self._close_all()
             self._waker.close()
@@ -141,6 +153,20 @@ class Transport:
             raise
         self._thread = threading.Thread(target=self._run, name=f"bus-{self.identity}", daemon=True)
         self._thread.start()
+
+    def _connect(self, host: str, endpoint: str) -> zmq.Socket:
+        """A DEALER to ``host``'s ROUTER, read by the thread from now on."""
+        dealer = self._socket(zmq.DEALER)
+        dealer.setsockopt(zmq.IDENTITY, self.identity.encode())
+        dealer.setsockopt(zmq.SNDHWM, SNDHWM)
+        dealer.connect(endpoint)
+        self._dealers[host] = dealer
+        self._read_from(dealer, "dealer", host)
+        return dealer
+
+    def _read_from(self, sock: zmq.Socket, source: Source, peer: str) -> None:
+        self._readers[sock] = (source, peer)
+        self._poller.register(sock, zmq.POLLIN)
 
     def _socket(self, kind: int) -> zmq.Socket:
         s = self._ctx.socket(kind)
@@ -184,26 +210,16 @@ class Transport:
     # --- the transport thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        poller = zmq.Poller()
-        readers: dict[zmq.Socket, tuple[Source, str]] = {}
-        if self._router is not None:
-            readers[self._router] = ("router", "")
-        for host, dealer in self._dealers.items():
-            readers[dealer] = ("dealer", host)
-        if self._sub is not None:
-            readers[self._sub] = ("sub", "monerod")
-        poller.register(self._waker.fileno, zmq.POLLIN)
-        for sock in readers:
-            poller.register(sock, zmq.POLLIN)
+        self._poller.register(self._waker.fileno, zmq.POLLIN)
         failure = "the thread ended"
         try:
             while True:
-                ready = dict(poller.poll())
+                ready = dict(self._poller.poll())
                 with self._wake_lock:
                     self._asleep = False
                 if self._waker.fileno in ready:
                     self._waker.drain()
-                for sock, (source, peer) in readers.items():
+                for sock, (source, peer) in list(self._readers.items()):
                     if sock in ready:
                         self._read(sock, source, peer)
                 while True:
@@ -272,10 +288,13 @@ class Transport:
                 reason = {errno.EHOSTUNREACH: "unroutable", errno.EAGAIN: "queue_full"}.get(e.errno, "send_failed")
                 self._report_drop(reason, f"{ref} to {peer}: {e}", peer, len(frame))
             except LookupError:
-                self._report_drop("no_route", f"{ref}: no DEALER to {peer} and no ROUTER", peer, len(frame))
+                self._report_drop("no_route", f"{ref}: {peer} is neither a service, nor a host of a role this "
+                                              f"one talks to, nor connected to this host", peer, len(frame))
 
     def _send_now(self, peer: str, frame: bytes) -> None:
         dealer = self._dealers.get(peer)
+        if dealer is None and peer in self._routes:
+            dealer = self._connect(peer, self._routes[peer])
         if dealer is not None:
             dealer.send(frame, zmq.NOBLOCK)
         elif self._router is not None:
@@ -295,3 +314,4 @@ class Transport:
                 sock.close()
         self._router = self._sub = None
         self._dealers = {}
+        self._readers = {}

@@ -4,8 +4,8 @@
 see :mod:`monerosim_actors.scenario.source`), checks every key it knows, suggests a spelling for the keys
 it does not, and raises one :class:`ScenarioError` listing all problems, each with the file, the line
 and the key path. A scenario that loads is complete: defaults filled in, times in seconds, paths
-absolute, the network graph checked, agent ids mapped to valid host names. README's
-``scenario-reference`` section documents every key; keep the two in step.
+absolute, the network graph checked, agent ids mapped to valid host names. docs/scenarios.md
+documents every key (a test keeps the two equal).
 
 This module walks the document and reads the small sections itself (``simulation``, ``consensus``,
 ``peers``, ``coordination``); each larger section has its own module: :mod:`.network`,
@@ -26,7 +26,7 @@ from monerosim_actors.scenario.checks import Checker, number, one_of, seconds
 from monerosim_actors.scenario.model import MAX_SEED, ConsensusSpec, CoordinationSpec, Scenario, TopologySpec
 from monerosim_actors.scenario.network import read_region, read_topology
 from monerosim_actors.scenario.programs import read_monero, read_python
-from monerosim_actors.scenario.roles import read_custom_roles
+from monerosim_actors.scenario.roles import check_talks_to, read_custom_roles, role_python_path
 from monerosim_actors.scenario.shadow_options import read_shadow
 from monerosim_actors.scenario.source import YamlSyntaxError, load_text
 
@@ -81,6 +81,10 @@ def _read(chk: Checker) -> Scenario:
     pools = read_pools(chk, agents, topo)
     custom = read_custom_roles(chk, agents, topo)
     check_remote_nodes(chk, users, markets, custom, public_nodes)
+    present = {"regular_user": users, "marketplace": markets, "public_node": public_nodes}
+    check_talks_to(chk, custom, {
+        **{role: spec.count or 0 for role, spec in present.items() if spec is not None},
+        "mining_pool": len(pools), **{role.name: role.count or 0 for role in custom if role.name is not None}})
     if users is not None and (agents or {}).get("marketplaces") is None:
         chk.fail(("network", "agents", "regular_users"),
                  "regular users pay marketplaces, but network.agents.marketplaces is not given")
@@ -104,7 +108,7 @@ def _read(chk: Checker) -> Scenario:
         coordination=coordination, shadow_general=general, shadow_experimental=experimental,
         shadow_host_option_defaults=host_options, shadow_compat_shim=compat_shim,
         python=python,  # type: ignore[arg-type]
-        notes=tuple(chk.notes))
+        notes=tuple(chk.notes), python_path=role_python_path(custom))
 
 
 def _consensus(chk: Checker, net: dict[str, Any] | None) -> ConsensusSpec:

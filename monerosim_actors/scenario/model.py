@@ -109,6 +109,11 @@ class CustomRoleSpec:
     region: str | None
     node: NodeChoice = OWN_NODE
     """With ``remote``, ``monerod`` is False and the wallet uses a public node."""
+    talks_to: tuple[str, ...] = ()
+    """The roles (built-in or custom, its own included) whose hosts this role sends bus messages to;
+    their hosts listen, and each of this role's hosts is given their addresses."""
+    wallet_initial_balance: float = 0.0
+    """XMR the controller's bootstrap pays each host's wallet (0: none), as it pays regular users."""
 
 
 @dataclass(frozen=True)
@@ -192,3 +197,7 @@ class Scenario:
     python: str
     notes: tuple[str, ...]
     """Things done on the user's behalf that they should know about (e.g. shares normalised)."""
+    python_path: tuple[str, ...] = ()
+    """The folders of this process's ``PYTHONPATH`` that hold a custom role's module: every host's
+    runtime gets them as its ``PYTHONPATH`` (Shadow gives a process only the environment its config
+    names), so a role found at ``validate`` is found on every host."""

@@ -83,15 +83,17 @@ def _check_args(chk: Checker, path: Path, program: monero_options.Program, args:
 
 
 def read_python(chk: Checker, root: dict[str, Any]) -> str | None:
-    """The hosts' Python: this one by default; another one must be able to import the runtime."""
+    """The hosts' Python: this one by default; another one must be able to import the runtime, and
+    say so (an exit code alone would pass ``/bin/true``, whose hosts would never run)."""
     own = os.path.abspath(sys.executable)
     python = chk.executable(chk.get(root, (), "python", string, own), ("python",))
     if python is None or python == own:
         return python
+    said = "monerosim_actors.runtime.host imported"
     try:
-        result = subprocess.run([python, "-c", "import monerosim_actors.runtime.host"], capture_output=True,
-                                stdin=subprocess.DEVNULL, timeout=60, check=False)
-        failed = result.returncode != 0
+        result = subprocess.run([python, "-c", f"import monerosim_actors.runtime.host; print({said!r})"],
+                                capture_output=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
+        failed = result.returncode != 0 or result.stdout.decode(errors="replace").strip() != said
     except (OSError, subprocess.TimeoutExpired):
         failed = True
     if failed:

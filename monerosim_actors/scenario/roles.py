@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import os
 import re
 import sys
 from typing import Any
 
 from monerosim_actors.scenario.agents import NODE_KEYS, read_count, read_node_choice
-from monerosim_actors.scenario.checks import Checker, boolean, string, suggest, type_name
+from monerosim_actors.scenario.checks import Checker, boolean, number, string, string_list, suggest, type_name
 from monerosim_actors.scenario.model import CustomRoleSpec, TopologySpec
 from monerosim_actors.scenario.network import read_region
 from monerosim_actors.scenario.source import Path
@@ -32,6 +33,8 @@ BUILTIN_ROLE_CLASSES = {
 }
 """The built-in roles, as registered in pyproject.toml's entry points (a test keeps them equal)."""
 BUILTIN_ROLES = tuple(BUILTIN_ROLE_CLASSES)
+SERVICE_ROLES = ("block_controller", "marketplace_directory")
+"""The coordination services: every host connects to both at start."""
 _CLASS_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 """``package.module:Class`` (``Class`` may be dotted: a nested class)."""
 
@@ -64,7 +67,7 @@ def read_custom_roles(chk: Checker, agents: dict[str, Any] | None,
     for i, item in enumerate(items):
         p = path + (i,)
         m = chk.mapping(item, p, ("name", "class", "count", "monerod", "wallet", "config", "region",
-                                  *NODE_KEYS), required=("name", "class", "count"))
+                                  "talks_to", "wallet_initial_balance", *NODE_KEYS), required=("name", "class", "count"))
         if m is None:
             continue
         name = chk.agent_id(m["name"], p + ("name",)) if "name" in m else None
@@ -88,13 +91,37 @@ def read_custom_roles(chk: Checker, agents: dict[str, Any] | None,
         elif wallet and monerod is False and not node.remote:
             chk.fail(p + ("wallet",), "a wallet needs a monerod: set monerod: true, node: remote "
                                       "(a public node's), or wallet: false")
+        funds = chk.get(m, p, "wallet_initial_balance", number(ge=0), 0.0)
+        if funds and wallet is False:
+            chk.fail(p + ("wallet_initial_balance",), "the bootstrap pays into the host's wallet, but this role "
+                                                      "runs none: remove wallet: false or the balance")
         cfg = m.get("config") or {}
         if not isinstance(cfg, dict):
             chk.fail(p + ("config",), f"must be a mapping, got {type_name(cfg)}")
         roles.append(CustomRoleSpec(name, role_class, read_count(chk, m, p), monerod, wallet,  # type: ignore[arg-type]
                                     dict(cfg) if isinstance(cfg, dict) else {},
-                                    read_region(chk, m, p, topo), node))
+                                    read_region(chk, m, p, topo), node,
+                                    chk.get(m, p, "talks_to", string_list, ()) or (), funds or 0.0))
     return roles
+
+
+def check_talks_to(chk: Checker, custom: list[CustomRoleSpec], present: dict[str, int]) -> None:
+    """Each custom role's ``talks_to`` names roles of this scenario that have hosts.
+
+    Args:
+        present: role name -> how many hosts play it (built-in roles and custom ones).
+    """
+    for i, role in enumerate(custom):
+        for j, target in enumerate(role.talks_to):
+            path: Path = ("network", "agents", "custom", i, "talks_to", j)
+            if target in SERVICE_ROLES:
+                chk.fail(path, f"{target!r} is a coordination service, which every host reaches already "
+                               f"(self.service_host({target!r})); remove it")
+            elif target not in present:
+                chk.fail(path, f"no role {target!r} in this scenario (roles: {', '.join(sorted(present))})"
+                               f"{suggest(target, present)}")
+            elif not present[target]:
+                chk.fail(path, f"role {target!r} has no hosts (count 0): nothing to talk to")
 
 
 def _role_class(chk: Checker, m: dict[str, Any], path: Path, entry_points: dict[str, str]) -> str | None:
@@ -119,3 +146,16 @@ def _role_class(chk: Checker, m: dict[str, Any], path: Path, entry_points: dict[
                                     "or put it on PYTHONPATH")
         return None
     return value
+
+
+def role_python_path(custom: list[CustomRoleSpec], environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The folders of ``PYTHONPATH`` (absolute, in its order) that hold the top-level package or
+    module of a custom role's class: what the hosts need on theirs to import it too."""
+    folders = [os.path.abspath(f) for f in (environ if environ is not None else os.environ).get(
+        "PYTHONPATH", "").split(os.pathsep) if f]
+    tops = {role.role_class.split(":", 1)[0].split(".", 1)[0] for role in custom if role.role_class}
+    return tuple(dict.fromkeys(
+        folder for folder in folders
+        if any(os.path.isdir(os.path.join(folder, top)) or os.path.isfile(os.path.join(folder, f"{top}.py"))
+               for top in tops)))
+

@@ -1,6 +1,6 @@
 """Plan -> ``shadow.yaml``: Shadow 3.x's configuration for the plan, following SHADOW_NOTES.md.
 
-Choices (README section ``shadow`` explains them to users):
+Choices (docs/shadow.md explains them to users):
 
 - ``general.stop_time`` is the scenario's duration plus its grace period; ``data_directory`` is the
   absolute ``OUT/shadow.data``, so each host's data folder is known when the plan is made;

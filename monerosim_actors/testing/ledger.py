@@ -89,6 +89,22 @@ class Ledger:
     def warm_up(self) -> None:
         self.mine(60 + RING_SIZE, "elsewhere")
 
+    def fund(self, address: str, amount: int, *, unlocked: bool = True) -> str:
+        """Pay ``amount`` to ``address`` in one output from outside the network (as the controller's
+        bootstrap pays a user) and mine it; ``unlocked``: also mine until it can be spent (10 blocks,
+        and the coinbase outputs a transfer needs as decoys). Returns the transaction id."""
+        txid = f"tx{next(self._ids)}"
+        output = Output(address, amount, None, False, txid)
+        self._add(output)
+        self.pool.append(txid)
+        while output.height is None:
+            self.mine(1, "faucet")
+        if unlocked:
+            self.mine(10, "faucet")
+            if sum(1 for _ in itertools.islice((o for o in self.outputs if self.unlocked(o)), RING_SIZE)) < RING_SIZE:
+                self.warm_up()
+        return txid
+
     def unlocked(self, o: Output) -> bool:
         if o.height is None:
             return False

@@ -3,10 +3,18 @@
 :class:`FakeNet` holds role actors (constructed, never started as threads) and drives them itself:
 bus messages, timers and chain notifications are delivered by calling ``on_receive`` in the order of
 a fake clock, so a whole economy runs deterministically and instantly.
+
+Its bus promises no more than the real one (:mod:`monerosim_actors.runtime.bus`): every message is
+encoded and decoded by the wire codec (what the decoder refuses is logged as ``msg_dropped`` on the
+receiving host and never reaches its role), a message goes only where the real bus can route it (a
+service; a host of a role in the sender's ``talks_to``; a host that connected to the sender), else it
+is logged as ``msg_dropped`` on the sending host, and ``Ping`` is answered by the bus, not the role.
+Every host logs ``msg_sent`` and ``msg_received`` as a real host does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import os
@@ -14,12 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from monerosim_actors.errors import ProtocolError
+from monerosim_actors.events.names import EventName
 from monerosim_actors.plan.model import PLAN_VERSION, Binaries, ConsensusPlan, HostConfig, HostPlan, ServiceAddress
 from monerosim_actors.runtime.context import HostContext
 from monerosim_actors.runtime.events import RESERVED
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, TxpoolAdded
-from monerosim_actors.testing.ledger import FakeDaemon, FakeWallet, Ledger
-from monerosim_actors.wire import Envelope, Message
+from monerosim_actors.testing.ledger import XMR, FakeDaemon, FakeWallet, Ledger
+from monerosim_actors.wire import Envelope, Message, Ping, Pong, decode, encode
 
 
 @dataclass
@@ -63,14 +73,17 @@ class Recorder:
 
 
 def host_plan(name: str, role: str, params: dict[str, Any], *, agent_id: str | None = None,
-              seed: int = 42) -> HostPlan:
+              seed: int = 42, talks_to: tuple[str, ...] = ()) -> HostPlan:
     return HostPlan(name=name, agent_id=agent_id or name.replace("-", "_"), role=role, role_class="x:Y",
                     ip="127.0.0.1", network_node_id=0, start_time_s=0.0, seed=seed, params=params,
-                    monerod=None, wallet=None, bus_port=None, processes=())
+                    monerod=None, wallet=None, bus_port=None, processes=(), talks_to=talks_to)
 
 
 SERVICES = {"block_controller": ServiceAddress("block-controller", "127.0.0.1", 5555),
             "marketplace_directory": ServiceAddress("marketplace-directory", "127.0.0.2", 5555)}
+SERVICE_HOSTS = frozenset(s.host for s in SERVICES.values())
+"""Every host connects to both services at start: they can write to anyone, anyone can write to them."""
+BUS_ACTOR = "bus"
 
 
 @dataclass
@@ -79,6 +92,11 @@ class _Host:
     events: Recorder
     daemon: FakeDaemon | None
     wallet: FakeWallet | None
+    ctx: HostContext
+    connected: set[str] = field(default_factory=set)
+    """Hosts whose DEALER reached this host's ROUTER (they wrote to it over a route of theirs)."""
+    listens: bool = False
+    """The host has a ROUTER: a service, or a host of a role that some role talks to."""
 
 
 class FakeNet:
@@ -96,15 +114,20 @@ class FakeNet:
         self._seq = itertools.count()
         self._ids = itertools.count(1)
         self.sent: list[Envelope] = []
+        """Every message a role sent, routable or not."""
         self.dropped: list[Envelope] = []
+        """Messages that could not reach their destination (no route, or a service not added)."""
         self.chain_seen = self.ledger.height
         self.pool_seen = 0
 
     def add(self, cls: type, name: str, role: str, params: dict[str, Any], *, node: bool = True,
-            agent_id: str | None = None, seed: int = 42) -> Any:
+            agent_id: str | None = None, seed: int = 42, talks_to: tuple[str, ...] = ()) -> Any:
         """Construct role ``cls`` on a fake host ``name`` with scenario ``params``; with ``node``
-        the host has a fake monerod and wallet on the shared ledger. Returns the actor."""
-        config = HostConfig(version=PLAN_VERSION, host=host_plan(name, role, params, agent_id=agent_id, seed=seed),
+        the host has a fake monerod and wallet on the shared ledger; ``talks_to`` is the scenario's
+        key of the same name (the roles whose hosts this one may write to first; their hosts are
+        its contacts once :meth:`start` is called). Returns the actor."""
+        plan = host_plan(name, role, params, agent_id=agent_id, seed=seed, talks_to=tuple(talks_to))
+        config = HostConfig(version=PLAN_VERSION, host=plan,
                             duration_s=3600.0, launch_mode="runtime",
                             consensus=ConsensusPlan(block_time_s=120.0, difficulty=1),
                             binaries=Binaries("python3", "monerod", "monero-wallet-rpc"), services=SERVICES)
@@ -118,13 +141,34 @@ class FakeNet:
                           wallet=wallet, scheduler=_Scheduler(self, name), clock=self.clock,  # type: ignore[arg-type]
                           data_dir=data_dir)
         actor = cls(ctx)
-        self.hosts[name] = _Host(actor, events, daemon, wallet)
+        self.hosts[name] = _Host(actor, events, daemon, wallet, ctx)
         return actor
 
     def start(self) -> None:
-        """Start every actor added (its ``on_start``: wallet open, ``setup``, first task)."""
+        """Give each host its contacts (as the plan does), then start every actor added (its
+        ``on_start``: wallet open, ``setup``, first task)."""
+        listening = {role for h in self.hosts.values() for role in h.ctx.config.host.talks_to}
+        for name, h in self.hosts.items():
+            config = h.ctx.config
+            h.listens = name in SERVICE_HOSTS or config.host.role in listening
+            h.ctx.config = dataclasses.replace(config, contacts={
+                role: tuple(ServiceAddress(other, "127.0.0.1", 5555) for other, o in self.hosts.items()
+                            if other != name and o.ctx.config.host.role == role and role in listening)
+                for role in config.host.talks_to})
         for h in self.hosts.values():
             h.actor.on_start()
+
+    def mine(self, count: int, to: str = "miner") -> list[str]:
+        """Mine ``count`` blocks (to the address ``to``); every host with a node learns of them.
+        Returns their hashes."""
+        return list(self.ledger.mine(count, to).hashes)
+
+    def fund(self, host: str, xmr: float, *, unlocked: bool = True) -> str:
+        """Give ``host``'s wallet ``xmr`` in one output, as the controller's bootstrap funds a user;
+        ``unlocked``: mine the blocks that make it spendable. Returns the funding transaction id."""
+        wallet = self.hosts[host].wallet
+        assert wallet is not None, f"{host} has no wallet (add it with node=True)"
+        return self.ledger.fund(wallet.get_address(), round(xmr * XMR), unlocked=unlocked)
 
     def at(self, due: float, host: str, message: Any) -> None:
         heapq.heappush(self._queue, (due, next(self._seq), host, message))
@@ -148,9 +192,65 @@ class FakeNet:
             if isinstance(message, FakeTimer):
                 message.cancelled = True
                 message = message.message
-            if host in self.hosts:
+            if isinstance(message, _Frame):
+                self._arrive(host, message)
+            elif host in self.hosts:
                 self.hosts[host].actor.on_receive(message)
         raise AssertionError("the fake network did not settle")
+
+    def _send(self, src: str, dst: str, body: Message, *, routed: bool = True) -> str:
+        """What the real bus's ``send`` does: stamp, encode (an unencodable body raises here, in the
+        sender, as it does there), log ``msg_sent``, then route or drop."""
+        env = Envelope(id=f"{src}:{next(self._ids)}", src=src, dst=dst, sent_at=self.clock.t, body=body)
+        frame = encode(env)
+        self.sent.append(env)
+        sender = self.hosts.get(src)
+        if sender is not None:
+            sender.events.emit(BUS_ACTOR, EventName.MSG_SENT, id=env.id, type=env.type, src=src, dst=dst,
+                               sent_at=env.sent_at)
+        refused = self._refusal(src, dst) if routed else None
+        if refused is not None:
+            self.dropped.append(env)
+            if sender is not None:
+                sender.events.emit(BUS_ACTOR, EventName.MSG_DROPPED, reason=refused,
+                                   detail=f"{env.id} to {dst}", peer=dst, size=len(frame))
+        elif dst in self.hosts:
+            self.at(self.clock.t + self.latency, dst, _Frame(src, frame))
+        else:
+            self.dropped.append(env)  # a service that was not added: the real DEALER queues it forever
+        return env.id
+
+    def _refusal(self, src: str, dst: str) -> str | None:
+        """Why the real bus of ``src`` could not send to ``dst`` now (``no_route``: no socket leads
+        there; ``unroutable``: its ROUTER does not know ``dst``), or None when it could."""
+        if dst in SERVICE_HOSTS or src in SERVICE_HOSTS:
+            return None  # every host connects a DEALER to each service at start
+        sender = self.hosts.get(src)
+        if sender is None:
+            return "no_route"
+        if any(a.host == dst for addresses in sender.ctx.config.contacts.values() for a in addresses):
+            self.hosts[dst].connected.add(src)  # the route's DEALER connects to dst's ROUTER
+            return None
+        if dst in sender.connected:
+            return None
+        return "unroutable" if sender.listens else "no_route"
+
+    def _arrive(self, dst: str, frame: _Frame) -> None:
+        """What the real bus does with a frame: decode it (or drop it, logged), log ``msg_received``,
+        answer a ``Ping`` itself, hand anything else to the role."""
+        host = self.hosts[dst]
+        try:
+            env = decode(frame.data)
+        except ProtocolError as e:
+            host.events.emit(BUS_ACTOR, EventName.MSG_DROPPED, reason=e.reason, detail=e.detail[:300],
+                             peer=frame.src, size=len(frame.data))
+            return
+        host.events.emit(BUS_ACTOR, EventName.MSG_RECEIVED, id=env.id, type=env.type, src=env.src, dst=env.dst,
+                         sent_at=env.sent_at, recv_at=self.clock.t)
+        if isinstance(env.body, Ping):
+            self._send(dst, env.src, Pong(seq=env.body.seq, payload=env.body.payload))
+        else:
+            host.actor.on_receive(Delivered(env))
 
     def _notify_node_news(self) -> None:
         """Every node learns new blocks and pool transactions at once (one shared ledger)."""
@@ -176,20 +276,21 @@ class FakeNet:
         return [(name, f) for name, h in self.hosts.items() for _, e, f in h.events.lines if e == event]
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """A frame on its way: who sent it (the connection's peer) and its bytes."""
+
+    src: str
+    data: bytes
+
+
 @dataclass
 class _Bus:
     net: FakeNet
     host: str
 
     def send(self, dst_host: str, body: Message) -> str:
-        env = Envelope(id=f"{self.host}:{next(self.net._ids)}", src=self.host, dst=dst_host,
-                       sent_at=self.net.clock.t, body=body)
-        self.net.sent.append(env)
-        if dst_host in self.net.hosts:
-            self.net.at(self.net.clock.t + self.net.latency, dst_host, Delivered(env))
-        else:
-            self.net.dropped.append(env)
-        return env.id
+        return self.net._send(self.host, dst_host, body)
 
 
 @dataclass
@@ -210,5 +311,7 @@ class _Scheduler:
 
 
 def deliver(net: FakeNet, src: str, dst: str, body: Message) -> None:
-    """Inject a message as if ``src`` had sent it (for authorization tests)."""
-    _Bus(net, src).send(dst, body)
+    """Inject a message as if ``src`` had a route to ``dst`` and sent it (for authorization tests:
+    what a role does with a message from a host that should not write to it). It is encoded,
+    decoded and logged as any other; only the routing check is skipped."""
+    net._send(src, dst, body, routed=False)

@@ -27,7 +27,7 @@ from typing import Any
 import msgpack
 
 from monerosim_actors.errors import ProtocolError
-from monerosim_actors.wire.message import MESSAGE_TYPES, Message
+from monerosim_actors.wire.message import MESSAGE_TYPES, Message, field_type
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
@@ -54,6 +54,7 @@ class Envelope:
 
 def encode(env: Envelope) -> bytes:
     """The frame for an envelope."""
+    _field_types(type(env.body))  # a type the receivers could not decode fails here, in the sender
     body = {name: _plain(getattr(env.body, name)) for name in _field_names(type(env.body))}
     return msgpack.packb({"v": env.v, "type": env.type, "id": env.id, "src": env.src,
                           "dst": env.dst, "sent_at": env.sent_at, "body": body}, use_bin_type=True)
@@ -132,8 +133,8 @@ def _field_types(cls: type[Message]) -> dict[str, tuple[Any, Any]]:
     hints = typing.get_type_hints(cls)
     fields = {}
     for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        fields[f.name] = (tp, typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else None)
+        tp, item = field_type(cls.__qualname__, f.name, hints[f.name])
+        fields[f.name] = (hints[f.name] if item is None else tp, item)
     return fields
 
 

@@ -31,7 +31,7 @@ import pytest
 from monerosim_actors.analysis import load_run, summarize
 from monerosim_actors.plan.model import Plan, host_config
 from monerosim_actors.plan.planner import build_plan
-from monerosim_actors.runtime.rpc import WalletRpc
+from monerosim_actors.runtime.rpc import DaemonRpc, WalletRpc
 from monerosim_actors.scenario.load import load_scenario
 from tests.conftest import processes_matching, require_binary
 from tests.e2e.conftest import SAFETY_S, EventTail, HostProcess, assert_alive, stop_hosts
@@ -51,6 +51,10 @@ SCENARIO = Path(__file__).parent / "scenarios" / "faults.yaml"
 WALLET_RPC_TIMEOUT_S = 300.0
 """The timeout of a test's own RPC calls to a wallet (a refresh after a restart rescans the chain):
 a net against a hang."""
+
+RESTART_ORDERS = 3
+"""A pool whose monerod was killed mines one of the first this many orders after its restart: the
+first may come while the node is still joining its peers (BUSY, retried for 7.5 scenario seconds)."""
 
 Test = Callable[[dict[str, Any]], bool]
 
@@ -236,13 +240,46 @@ def test_the_network_bootstraps_and_the_user_pays(net: Network) -> None:
 
 
 def test_monerod_killed_on_a_pool_is_restarted_with_its_chain_and_the_pool_mines_on(net: Network) -> None:
+    """The recovery is bounded by mine orders, not by the safety net: the restarted node mines one of
+    the first :data:`RESTART_ORDERS` orders the pool carries out after its restart, and by the pool's
+    next block it holds a connection to each of its planned peers. A local run once left a
+    restarted pool's node without peers for 3 minutes, answering BUSY to 13 orders in a row, while
+    a wait of 600 s for "a block after the restart" still passed
+    (:data:`monerosim_actors.plan.monero_args.MAX_CONNECTIONS_PER_IP`)."""
     pool, controller = net.role("mining_pool"), net.role("block_controller")
     height = max(e["height"] for e in net.events(pool) if e["event"] == "block_seen")
     _, killed_at = kill9(pool, "monerod")
-    net.wait(pool, after(killed_at, "process_restarted", name="monerod"), "monerod restart")
+    restarted = net.wait(pool, after(killed_at, "process_restarted", name="monerod"), "monerod restart")["t"]
+
+    def failed_since_restart(until: float) -> list[dict[str, Any]]:
+        return [e for e in net.events(pool) if e["event"] == "mine_failed" and restarted < e["t"] <= until]
+
+    def decides(e: dict[str, Any]) -> bool:
+        """A block mined after the restart, or the order that makes RESTART_ORDERS failed ones."""
+        if e["t"] <= restarted:
+            return False
+        return e["event"] == "block_mined" or (e["event"] == "mine_failed"
+                                               and len(failed_since_restart(e["t"])) >= RESTART_ORDERS)
+
+    outcome = net.wait(pool, decides, f"a block, or {RESTART_ORDERS} failed orders, after the restart")
+    failed = failed_since_restart(outcome["t"])
+    assert outcome["event"] == "block_mined", \
+        f"the restarted pool failed its first {len(failed)} orders: {[e['reason'] for e in failed]}"
+    assert outcome["height"] > height
     done = net.wait(controller, lambda e: after(killed_at, "mine_completed", phase="schedule")(e)
                     and e["height"] > height, "a scheduled block mined after the restart")
     assert done["pool_id"] == "pool_alpha"
+
+    # by the pool's next block, the restarted node holds a connection to each of its planned peers
+    net.wait(pool, lambda e: e["event"] == "block_mined" and e["height"] > outcome["height"], "the pool's next block")
+    node = pool.config.host
+    assert node.monerod is not None
+    daemon = DaemonRpc(f"http://{node.ip}:{node.monerod.rpc_port}")
+    try:
+        linked = {c.address for c in daemon.get_connections() if not c.incoming and c.state == "normal"}
+    finally:
+        daemon.close()
+    assert set(node.monerod.peers) <= linked, f"the restarted node dials {sorted(linked)} of {node.monerod.peers}"
 
 
 def test_wallet_killed_is_reopened_with_its_balance(net: Network) -> None:

@@ -26,7 +26,7 @@ from tests.conftest import require_binary
 ROOT = Path(__file__).resolve().parents[2]
 SHADOW = shutil.which("shadow")
 SHADOW_SKIP_REASON = ("Shadow is not installed (no `shadow` on PATH): build Shadow 3.3.0 from its release "
-                      "tag and put it on PATH (README, section 'Running under Shadow')")
+                      "tag and put it on PATH (docs/shadow.md, 'Which Shadow')")
 
 pytestmark = [pytest.mark.shadow, pytest.mark.e2e, pytest.mark.skipif(SHADOW is None, reason=SHADOW_SKIP_REASON)]
 
@@ -103,6 +103,24 @@ def test_wallet_only_hosts_pay_and_are_paid_through_their_public_node(
         "every wallet-only marketplace was paid"
     seen = set(run.block_seen["node"])
     assert not seen & set(remote), "a wallet-only host logs no block_seen of its own"
+
+
+@pytest.mark.timeout(1800)
+def test_browsers_tell_each_other_their_tip_over_the_bus(example_run: Callable[[str], Path]) -> None:
+    """``custom_role``'s browsers say ``talks_to: [browser]``: their tips reach each other under
+    Shadow (they were dropped as ``no_route`` before role hosts could listen), and the report shows
+    their latency."""
+    from monerosim_actors.analysis import load_run
+
+    out = example_run("custom_role")
+    run = load_run(out)
+    tips = run.messages[run.messages["type"] == "browser_tip_shared"]
+    assert len(tips) > 0 and tips["recv_at"].notna().all(), "every tip sent was received"
+    assert set(tips["dst"]) == {"browser-0", "browser-1"}
+    assert set(run.events["tip_shared"]["host"]) == {"browser-0", "browser-1"}
+    dropped = run.events.get("msg_dropped")
+    assert dropped is None or dropped[dropped["reason"] == "no_route"].empty
+    assert "browser_tip_shared" in (out / "report" / "report.md").read_text()
 
 
 @pytest.mark.timeout(1800)

@@ -100,3 +100,11 @@ def test_a_generated_folder_run_locally_is_told_by_its_hosts_addresses(tmp_path:
     assert run.plan.addressing == "loopback"
     assert summarize(run)["network"]["backend"] == "local"
     assert summarize(load_run(GOLDEN / "run"))["network"]["backend"] == "shadow"
+
+
+def test_a_routes_first_message_is_first_on_its_connection() -> None:
+    """A tipper's first message to another tipper opens its route; the answer rides on it."""
+    m = pd.DataFrame({"src": ["tipper-0", "tipper-1", "tipper-0"], "dst": ["tipper-1", "tipper-0", "tipper-1"],
+                      "sent_at": [1.0, 2.0, 3.0], "recv_at": [1.1, 2.1, 3.1]})
+    assert first_on_connection(m, SERVICES, starts(), routes={("tipper-0", "tipper-1")}).tolist() == \
+        [True, False, False]

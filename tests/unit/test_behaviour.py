@@ -236,7 +236,7 @@ def test_the_example_role_runs_with_its_scenario_params() -> None:
     net.add(MarketplaceDirectory, "marketplace-directory", "marketplace_directory", {"marketplaces": []}, node=False)
     browser = net.add(Browser, "browser-0", "browser", {"wait_time": {"exponential": {"mean_s": 30}},
                                                         "task_weights": {"browse": 3, "ping_controller": 1},
-                                                        "greeting": "hi"})
+                                                        "greeting": "hi"}, talks_to=("browser",))
     net.start()
     net.run(until=3000)
     browsed = net.events("browser-0").named("browsed")

@@ -205,3 +205,32 @@ def test_a_lost_service_is_reconnected() -> None:
     finally:
         cli.stop()
         svc.stop()
+
+
+def test_a_role_host_reaches_a_contact_over_a_route_opened_by_its_first_message() -> None:
+    """Two role hosts, neither a service: the talker has the listener as a contact (``talks_to``), its
+    first message opens the connection, and the answer comes back over it."""
+    import dataclasses
+
+    listener_plan = host_plan("tipper-1", loopback(1, 2), monerod=False, wallet=False, bus_port=5555)
+    talker_plan = host_plan("tipper-0", loopback(1, 3), monerod=False, wallet=False)
+    talker_config = dataclasses.replace(host_config(talker_plan), contacts={"tipper": (service(listener_plan),)})
+    made = []
+    for config in (host_config(listener_plan), talker_config):
+        events, box, inbox = RecordingEvents(), Mailbox(), RoleInbox()
+        inbox.attach(box)
+        bus = Bus(config, events, inbox)
+        bus.start()
+        made.append((bus, events, box))
+    (listener, listener_ev, listener_box), (talker, talker_ev, talker_box) = made
+    try:
+        mid = talker.send("tipper-1", GetVendors(request=1))
+        got = listener_box.q.get(timeout=5)
+        assert got.envelope.id == mid and got.envelope.src == "tipper-0"
+        reply = listener.send("tipper-0", GetVendors(request=2))
+        assert talker_box.q.get(timeout=5).envelope.id == reply
+        listener.send("tipper-9", GetVendors(request=3))  # never wrote to it
+        assert listener_ev.wait_for("msg_dropped", reason="unroutable")[0]["peer"] == "tipper-9"
+    finally:
+        for bus, _, _ in made:
+            bus.stop()

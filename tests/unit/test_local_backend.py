@@ -79,6 +79,19 @@ def test_a_host_that_cannot_be_started_is_a_failure_naming_it(tmp_path: Path) ->
     assert "host h0: cannot start runtime (/nonexistent/python)" in str(result.failures[0])
 
 
+def test_a_runtime_that_exits_0_without_logging_host_stopped_fails_its_host(tmp_path: Path) -> None:
+    # `python: /bin/true` in a scenario: every "runtime" exits 0 at once and no host ever ran
+    plan = fake_plan([FakeHost("h0"), FakeHost("h1")])
+    silent = ProcessPlan("runtime", "/bin/true", plan.hosts[1].processes[0].args, 0.0)
+    plan = replace(plan, hosts=(plan.hosts[0], replace(plan.hosts[1], processes=(silent,))))
+    result = run(plan, tmp_path)
+    assert result.exit_code == 1
+    (failure,) = result.failures
+    assert failure.host == "h1"
+    assert str(failure).startswith("host h1: runtime exited 0 without logging host_stopped in events.jsonl")
+    assert "/bin/true" in str(failure)
+
+
 def test_hosts_still_running_after_the_stop_time_are_terminated_and_reported(tmp_path: Path) -> None:
     plan = fake_plan([FakeHost("h0", mode="hang"), FakeHost("h1", seconds=0.1)],
                      duration_s=0.5, stop_time_s=1.0)
@@ -172,3 +185,18 @@ def test_on_tick_is_called_while_the_run_goes_on(tmp_path: Path) -> None:
     # the run goes on until the third tick, however slowly the machine starts the host
     run(fake_plan([FakeHost("h0", mode="until", extra=(str(enough),))]), tmp_path / "out", tick_s=0.1, on_tick=tick)
     assert len(count) >= 3
+
+
+def test_the_grace_after_sigterm_outlasts_the_runtimes_own_worst_graceful_stop(tmp_path: Path) -> None:
+    from monerosim_actors.backends.local import TERM_TIMEOUT_S
+    from monerosim_actors.runtime import system
+    from monerosim_actors.runtime.process import ProcessSpec
+    from monerosim_actors.runtime.stopping import KILL_WAIT_S
+
+    spec = ProcessSpec("wallet", (), str(tmp_path), probe=lambda: None, stop_rpc=lambda: None)
+    waits = spec.stop_timeout_s + spec.term_timeout_s + KILL_WAIT_S  # a supervisor's, after its stop RPC
+    worst = (system.PROBE_TIMEOUT_S + system.ROLE_STOP_TIMEOUT_S
+             + system.WALLET_STORE_TIMEOUT_S + system.PROBE_TIMEOUT_S + waits  # the wallet: store, stop
+             + system.PROBE_TIMEOUT_S + waits)  # monerod: stop_daemon
+    assert system.graceful_stop_bound_s() == worst == 180.0
+    assert LocalBackend(fake_plan([FakeHost("h0")]), str(tmp_path)).term_timeout_s == TERM_TIMEOUT_S > worst

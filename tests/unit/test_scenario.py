@@ -364,6 +364,9 @@ def test_another_python_must_import_the_runtime(tmp_path: Path) -> None:
     doc["python"] = str(fake)
     (problem,) = problems_of(write_doc(tmp_path, doc))
     assert problem.path == "python" and "cannot import monerosim_actors.runtime.host" in problem.message
+    doc["python"] = "/bin/true"  # exits 0 whatever it is asked: no host would ever run
+    (problem,) = problems_of(write_doc(tmp_path, doc))
+    assert problem.path == "python" and "/bin/true cannot import monerosim_actors.runtime.host" in problem.message
     wrapper = tmp_path / "venv-python"
     wrapper.write_text(f'#!/bin/sh\nexec {EXE} "$@"\n')
     wrapper.chmod(0o755)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from monerosim_actors.backends import shadow
+from monerosim_actors.backends import groups, shadow
 from monerosim_actors.backends.shadow_output import ShadowOutput
 from monerosim_actors.plan.model import MonerodPlan
 from tests.unit.local_backend_plans import FakeHost, fake_plan
@@ -53,6 +53,9 @@ for step in json.load(open({steps!r})):
         print("fake shadow waits for a signal", file=sys.stderr, flush=True)
         while True:
             signal.pause()
+    elif kind == "pid":
+        with open(args[0], "w") as f:
+            f.write(str(os.getpid()))
     elif kind == "exit":
         sys.exit(args[0])
 """
@@ -81,6 +84,10 @@ def write_out(tmp_path: Path) -> Path:
 
 def ev(host: str, event: str, **fields: object) -> list[object]:
     return ["event", host, {"event": event, **fields}]
+
+
+STOPPED = [ev("pool-a", "host_stopped", exit_code=0), ev("user-0", "host_stopped", exit_code=0)]
+"""Both hosts' runtimes logging their clean stop, as they do at a run's end."""
 
 
 class Clock:
@@ -195,12 +202,51 @@ def test_a_shadow_that_stops_before_the_simulation_says_why(tmp_path: Path) -> N
 
 def test_a_role_that_failed_fails_the_run_even_when_shadow_succeeded(tmp_path: Path) -> None:
     out = write_out(tmp_path)
-    steps = [ev("user-0", "actor_failed", actor="regular_user", error_type="KeyError", error="x"),
+    steps = [ev("user-0", "actor_failed", actor="regular_user", error_type="KeyError", error="x"), *STOPPED,
              ["out", FINISHED], ["err", COMPLETED], ["exit", 0]]
     code, text, _ = run_fake(tmp_path, out, steps)
     assert code == 1
     assert "run FAILED after " in text and "  host user-0: actor regular_user failed: KeyError: x" in text
     assert text.splitlines()[-1] == "monerosim-actors run: failed on user-0 (see the failures above)"
+
+
+def test_hosts_whose_runtime_never_logged_host_stopped_fail_the_run_though_shadow_succeeded(
+        tmp_path: Path) -> None:
+    # `python: /bin/true`: every runtime exits 0 at once, which is all Shadow checks
+    out = write_out(tmp_path)
+    steps = [ev("pool-a", "host_started"), ev("pool-a", "host_stopped", exit_code=0),
+             ["out", FINISHED], ["err", COMPLETED], ["exit", 0]]
+    code, text, _ = run_fake(tmp_path, out, steps)
+    assert code == 1
+    assert "run FAILED after " in text and "  hosts: 2/2 ended as Shadow expected, 1 logged a clean stop" in text
+    assert (f"  host user-0: its runtime ended as Shadow expected but never logged host_stopped in "
+            f"{out}/shadow.data/hosts/user-0/events.jsonl: it never ran the host") in text
+    assert "host pool-a:" not in text
+    assert text.splitlines()[-1] == "monerosim-actors run: failed on user-0 (see the failures above)"
+
+
+def test_shadow_is_stopped_and_reaped_when_reading_its_output_raises(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    out = write_out(tmp_path)
+
+    def broken(self: ShadowOutput, line: str) -> str | None:
+        raise RuntimeError("the display broke")
+
+    monkeypatch.setattr(ShadowOutput, "feed", broken)
+    binary = fake_shadow(tmp_path, [["pid", "shadow.pid"], ["out", RUNNING], ["wait_for_signal"]])
+    with pytest.raises(RuntimeError, match="the display broke"):
+        shadow.run(str(out), str(binary), io.StringIO(), tty=False, clock=Clock(), ticker=False)
+    pid = int((out / "shadow.pid").read_text())
+    assert groups.read_proc(pid) is None, "Shadow outlived the runner"
+
+
+def test_a_log_that_cannot_be_written_stops_the_run_before_shadow_starts(tmp_path: Path) -> None:
+    out = write_out(tmp_path)
+    (out / "shadow.log").mkdir()
+    binary = fake_shadow(tmp_path, [["wait_for_signal"]])
+    with pytest.raises(IsADirectoryError):
+        shadow.run(str(out), str(binary), io.StringIO(), tty=False, clock=Clock(), ticker=False)
+    assert groups.naming(str(binary)) == [], "Shadow was started, and left running"
 
 
 def test_without_a_plan_it_says_to_generate_out_again(tmp_path: Path) -> None:
@@ -215,7 +261,7 @@ def test_without_a_plan_it_says_to_generate_out_again(tmp_path: Path) -> None:
 def test_the_summary_can_go_to_its_own_stream(tmp_path: Path) -> None:
     out = write_out(tmp_path)
     stream, summary_stream = io.StringIO(), io.StringIO()
-    code = shadow.run(str(out), str(fake_shadow(tmp_path, [["out", FINISHED], ["exit", 0]])), stream,
+    code = shadow.run(str(out), str(fake_shadow(tmp_path, [*STOPPED, ["out", FINISHED], ["exit", 0]])), stream,
                       summary_stream=summary_stream, tty=False, ticker=False)
     assert code == 0
     assert summary_stream.getvalue().startswith("run finished after ") and "run finished" not in stream.getvalue()
@@ -223,7 +269,7 @@ def test_the_summary_can_go_to_its_own_stream(tmp_path: Path) -> None:
 
 def test_on_a_terminal_the_line_is_refreshed_in_place_and_notes_go_above_it(tmp_path: Path) -> None:
     out = write_out(tmp_path)
-    steps = start_and_run(out, [["out", SIDECHANNEL], ["out", FINISHED], ["exit", 0]])
+    steps = start_and_run(out, [["out", SIDECHANNEL], *STOPPED, ["out", FINISHED], ["exit", 0]])
     stream = io.StringIO()
     assert shadow.run(str(out), str(fake_shadow(tmp_path, steps)), stream, tty=True, clock=Clock(),
                       ticker=False) == 0
@@ -231,7 +277,7 @@ def test_on_a_terminal_the_line_is_refreshed_in_place_and_notes_go_above_it(tmp_
     live, _, rest = text.partition("\nrun finished after ")
     assert "\r[sim " in live and live.count("\n") >= 3  # the first line, the notes
     assert "shadow WARN: Speculative Store Bypass" in live  # above the line if it was drawn yet (test_progress)
-    assert rest.splitlines()[1] == "  hosts: 2/2 ended as Shadow expected, 0 logged a clean stop"
+    assert rest.splitlines()[1] == "  hosts: 2/2 ended as Shadow expected, 2 logged a clean stop"
 
 
 def test_the_ticker_refreshes_until_it_is_stopped() -> None:

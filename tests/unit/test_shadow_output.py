@@ -120,3 +120,12 @@ def test_the_end_names_at_most_ten_hosts() -> None:
 
 
 # -- whole runs of a fake shadow ---------------------------------------------------------------
+
+
+def test_a_host_that_ended_as_expected_but_never_logged_host_stopped_is_unstopped() -> None:
+    output = ShadowOutput(["user-0", "pool-a", "user-1"], 660.0)
+    output.feed(BAD_END_LINE)  # pool-a ended badly: a failure of its own already
+    assert output.unstopped({"user-1"}) == [], "the simulation has not run to its end: nobody stopped yet"
+    output.feed(FINISHED)
+    assert output.unstopped({"user-1"}) == ["user-0"]
+    assert output.unstopped({"user-0", "user-1"}) == []

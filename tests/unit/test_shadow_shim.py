@@ -124,6 +124,47 @@ def test_alone_it_interposes_setsockopt_and_passes_other_calls_to_libc(programs:
     assert seen["nodelay_read"] == [1] and seen["bad_fd"] == [-1, EBADF]
 
 
+NO_MPROTECT = r"""
+#include <errno.h>
+#include <stddef.h>
+int mprotect(void *addr, size_t len, int prot) { (void)addr; (void)len; (void)prot; errno = EACCES; return -1; }
+"""
+
+RELRO_PAGES = r"""
+#include SHIM_SOURCE
+int main(void) {
+    /* 64 KiB pages: a segment from 0x10100 to 0x2f800 protects 0x10000..0x20000; its last page,
+       which it fills only in part, stays writable (glibc's _dl_protect_relro) */
+    struct relro r = relro_pages(0x10100, 0x2f800, 0x10000, "x");
+    printf("%#lx %#lx\n", (unsigned long)r.start, (unsigned long)r.end);
+    r = relro_pages(0x3dc8, 0x4000, 0x1000, "x");  /* x86-64, as ld lays it out: ends on a page */
+    printf("%#lx %#lx\n", (unsigned long)r.start, (unsigned long)r.end);
+    return 0;
+}
+"""
+
+
+def test_the_relro_pages_are_rounded_as_glibc_protects_them(tmp_path: Path, shim: Path) -> None:
+    (tmp_path / "relro.c").write_text(RELRO_PAGES)
+    subprocess.run(["cc", "-Wall", "-Werror", f'-DSHIM_SOURCE="{shadow_shim.SOURCE}"', "-o", tmp_path / "relro",
+                    tmp_path / "relro.c", "-ldl"], check=True)
+    out = subprocess.run([str(tmp_path / "relro")], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["0x10000 0x20000", "0x3000 0x4000"]
+
+
+def test_a_slot_it_cannot_make_writable_is_reported_once_naming_the_object(
+        programs: dict[str, Path], shim: Path, tmp_path: Path) -> None:
+    (tmp_path / "no_mprotect.c").write_text(NO_MPROTECT)
+    no_mprotect = tmp_path / "no_mprotect.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", no_mprotect, tmp_path / "no_mprotect.c"], check=True)
+    env = {**os.environ, "LD_PRELOAD": f"{programs['standin']}:{shim}:{no_mprotect}"}
+    done = subprocess.run([str(programs["now"])], env=env, capture_output=True, text=True, check=True)
+    assert done.stderr.splitlines() == [
+        f"shadow_compat: setsockopt is not rebound in {programs['now']}: mprotect of its RELRO page failed "
+        "(Permission denied); under Shadow its IP_TOS and TCP_NODELAY calls will fail"]
+    assert "tcp_tos -1 92" in done.stdout, "the program keeps the binding it had"
+
+
 def test_thread_scheduling_calls_succeed_without_effect(shim: Path) -> None:
     lib = ctypes.CDLL(str(shim))
     policy, param = ctypes.c_int(-1), (ctypes.c_int * 4)(7, 7, 7, 7)

@@ -29,11 +29,14 @@
  * it links; monerod is linked with -z now, so its slots are filled before constructors run) to
  * point at compat_setsockopt, whose other calls go to what the dynamic linker had bound. Outside
  * Shadow this library's own setsockopt definition interposes as usual, so objects loaded later
- * (dlopen) are covered there too.
+ * (dlopen) are covered there too. A slot on a page full RELRO made read-only is written between
+ * two mprotect calls; where the first fails, the object keeps its binding and the constructor
+ * says so on stderr, once for that object.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <link.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -41,6 +44,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -101,35 +105,61 @@ static uintptr_t dyn_addr(uintptr_t base, ElfW(Addr) value) {
     return value < base ? base + value : value;
 }
 
-/* The part of an object that full RELRO makes read-only once it is relocated. */
+/* The pages of an object that full RELRO made read-only once it was relocated, and the object's
+ * name for messages. */
 struct relro {
     uintptr_t start, end;
+    const char *object;
 };
 
-static void write_slot(void **slot, void *target, const struct relro *relro) {
+/* The read-only pages of a PT_GNU_RELRO segment [start, end), as glibc's _dl_protect_relro
+ * computes them: the start rounded down to the page size, and the end rounded DOWN too, so a last
+ * page the segment fills only in part stays writable (it holds .data as well). Rounding the end up
+ * would be harmless on x86-64, where the linker ends RELRO on a 4 KiB boundary, but on a machine
+ * with 64 KiB pages it would make that shared page read-only after the write. */
+static struct relro relro_pages(uintptr_t start, uintptr_t end, uintptr_t page, const char *object) {
+    return (struct relro){start & ~(page - 1), end & ~(page - 1), object};
+}
+
+/* Point the slot at target; 0 on success, else the errno of the mprotect that made its page writable. */
+static int write_slot(void **slot, void *target, const struct relro *relro) {
     uintptr_t at = (uintptr_t)slot;
     if (at < relro->start || at >= relro->end) {
         *slot = target; /* a GOT that lazy binding still writes to: writable already */
-        return;
+        return 0;
     }
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t page = (uintptr_t)getpagesize();
     void *start = (void *)(at & ~(page - 1));
     size_t span = (size_t)(at + sizeof *slot - (uintptr_t)start);
     if (mprotect(start, span, PROT_READ | PROT_WRITE) != 0)
-        return;
+        return errno;
     *slot = target;
     mprotect(start, span, PROT_READ);
+    return 0;
 }
 
-static void rebind_table(uintptr_t base, const ElfW(Rela) *rela, size_t bytes, const ElfW(Sym) *symtab,
-                         const char *strtab, const struct relro *relro) {
+/* Rebind the setsockopt slots of one relocation table; 0, or the errno of the first that failed. */
+static int rebind_table(uintptr_t base, const ElfW(Rela) *rela, size_t bytes, const ElfW(Sym) *symtab,
+                        const char *strtab, const struct relro *relro) {
+    int failed = 0;
     for (size_t i = 0; i < bytes / sizeof *rela; i++) {
         if (!GOT_RELOC(ELF64_R_TYPE(rela[i].r_info)))
             continue;
         const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rela[i].r_info)];
-        if (strcmp(strtab + sym->st_name, "setsockopt") == 0)
-            write_slot((void **)(base + rela[i].r_offset), (void *)compat_setsockopt, relro);
+        if (strcmp(strtab + sym->st_name, "setsockopt") == 0) {
+            int error = write_slot((void **)(base + rela[i].r_offset), (void *)compat_setsockopt, relro);
+            failed = failed ? failed : error;
+        }
     }
+    return failed;
+}
+
+/* Say once per object that its setsockopt is not rebound: under Shadow, monerod would then drop
+ * every RPC connection, and this line is the only clue. */
+static void report_unbound(const struct relro *relro, int error) {
+    fprintf(stderr, "shadow_compat: setsockopt is not rebound in %s: mprotect of its RELRO page failed "
+                    "(%s); under Shadow its IP_TOS and TCP_NODELAY calls will fail\n",
+            relro->object, strerror(error));
 }
 
 static int rebind_object(struct dl_phdr_info *info, size_t size, void *self) {
@@ -138,13 +168,16 @@ static int rebind_object(struct dl_phdr_info *info, size_t size, void *self) {
                                     strcmp(info->dlpi_name, (const char *)self) == 0))
         return 0; /* Shadow's own shims make the real system calls; this library binds to itself. */
     const ElfW(Dyn) *dyn = NULL;
-    struct relro relro = {0, 0};
+    const char *object = info->dlpi_name != NULL && info->dlpi_name[0] != '\0' ? info->dlpi_name
+                                                                                : program_invocation_name;
+    struct relro relro = {0, 0, object};
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type == PT_DYNAMIC)
             dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
         else if (ph->p_type == PT_GNU_RELRO)
-            relro = (struct relro){info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
+            relro = relro_pages(info->dlpi_addr + ph->p_vaddr, info->dlpi_addr + ph->p_vaddr + ph->p_memsz,
+                                (uintptr_t)getpagesize(), object);
     }
     if (dyn == NULL)
         return 0;
@@ -166,10 +199,10 @@ static int rebind_object(struct dl_phdr_info *info, size_t size, void *self) {
     }
     if (symtab == NULL || strtab == NULL)
         return 0;
-    if (jmprel != NULL)
-        rebind_table(base, jmprel, jmprel_size, symtab, strtab, &relro);
-    if (rela != NULL)
-        rebind_table(base, rela, rela_size, symtab, strtab, &relro);
+    int failed = jmprel != NULL ? rebind_table(base, jmprel, jmprel_size, symtab, strtab, &relro) : 0;
+    int failed_too = rela != NULL ? rebind_table(base, rela, rela_size, symtab, strtab, &relro) : 0;
+    if (failed || failed_too)
+        report_unbound(&relro, failed ? failed : failed_too);
     return 0;
 }
 #endif
