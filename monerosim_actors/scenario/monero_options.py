@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -98,7 +99,7 @@ def resolve(program: Program, name: str) -> str:
     raise ValueError(f"{name} is not an option of {program} {MONERO_VERSION}{suggest(name, known)}")
 
 
-def parse(program: Program, args: tuple[str, ...] | list[str]) -> tuple[list[Argument], list[Problem]]:
+def parse(program: Program, args: Sequence[str]) -> tuple[list[Argument], list[Problem]]:
     """The options of ``args`` resolved, and what the program would refuse or misread.
 
     An option that takes a value takes it after ``=`` or as the next item (which may not begin with
