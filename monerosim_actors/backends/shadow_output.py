@@ -30,10 +30,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from monerosim_actors.backends.progress import format_duration
-from monerosim_actors.defaults import host_data_dir
-
-LOG_FILE = "shadow.log"
-"""Where the shadow backend keeps all Shadow prints, in OUT."""
+from monerosim_actors.defaults import SHADOW_LOG_FILE as LOG_FILE, host_data_dir
 MAX_NOTES = 40
 """Warnings, errors and other lines shown while Shadow runs, and apart from them the processes that
 ended badly; the rest are only in shadow.log (and the processes in the summary)."""

@@ -11,12 +11,10 @@ import importlib.util
 import logging
 from pathlib import Path
 
+from monerosim_actors.defaults import REPORT_DIR
 from monerosim_actors.errors import MonerosimError, OutputError
 
 log = logging.getLogger(__name__)
-
-REPORT_DIR = "report"
-"""Where the report goes by default, inside the first run folder."""
 
 NEEDS = ("pandas", "matplotlib", "scipy")
 

@@ -19,13 +19,16 @@ from monerosim_actors.plan.model import Plan
 
 log = logging.getLogger(__name__)
 
+FORCE_HELP = ("replace OUT if gen wrote it: its generated.json lists gen's files, and runs may have added "
+              "shadow.data/, shadow.log and report/; a folder that holds anything else is refused, never "
+              "deleted")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="the scenario YAML file")
     parser.add_argument("-o", "--out", metavar="OUT", required=True, help="the folder to write")
     parser.add_argument("--seed", type=seed_arg, default=None, help="override simulation.seed")
-    parser.add_argument("--force", action="store_true",
-                        help="replace OUT if it holds an earlier output")
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
 def plan_scenario(config: str, out: str, seed: int | None) -> Plan:

@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from monerosim_actors.commands.gen import FORCE_HELP
 from monerosim_actors.commands.validate import seed_arg, summary
 from monerosim_actors.plan.addresses import FIRST_ADDRESS
 from monerosim_actors.plan.model import Plan
@@ -72,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     generate.add_argument("-o", "--out", metavar="OUT", default=None,
                           help=f"the folder to write and run in (default: {RUNS_DIR}/<CONFIG's name>)")
     generate.add_argument("--seed", metavar="N", type=seed_arg, default=None, help="override simulation.seed")
-    generate.add_argument("--force", action="store_true", help="replace OUT if it holds an earlier output")
+    generate.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
 def run(opts: argparse.Namespace) -> int:

@@ -3,9 +3,13 @@
 A line is an event when it is a JSON object whose ``event`` is a string and whose ``t`` is a number
 (``docs/events.md``); anything else (a line damaged by a crash, a stray write) is skipped and
 counted, never raised: a log is read as it is. The writer flushes line by line, so only the last
-line can be incomplete. A log still being written (a run in progress) is read up to its last
-newline and the rest is left for the next read, when it is complete; a log read as final (the run
-is over) has its cut last line decoded too (it may hold a whole event) and is marked torn.
+line can be incomplete, and a host that starts again ends such a line before it appends
+(:class:`monerosim_actors.runtime.events.EventLog`). Logs written before it did hold the restarted
+host's first event glued to the torn line; a damaged line that ends with a whole event (a line as
+the writer starts them, ``{"t"``, to the end) yields that event. A log still being written (a run in
+progress) is read up to its last newline and the rest is left for the next read, when it is
+complete; a log read as final (the run is over) has its cut last line decoded too (it may hold a
+whole event) and is marked torn.
 
 Parsing is the cost that grows with a run, so lines are decoded a chunk at a time with one
 ``json.loads`` call per chunk (about 1.5 times faster than one call per line), falling back to line
@@ -109,8 +113,20 @@ def decode_lines(lines: list[bytes]) -> list[object]:
     return [_decode_line(line) for line in lines]
 
 
+LINE_START = b'{"t"'
+"""How the writer starts every line: its first key is ``t``."""
+
+
 def _decode_line(line: bytes) -> object:
-    try:
-        return json.loads(line)
-    except ValueError:
-        return None
+    """The line's value; for a damaged line, the whole event glued after a torn one, if any."""
+    start = 0
+    while start >= 0:
+        try:
+            value = json.loads(line[start:])
+        except ValueError:
+            start = line.find(LINE_START, start + 1)
+            continue
+        if start == 0 or is_event(value):
+            return value
+        start = line.find(LINE_START, start + 1)
+    return None

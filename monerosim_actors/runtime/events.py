@@ -17,6 +17,7 @@ bus's work per message, against under 1 us.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import IO, Any
 
@@ -33,6 +34,10 @@ class EventLog:
     def __init__(self, path: str, host: str, clock: Clock | None = None) -> None:
         """Open ``path`` for appending (a restarted host keeps its earlier lines).
 
+        A host killed while writing leaves a last line without its newline; that line is ended
+        first, so the restarted host's first event (``host_started``) is a line of its own instead
+        of being glued to the torn one, where a reader would lose both.
+
         Raises:
             OSError: the file cannot be opened for writing.
         """
@@ -40,7 +45,8 @@ class EventLog:
         self.host = host
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._file: IO[bytes] | None = open(path, "ab")  # noqa: SIM115 closed by close()
+        self._file: IO[bytes] | None = open(path, "a+b")  # noqa: SIM115 closed by close()
+        _end_torn_line(self._file)
         self._pending: list[dict[str, Any]] = []
         """Records from :meth:`emit_deferred`, encoded and written by the next flush."""
 
@@ -97,6 +103,15 @@ class EventLog:
                 self._write_pending()
                 self._file.close()
                 self._file = None
+
+
+def _end_torn_line(file: IO[bytes]) -> None:
+    """Write a newline if the file (opened ``a+b``) is not empty and does not end with one."""
+    if file.seek(0, os.SEEK_END) > 0:
+        file.seek(-1, os.SEEK_END)
+        if file.read(1) != b"\n":
+            file.write(b"\n")
+            file.flush()
 
 
 def _check_fields(event: str, fields: dict[str, Any]) -> None:

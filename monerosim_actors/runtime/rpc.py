@@ -9,7 +9,8 @@ or lacks a field the call reads (a ``KeyError``/``ValueError``/``TypeError`` whi
 :class:`RpcMalformedAnswer`, raised ``from`` the original. Only idempotent reads are retried (on
 :class:`RpcTimeout` or :class:`RpcConnectionError`); anything that changes state (mining,
 transfers, wallet files, stopping) is sent exactly once. Every call has a timeout; a call blocks only
-on HTTP. Amounts are atomic units (1 XMR = 10**12).
+on HTTP. Calls go straight to the program, never through a proxy named in the environment.
+Amounts are atomic units (1 XMR = 10**12).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class _Client:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
+        # The programs are always on the host's own address: a proxy from the environment
+        # (http_proxy, HTTPS_PROXY, ...) would receive every call, readiness probes included, and
+        # .netrc credentials are not ours to send either.
+        self._session.trust_env = False
         self._ids = itertools.count(1)
 
     def close(self) -> None:

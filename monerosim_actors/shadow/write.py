@@ -2,24 +2,27 @@
 
 Everything is written into a fresh folder next to OUT and renamed into place at the end, so an
 interrupted or failed ``gen`` never leaves a half-written OUT behind. A non-empty OUT is replaced
-only with ``force``, and only when it looks like an earlier output (it holds ``plan.json`` or
-``shadow.yaml``): ``--force`` must never delete a folder the user meant to keep.
+only with ``force``, and only when gen wrote it: it holds gen's marker (``generated.json``, the list
+of the files gen wrote) and nothing besides those files and what runs and analyses add
+(``shadow.data/``, ``shadow.log``, ``report/``). Anything else in it, a file of the user's, makes
+``--force`` refuse the whole folder: it must never delete what the user meant to keep.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from monerosim_actors import defaults
+from monerosim_actors import __version__, defaults
 from monerosim_actors.shadow import config as shadow_config, shim as shadow_shim
 from monerosim_actors.errors import OutputError
-from monerosim_actors.plan.model import HostPlan, Plan, host_config, read_json_file
+from monerosim_actors.plan.model import PLAN_VERSION, HostPlan, Plan, host_config, read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
         _write_files(plan, out, tmp)
         if shim is not None:
             shutil.copyfile(shim, os.path.join(tmp, defaults.SHIM_FILE))
+        _write_marker(tmp)
         _move_into_place(tmp, out)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -105,18 +109,66 @@ def _check_built_for(plan: Plan, out: str) -> None:
 
 
 def _check_replaceable(out: str, force: bool) -> None:
+    """OUT may be written: it does not exist, is empty, or (with ``force``) holds only gen's output."""
     if not os.path.lexists(out):
         return
     if not os.path.isdir(out) or os.path.islink(out):
         raise OutputError(f"{out} exists and is not a folder")
-    entries = os.listdir(out)
-    if not entries:
+    if not os.listdir(out):
         return
     if not force:
         raise OutputError(f"{out} is not empty; choose another folder or pass --force to replace it")
-    if defaults.PLAN_FILE not in entries and defaults.SHADOW_FILE not in entries:
-        raise OutputError(f"{out} is not empty and holds no {defaults.PLAN_FILE} or {defaults.SHADOW_FILE}: "
-                          "it does not look like an earlier output, so --force will not delete it")
+    foreign = _not_written_by_gen(out, _files_gen_wrote(out))
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        raise OutputError(f"{out} holds what gen did not write: {', '.join(foreign[:5])}{more}; --force replaces "
+                          f"only gen's files and what runs add ({', '.join(defaults.RUN_OUTPUTS)}), so it will "
+                          "not delete this folder: move those out of it, or choose another folder")
+
+
+def _files_gen_wrote(out: str) -> set[str]:
+    """The files (relative to OUT) gen's marker lists.
+
+    Raises:
+        OutputError: OUT has no marker (gen did not write it) or the marker is not gen's.
+    """
+    marker = os.path.join(out, defaults.GEN_MARKER_FILE)
+    try:
+        with open(marker, encoding="utf-8") as f:
+            files = json.load(f)["files"]
+    except FileNotFoundError:
+        raise OutputError(f"{out} is not empty and has no {defaults.GEN_MARKER_FILE}: it is not a folder gen wrote "
+                          "(or gen wrote it before it kept that list of its files), so --force will not "
+                          "delete it; choose another folder, or move what you need out of it and remove it") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise OutputError(f"{marker} cannot be read as gen's list of files ({type(e).__name__}: {e}), so --force "
+                          f"will not delete {out}; choose another folder or remove it yourself") from None
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        raise OutputError(f"{marker}: 'files' is not a list of file names, so --force will not delete {out}")
+    return set(files)
+
+
+def _not_written_by_gen(out: str, files: set[str]) -> list[str]:
+    """What OUT holds besides gen's files, its marker, and what runs add (sorted, folders with a /)."""
+    folders = {parent for name in files for parent in _parents(name)}
+    expected = files | {defaults.GEN_MARKER_FILE}
+    foreign = []
+    for root, dirs, names in os.walk(out):
+        rel = os.path.relpath(root, out)
+        rel = "" if rel == "." else rel
+        if not rel:
+            dirs[:] = [d for d in dirs if d not in defaults.RUN_OUTPUTS]
+            names = [n for n in names if n not in defaults.RUN_OUTPUTS]
+        foreign += [os.path.join(rel, d) + "/" for d in dirs if os.path.join(rel, d) not in folders]
+        dirs[:] = [d for d in dirs if os.path.join(rel, d) in folders]
+        foreign += [os.path.join(rel, n) for n in names if os.path.join(rel, n) not in expected]
+    return sorted(foreign)
+
+
+def _parents(name: str) -> Iterator[str]:
+    """The folders above a relative path, nearest first: ``a/b/c`` -> ``a/b``, ``a``."""
+    while name := os.path.dirname(name):
+        yield name
 
 
 def _write_files(plan: Plan, out: str, tmp: str) -> None:
@@ -146,6 +198,15 @@ def _write_files(plan: Plan, out: str, tmp: str) -> None:
         failed = [pid for pid in children if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
     if failed:
         raise OutputError(f"{len(failed)} of the processes writing host configs into {out} failed")
+
+
+def _write_marker(tmp: str) -> None:
+    """gen's marker, written last: every file under ``tmp``, which ``--force`` may later replace."""
+    files = sorted(os.path.relpath(os.path.join(root, name), tmp)
+                   for root, _, names in os.walk(tmp) for name in names)
+    _write(os.path.join(tmp, defaults.GEN_MARKER_FILE),
+           json.dumps({"written_by": f"monerosim-actors {__version__} gen", "plan_version": PLAN_VERSION,
+                       "files": files}, indent=1) + "\n")
 
 
 PARALLEL_MIN_HOSTS = 2000

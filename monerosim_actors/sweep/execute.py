@@ -203,14 +203,17 @@ def local_dask_cluster(slots: int, memory_mb: int, cores: int) -> Iterator[Any]:
     """A Dask cluster on this machine, without a client: ``slots`` worker processes of one thread,
     each declaring ``MEMORY`` and ``CORES`` for one run; a worker that dies is restarted by its nanny.
     (A second client in the process that runs a sweep's own would share its futures' state across two
-    event loops: tests that give a sweep this cluster's address use it bare.)"""
+    event loops: tests that give a sweep this cluster's address use it bare.)
+
+    Every socket, the dashboard's too, listens on 127.0.0.1 only: Dask's workers run whatever
+    pickled code a client sends, so nothing of it may be reachable from another machine."""
     import dask
     from distributed import LocalCluster
 
     with dask.config.set({ALLOWED_FAILURES_KEY: DASK_ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=slots, threads_per_worker=1, processes=True, memory_limit=0,
                                resources={"MEMORY": memory_mb * MIB, "CORES": cores},
-                               host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     try:
         yield cluster
     finally:

@@ -44,6 +44,17 @@ def test_a_final_read_decodes_the_cut_last_line_and_marks_the_log_torn(tmp_path:
     assert (cut.events, cut.bad_lines, cut.torn) == (1, 1, True)
 
 
+def test_an_event_glued_to_a_torn_line_by_an_older_writer_is_read(tmp_path: Path) -> None:
+    """Before the writer ended a torn line on restart, the restarted host's first event was appended
+    to it: that event is whole and is read; a line with no whole event at its end is still skipped."""
+    path = tmp_path / "events.jsonl"
+    nested = json.dumps({"t": 3, "event": "x", "inner": {"t": 4}})
+    path.write_text(line(0) + line(1)[:12] + line(2) + nested[:30] + nested + "\n" + '{"t": 5, "ev{"t": 6}\n')
+    reader = LogReader(path)
+    assert [e["t"] for e in reader.read(final=True)] == [0, 2, 3]
+    assert (reader.events, reader.bad_lines, reader.torn) == (3, 1, False)
+
+
 def test_what_is_not_an_event_is_skipped_and_counted(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"garbage\n[1, 2]\n\n   \n" + line(0).encode() + b'{"event": "no_time"}\n'

@@ -68,6 +68,22 @@ def test_torn_last_line_is_skipped(tmp_path) -> None:
     assert [e["event"] for e in read_events(str(path))] == ["host_started"]
 
 
+def test_a_host_restarted_after_a_torn_line_starts_a_line_of_its_own(tmp_path) -> None:
+    """Killed mid-line, restarted: the torn line is lost, the earlier and the new events are not."""
+    path = tmp_path / "events.jsonl"
+    log = EventLog(str(path), "h")
+    log.emit("runtime", "host_started")
+    log.close()
+    with open(path, "a") as f:
+        f.write('{"t": 1, "host": "h", "ev')
+    for _ in range(2):  # the second start finds a whole last line and adds no empty one
+        log = EventLog(str(path), "h")
+        log.emit("runtime", "host_started", restart=True)
+        log.close()
+    assert [e.get("restart") for e in read_events(str(path))] == [None, True, True]
+    assert path.read_bytes().count(b"\n") == 4 and b"\n\n" not in path.read_bytes()
+
+
 def test_append_keeps_earlier_lines(tmp_path) -> None:
     path = str(tmp_path / "events.jsonl")
     for _ in range(2):

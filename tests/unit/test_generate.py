@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,8 +38,11 @@ def test_writes_every_file_and_leaves_nothing_else(tmp_path: Path) -> None:
     plan = _plan(out)
     assert generate.write_output(plan, str(out)) == str(out)
     names = set(_tree(out))
-    assert names == ({defaults.SHADOW_FILE, defaults.PLAN_FILE, defaults.SHIM_FILE}
-                     | {f"hosts/{h.name}.json" for h in plan.hosts})
+    written = {defaults.SHADOW_FILE, defaults.PLAN_FILE, defaults.SHIM_FILE} | {f"hosts/{h.name}.json"
+                                                                                for h in plan.hosts}
+    assert names == written | {defaults.GEN_MARKER_FILE}
+    marker = json.loads((out / defaults.GEN_MARKER_FILE).read_text())
+    assert marker["files"] == sorted(written) and marker["plan_version"] == PLAN_VERSION
     assert os.listdir(tmp_path) == ["out"], "the temporary folder is renamed, not left behind"
     assert Plan.from_json((out / defaults.PLAN_FILE).read_text()) == plan
     config = HostConfig.from_json((out / "hosts" / "user-0.json").read_text())
@@ -59,17 +63,59 @@ def test_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("mine")
     with pytest.raises(OutputError, match="is not empty; choose another folder or pass --force"):
         generate.write_output(_plan(out), str(out))
-    with pytest.raises(OutputError, match="does not look like an earlier output"):
+    with pytest.raises(OutputError, match="has no generated.json: it is not a folder gen wrote"):
         generate.write_output(_plan(out), str(out), force=True)
     assert _tree(out) == {"keep.txt": b"mine"} and os.listdir(tmp_path) == ["out"]
 
 
-def test_force_replaces_an_earlier_output_entirely(tmp_path: Path) -> None:
+def test_force_never_deletes_a_folder_gen_did_not_write_even_one_with_a_shadow_yaml(tmp_path: Path) -> None:
+    """A user's own Shadow experiment has a shadow.yaml (and maybe a plan.json): it is not gen's."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in (defaults.SHADOW_FILE, defaults.PLAN_FILE, "notes.txt"):
+        (out / name).write_text(name)
+    before = _tree(out)
+    with pytest.raises(OutputError, match="has no generated.json"):
+        generate.write_output(_plan(out), str(out), force=True)
+    assert _tree(out) == before and os.listdir(tmp_path) == ["out"]
+
+
+@pytest.mark.parametrize(("added", "named"), [("notes.txt", "notes.txt"), ("hosts/mine.json", "hosts/mine.json"),
+                                              ("hosts/extra/x", "hosts/extra/"), ("mine/x", "mine/")])
+def test_force_refuses_an_earlier_output_that_holds_a_file_of_the_users(tmp_path: Path, added: str,
+                                                                       named: str) -> None:
     out = tmp_path / "out"
     generate.write_output(_plan(out), str(out))
-    (out / defaults.DATA_DIR / "hosts").mkdir(parents=True)
+    (out / added).parent.mkdir(parents=True, exist_ok=True)
+    (out / added).write_text("mine")
+    before = _tree(out)
+    with pytest.raises(OutputError, match=f"holds what gen did not write: {named}; --force replaces only"):
+        generate.write_output(_plan(out), str(out), force=True)
+    assert _tree(out) == before and sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_a_broken_marker_is_not_trusted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    generate.write_output(_plan(out), str(out))
+    (out / defaults.GEN_MARKER_FILE).write_text('{"files": "everything"}')
+    with pytest.raises(OutputError, match="'files' is not a list of file names"):
+        generate.write_output(_plan(out), str(out), force=True)
+    (out / defaults.GEN_MARKER_FILE).write_text("{")
+    with pytest.raises(OutputError, match="cannot be read as gen's list of files"):
+        generate.write_output(_plan(out), str(out), force=True)
+
+
+def test_force_replaces_an_earlier_output_with_its_runs_and_reports_entirely(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    generate.write_output(_plan(out), str(out))
+    (out / defaults.DATA_DIR / "hosts" / "user-0").mkdir(parents=True)
+    (out / defaults.DATA_DIR / "hosts" / "user-0" / defaults.EVENTS_FILE).write_text("{}\n")
+    (out / defaults.SHADOW_LOG_FILE).write_text("shadow")
+    (out / defaults.REPORT_DIR).mkdir()
+    (out / defaults.REPORT_DIR / "report.md").write_text("# report")
     generate.write_output(_plan(out), str(out), force=True)
     assert not (out / defaults.DATA_DIR).exists(), "Shadow refuses to start with an existing data directory"
+    assert not (out / defaults.SHADOW_LOG_FILE).exists() and not (out / defaults.REPORT_DIR).exists()
     assert sorted(os.listdir(tmp_path)) == ["out"]
 
 

@@ -214,3 +214,18 @@ def test_wallet_calls_send_expected_params(serve) -> None:
     assert seen["create_wallet"] == {"filename": "w1", "password": "", "language": "English"}
     w.store()
     w.stop_wallet()
+
+
+@pytest.mark.parametrize("variable", ["http_proxy", "HTTP_PROXY", "all_proxy"])
+def test_calls_never_go_through_a_proxy_from_the_environment(serve, monkeypatch: pytest.MonkeyPatch,
+                                                              variable: str) -> None:
+    """A proxy in the environment would receive every call, the readiness probes first."""
+    proxy = serve(lambda name, params: "drop")
+    answers = {"get_version": rpc_result({"version": 65562}), "/get_height": {"height": 6, "status": "OK"}}
+    server = serve(lambda name, params: answers[name])
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, proxy.url)
+    assert WalletRpc(server.url, timeout=5).get_version() == 65562
+    assert DaemonRpc(server.url, timeout=5).get_height() == 6
+    assert proxy.calls == [] and server.calls == ["get_version", "/get_height"]

@@ -163,6 +163,18 @@ def test_a_cluster_whose_workers_declare_too_little_is_refused(scheduler: str) -
             pass
 
 
+def test_the_local_cluster_listens_on_loopback_only(scheduler: str) -> None:
+    """Dask runs pickled code it is sent: no socket of the cluster (scheduler, dashboard, nannies,
+    workers) may be reachable from another machine."""
+    import psutil
+
+    me = psutil.Process()
+    listening = {(p.pid, c.laddr.ip, c.laddr.port) for p in [me, *me.children(recursive=True)]
+                 for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+    assert scheduler.startswith("tcp://127.0.0.1:") and listening
+    assert {ip for _, ip, _ in listening} == {"127.0.0.1"}, listening
+
+
 def test_the_local_cluster_is_sized_by_memory_cores_runs_and_the_cap() -> None:
     assert execute.local_slots([1000] * 8, 1, 13000, 2, None) == 2  # cores
     assert execute.local_slots([1000] * 8, 1, 13000, 64, None) == 8  # runs
