@@ -89,13 +89,15 @@ class Resend:
             self._timer = None
 
     def _send(self) -> None:
+        # armed first: a message that cannot be made now (its builder raised: a wallet not answering
+        # yet, say) or a send that raises is tried again at the next wait, like one the network lost;
+        # the error itself goes on to the actor, which logs it (``actor_error``) or, for a bug, fails
+        self._timer = self._actor.timeout(self._wait, self._due, self._round)
         body = self._message()
         self.attempts += 1
         if self.attempts > 1:
             logger.debug("%s: %s to %s not acknowledged, sent again (attempt %d)", self._actor.host, body.kind,
                          self.dst, self.attempts)
-        # armed first: a send that raises is tried again like one the network lost
-        self._timer = self._actor.timeout(self._wait, self._due, self._round)
         self._actor.send(self.dst, body)
 
     def _due(self, round_: int) -> None:

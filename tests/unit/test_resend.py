@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from monerosim_actors.coordination.messages import GetVendors, VendorList
-from monerosim_actors.role import Envelope, Message, Resend, RoleActor
+from monerosim_actors.role import Envelope, Message, Resend, RoleActor, RpcTimeout
 from monerosim_actors.testing import FakeNet, deliver
 
 DIR = "marketplace-directory"
@@ -112,3 +112,29 @@ def test_the_interval_must_be_positive() -> None:
     net, asker = _asker()
     with pytest.raises(ValueError, match="every_s"):
         Resend(asker, DIR, GetVendors, every_s=0)
+
+
+class FlakyAsker(Asker):
+    """Its message builder works once, then fails twice (its wallet does not answer, say), then works."""
+
+    calls = 0
+
+    def _next_request(self) -> GetVendors:
+        self.calls += 1
+        if self.calls in (2, 3):
+            raise RpcTimeout("get_address", 5.0)
+        return super()._next_request()
+
+
+def test_a_builder_that_fails_does_not_end_the_loop() -> None:
+    net = FakeNet()
+    asker = net.add(FlakyAsker, "asker-0", "asker", {"every_s": 10.0}, node=False)
+    net.start()
+    net.run(until=35)
+    assert _asked_at(net) == [0, 30], "the waits at 10 and 20 s could not make the message; the one at 30 did"
+    assert asker.asking.pending, "still waiting for the answer"
+    errors = net.events("asker-0").named("actor_error")
+    assert len(errors) == 2 and all(e["error_type"] == "RpcTimeout" for e in errors), "each failure logged"
+    deliver(net, DIR, "asker-0", VendorList(request=2, addresses=()))
+    net.run(until=30)
+    assert not asker.asking.pending and len(_asked_at(net)) == 2
