@@ -64,6 +64,7 @@ import pykka
 from monerosim_actors.wire import Envelope, Message
 from monerosim_actors.errors import MonerosimError
 from monerosim_actors.events.names import EventName
+from monerosim_actors.role.params import TASK_WEIGHT_ATTRIBUTE, param_problems, settings, tasks
 from monerosim_actors.role.resend import Resend
 from monerosim_actors.role.wallet import open_or_create
 from monerosim_actors.runtime.messages import ChainAdvanced, Delivered, ProcessRestarted, TxpoolAdded
@@ -78,7 +79,6 @@ logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_TASK_WEIGHT = "_monerosim_task_weight"
 
 
 def task(weight: float | F = 1) -> Any:
@@ -87,13 +87,13 @@ def task(weight: float | F = 1) -> Any:
     Usable as ``@task``, ``@task(3)`` or ``@task(weight=3)``.
     """
     if callable(weight):
-        setattr(weight, _TASK_WEIGHT, 1.0)
+        setattr(weight, TASK_WEIGHT_ATTRIBUTE, 1.0)
         return weight
     if not weight >= 0:
         raise ValueError(f"task weight must be >= 0, got {weight}")
 
     def mark(fn: F) -> F:
-        setattr(fn, _TASK_WEIGHT, float(weight))
+        setattr(fn, TASK_WEIGHT_ATTRIBUTE, float(weight))
         return fn
     return mark
 
@@ -354,32 +354,27 @@ class RoleActor(pykka.ThreadingActor):
             self._schedule_task()
 
     def _apply_params(self) -> None:
-        """Scenario parameters override the class attributes that declare the role's defaults."""
+        """Scenario parameters override the class attributes that declare the role's defaults
+        (:mod:`monerosim_actors.role.params` says what they may hold; ``validate`` checks a custom
+        role's config by the same rules, so this refuses only what slipped past it).
+
+        Raises:
+            ValueError: a parameter the role cannot take, each problem named.
+        """
+        problems = param_problems(type(self), self.params)
+        if problems:
+            raise ValueError(f"{type(self).__name__} cannot take its params: " + "; ".join(
+                f"{'.'.join(path)}: {what}" for path, what in problems))
+        replaceable = settings(type(self))
         for key, value in self.params.items():
             if key == "task_weights":
                 self._weights = {str(k): float(v) for k, v in dict(value).items()}
             elif key == "wait_time":
                 self.wait_time = from_param(value)
-            elif not key.startswith("_") and _is_setting(type(self), key):
+            elif key in replaceable:
                 setattr(self, key, value)
 
     def _collect_tasks(self) -> dict[str, tuple[Callable[[], Any], float]]:
-        found: dict[str, float] = {}
-        for cls in reversed(type(self).__mro__):
-            for name, attr in vars(cls).items():
-                if callable(attr) and hasattr(attr, _TASK_WEIGHT):
-                    found[name] = getattr(attr, _TASK_WEIGHT)
-        unknown = set(self._weights) - set(found)
-        if unknown:
-            raise ValueError(f"task_weights names unknown tasks {sorted(unknown)}; tasks: {sorted(found)}")
-        found.update(self._weights)
+        found = {**tasks(type(self)), **self._weights}  # the names were checked by _apply_params
         return {name: (getattr(self, name), w) for name, w in found.items() if w > 0}
 
-
-def _is_setting(cls: type, key: str) -> bool:
-    """A class attribute that a parameter may override: data, not a method or property."""
-    for klass in cls.__mro__:
-        if key in vars(klass):
-            attr = vars(klass)[key]
-            return not (callable(attr) or isinstance(attr, (property, staticmethod, classmethod)))
-    return False

@@ -13,6 +13,8 @@ A scenario may override a role's ``wait_time`` with a parameter (see :func:`from
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -120,8 +122,22 @@ def from_param(value: Any) -> WaitTime:
         if factory is None:
             raise ValueError(f"unknown wait time {name!r}; use one of {sorted(_FACTORIES)}")
         if isinstance(args, Mapping):
-            return factory(**args)
+            expected = list(inspect.signature(factory).parameters)
+            unknown = [str(k) for k in args if k not in expected]
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], expected, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{name} takes {', '.join(expected)}, not {unknown[0]!r}{hint}")
+            return _call(name, factory, **args)
         if isinstance(args, (list, tuple)):
-            return factory(*args)
-        return factory(args)
+            return _call(name, factory, *args)
+        return _call(name, factory, args)
     raise ValueError(f"a wait time is a number or a one-key mapping, got {value!r}")
+
+
+def _call(name: str, factory: Callable[..., WaitTime], *args: Any, **kwargs: Any) -> WaitTime:
+    """The factory's wait time; a wrong number or kind of arguments is a ValueError that says so."""
+    try:
+        return factory(*args, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"{name}: {e} (it takes {', '.join(inspect.signature(factory).parameters)})") from None

@@ -92,7 +92,7 @@ def test_params_cannot_replace_methods() -> None:
 
 
 def test_unknown_task_weight_is_an_error() -> None:
-    with pytest.raises(ValueError, match="unknown tasks"):
+    with pytest.raises(ValueError, match="has no task 'steal'"):
         _shop({"task_weights": {"steal": 1}})
 
 
