@@ -39,9 +39,10 @@ def plan_scenario(config: str, out: str, seed: int | None) -> Plan:
         ScenarioError: every problem of the scenario.
     """
     from monerosim_actors.plan.planner import build_plan
+    from monerosim_actors.role.params import check_role_config
     from monerosim_actors.scenario.load import load_scenario
 
-    scenario = load_scenario(config)
+    scenario = load_scenario(config, role_config=check_role_config)
     plan = build_plan(scenario, seed=seed, addressing="shadow", out_dir=out)
     for note in scenario.notes:
         log.warning("%s: %s", config, note)

@@ -40,10 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(opts: argparse.Namespace) -> int:
     from monerosim_actors.plan.planner import build_plan
+    from monerosim_actors.role.params import check_role_config
     from monerosim_actors.scenario.load import load_scenario
 
     try:
-        scenario = load_scenario(opts.config)
+        scenario = load_scenario(opts.config, role_config=check_role_config)
         plan = build_plan(scenario, seed=opts.seed, out_dir=SUMMARY_OUT)
     except ScenarioError as e:
         return report_problems("validate", opts.config, e)

@@ -14,13 +14,14 @@ error, with a "did you mean".
 from __future__ import annotations
 
 import difflib
+import importlib
 import math
 from collections.abc import Iterable
 from typing import Any
 
 from monerosim_actors.role.wait_time import from_param
 
-__all__ = ["TASK_WEIGHT_ATTRIBUTE", "param_problems", "settings", "tasks"]
+__all__ = ["TASK_WEIGHT_ATTRIBUTE", "check_role_config", "param_problems", "settings", "tasks"]
 
 TASK_WEIGHT_ATTRIBUTE = "_monerosim_task_weight"
 """Set on a method by ``@task``: its weight."""
@@ -74,6 +75,25 @@ def param_problems(cls: type, params: dict[str, Any]) -> list[tuple[tuple[str, .
             if hint:
                 problems.append(((key,), f"{cls.__name__} has no setting {key!r}{hint}"))
     return problems
+
+
+def check_role_config(role_class: str, config: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """A custom role's scenario ``config`` read against its class (``module:Class``), for ``validate``
+    and ``gen``: the class is imported here, as the hosts will import it.
+
+    Raises:
+        LookupError: the class cannot be imported (the message says why).
+    """
+    module_name, _, qualname = role_class.partition(":")
+    try:
+        cls: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+    except Exception as e:  # anything the module raises while it loads is the user's to see
+        raise LookupError(f"{role_class} cannot be imported: {type(e).__name__}: {e}") from None
+    if not isinstance(cls, type):
+        raise LookupError(f"{role_class} is not a class")
+    return param_problems(cls, config)
 
 
 def _wait_time_problems(value: Any) -> list[tuple[tuple[str, ...], str]]:

@@ -26,13 +26,14 @@ from monerosim_actors.scenario.checks import Checker, number, one_of, seconds
 from monerosim_actors.scenario.model import MAX_SEED, ConsensusSpec, CoordinationSpec, Scenario, TopologySpec
 from monerosim_actors.scenario.network import read_region, read_topology
 from monerosim_actors.scenario.programs import read_monero, read_python
-from monerosim_actors.scenario.roles import check_talks_to, read_custom_roles, role_python_path
+from monerosim_actors.scenario.roles import RoleConfigCheck, check_talks_to, read_custom_roles, role_python_path
 from monerosim_actors.scenario.shadow_options import read_shadow
 from monerosim_actors.scenario.source import YamlSyntaxError, load_text
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and check a scenario file.
+def load_scenario(path: str | os.PathLike[str], *, role_config: RoleConfigCheck | None = None) -> Scenario:
+    """Read and check a scenario file; with ``role_config``, each custom role's ``config`` against
+    its class too (the commands pass :func:`monerosim_actors.role.params.check_role_config`).
 
     Raises:
         ScenarioError: listing every problem found (the file unreadable, not YAML, or wrong).
@@ -47,10 +48,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         src = load_text(text)
     except YamlSyntaxError as e:
         raise ScenarioError([Problem(file, e.line, "", str(e))]) from None
-    return _read(Checker(file, src))
+    return _read(Checker(file, src), role_config)
 
 
-def _read(chk: Checker) -> Scenario:
+def _read(chk: Checker, role_config: RoleConfigCheck | None) -> Scenario:
     """The whole document, section by section; raises once, with every problem, sorted by line."""
     chk.report_duplicates()
     data = chk.src.data
@@ -79,7 +80,7 @@ def _read(chk: Checker) -> Scenario:
     markets = read_marketplaces(chk, agents, topo)
     public_nodes = read_public_nodes(chk, agents, topo)
     pools = read_pools(chk, agents, topo)
-    custom = read_custom_roles(chk, agents, topo)
+    custom = read_custom_roles(chk, agents, topo, role_config)
     check_remote_nodes(chk, users, markets, custom, public_nodes)
     present = {"regular_user": users, "marketplace": markets, "public_node": public_nodes}
     check_talks_to(chk, custom, {

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from monerosim_actors.scenario.agents import NODE_KEYS, read_count, read_node_choice
@@ -50,9 +51,17 @@ def role_classes() -> dict[str, str]:
     return {**BUILTIN_ROLE_CLASSES, **found}
 
 
-def read_custom_roles(chk: Checker, agents: dict[str, Any] | None,
-                      topo: TopologySpec | None) -> list[CustomRoleSpec]:
-    """``network.agents.custom``: each role's class found, its programs consistent, its name free."""
+RoleConfigCheck = Callable[[str, dict[str, Any]], list[tuple[tuple[str, ...], str]]]
+"""``(module:Class, config) -> [(key path under config, problem)]``: a custom role's ``config`` read
+against its class (``monerosim_actors.role.params.check_role_config``, passed in by the commands: the
+scenario reader sits below the roles and never imports them). Raises ``LookupError`` saying why when
+the class cannot be imported."""
+
+
+def read_custom_roles(chk: Checker, agents: dict[str, Any] | None, topo: TopologySpec | None,
+                      role_config: RoleConfigCheck | None = None) -> list[CustomRoleSpec]:
+    """``network.agents.custom``: each role's class found, its programs consistent, its name free,
+    and (with ``role_config``) its ``config`` one the class can take."""
     if agents is None or agents.get("custom") is None:
         return []
     path: Path = ("network", "agents", "custom")
@@ -98,6 +107,12 @@ def read_custom_roles(chk: Checker, agents: dict[str, Any] | None,
         cfg = m.get("config") or {}
         if not isinstance(cfg, dict):
             chk.fail(p + ("config",), f"must be a mapping, got {type_name(cfg)}")
+        elif role_config is not None and role_class is not None:
+            try:
+                for key_path, problem in role_config(role_class, cfg):
+                    chk.fail(p + ("config", *key_path), problem)
+            except LookupError as e:
+                chk.fail(p + ("class",), str(e))
         roles.append(CustomRoleSpec(name, role_class, read_count(chk, m, p), monerod, wallet,  # type: ignore[arg-type]
                                     dict(cfg) if isinstance(cfg, dict) else {},
                                     read_region(chk, m, p, topo), node,

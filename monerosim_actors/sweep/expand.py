@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -102,10 +103,12 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
             the sweep file, once).
     """
     from monerosim_actors.backends import resources
+    from monerosim_actors.role.params import check_role_config
     from monerosim_actors.scenario.load import load_scenario
 
+    load_checked = functools.partial(load_scenario, role_config=check_role_config)
     try:
-        load_scenario(spec.scenario)
+        load_checked(spec.scenario)
     except ScenarioError as e:  # the base's own problems, at the base's own lines
         raise ScenarioError([*(earlier or []), *e.problems]) from None
     with open(spec.scenario, encoding="utf-8") as f:
@@ -130,7 +133,7 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
                 address = local_address(spec.first_address, run_number) if spec.backend == "local" else None
                 folder = os.path.join(out_dir, index.RUNS_DIR, run_id)
                 try:
-                    plan = _plan(text, scratch, os.path.join(folder, index.OUT_DIR), address, load_scenario)
+                    plan = _plan(text, scratch, os.path.join(folder, index.OUT_DIR), address, load_checked)
                 except ScenarioError as e:
                     problems += [_locate(spec, point, p) for p in e.problems]
                     continue
