@@ -38,6 +38,7 @@ class EventName(StrEnum):
     MSG_DROPPED = "msg_dropped"
     BLOCK_SEEN = "block_seen"
     CHAIN_REORGANIZED = "chain_reorganized"
+    TX_SEEN = "tx_seen"
     BUS_FAILED = "bus_failed"
     INBOX_OVERFLOW = "inbox_overflow"
 

@@ -73,6 +73,9 @@ class Bus:
         self._counter = itertools.count(1)
         self._chain = ChainView()
         self._logs_blocks = host.monerod is not None
+        """Only a host with its own node adds rows to the per-node figures (``block_seen``,
+        ``tx_seen``): a wallet-only host hears its public node's feed, which is that node's."""
+        self._txs_seen: set[str] = set()
         self._for_role: list[Any] = []
         """What this batch of frames brought for the role (transport thread only), told after it."""
         self.services = {s.host: s.endpoint for s in config.services.values() if s.host != host.name}
@@ -174,7 +177,12 @@ class Bus:
 
         A chain notification is also followed in the host's :class:`ChainView`: a block announced
         for the first time is logged as ``block_seen`` (with its parent), and a notification that
-        starts at or below the known top as ``chain_reorganized`` (the node switched tips).
+        starts at or below the known top as ``chain_reorganized`` (the node switched tips). A
+        transaction the pool feed shows for the first time is logged as ``tx_seen``: monerod 0.18
+        publishes ``txpool_add`` only for transactions it received in their fluff phase (or in a
+        block), never for one its own wallet sent nor for one it holds on a Dandelion++ stem
+        (``core::handle_incoming_txs`` publishes only the ``legacy`` relay category), so the first
+        ``tx_seen`` is the first public sighting, after the stem (docs/analysis.md).
         """
         raw = b"".join(frames)
         topic, _, payload = raw.partition(b":")
@@ -195,6 +203,11 @@ class Bus:
                 self._for_role.append(ChainAdvanced(height=first + len(hashes) - 1, hashes=hashes, seen_at=seen_at))
             elif topic == TOPIC_TXPOOL:
                 txids = tuple(str(tx["id"]) for tx in data)
+                if self._logs_blocks:
+                    for txid in txids:
+                        if txid not in self._txs_seen:
+                            self._txs_seen.add(txid)
+                            self._events.emit(ACTOR, EventName.TX_SEEN, txid=txid)
                 self._for_role.append(TxpoolAdded(txids=txids, seen_at=seen_at))
             else:
                 raise ValueError(f"topic {topic[:40]!r}")

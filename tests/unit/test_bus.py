@@ -142,6 +142,8 @@ def test_monerod_notifications() -> None:
                 pass
         assert first == ChainAdvanced(height=6, hashes=("a", "b"), seen_at=first.seen_at)
         pub.send(b'json-minimal-txpool_add:[{"id": "t1", "blob_size": 1, "weight": 1, "fee": 2}]')
+        pub.send(b'json-minimal-txpool_add:[{"id": "t1", "blob_size": 1, "weight": 1, "fee": 2}, '
+                 b'{"id": "t2", "blob_size": 1, "weight": 1, "fee": 2}]')
         pub.send(b'json-minimal-chain_main:{"first_height": 7}')
         while not isinstance(msg := box.q.get(timeout=5), TxpoolAdded):
             pass
@@ -149,6 +151,8 @@ def test_monerod_notifications() -> None:
         events.wait_for("msg_dropped", reason="bad_notification", peer="monerod")
         seen = [(e["height"], e["hash"]) for e in events.items if e["event"] == "block_seen"]
         assert seen == [(5, "a"), (6, "b")]  # once per hash, however often it was published
+        txs = [e["txid"] for e in events.items if e["event"] == "tx_seen"]
+        assert txs == ["t1", "t2"], "once per transaction, however often the pool feed shows it"
     finally:
         bus.stop()
         pub.close()
