@@ -290,6 +290,28 @@ def propagation_cdf(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]
     return True
 
 
+def tx_reach(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
+    """CDF of the time from a transaction's send to its first public sighting and to 50%, 90% and
+    all of the nodes."""
+    known = [r for r in runs if r.transactions["first_seen_s"].notna().any()]
+    if not known:
+        return False
+    ax = fig.subplots()
+    for run in known:
+        prefix = f"{run.label}: " if len(known) > 1 else ""
+        for column, what in (("first_seen_s", "first public sighting"), ("reach_50_s", "50% of nodes"),
+                             ("reach_90_s", "90% of nodes"), ("reach_all_s", "every node")):
+            values = run.transactions[column]
+            if values.notna().any():
+                _cdf(ax, values, f"{prefix}{what}")
+    ax.set_xlabel("time since the wallet sent the transaction (s)")
+    ax.set_ylabel("fraction of transactions")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return True
+
+
 def stale_rate(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> bool:
     """Stale rate of each pool's schedule blocks with its 95% interval, and the run's measured and
     predicted rates across all pools (lines, the prediction's interval as a band)."""
@@ -355,4 +377,8 @@ PICTURES: list[tuple[str, str, str, str, Drawer]] = [
      "interval; the solid line is the run's rate over all pools, the dashed line and band the rate "
      "its own latencies predict and its 95% interval (docs/analysis.md).",
      "the logs lack the blocks' parents, or no block was mined in the schedule", stale_rate),
+    ("tx_reach", "How transactions spread",
+     "CDF of the time from a wallet's send to the transaction's first public sighting (after its "
+     "Dandelion++ stem) and until 50%, 90% and every node's pool showed it (docs/analysis.md).",
+     "no node logged a transaction (`tx_seen`)", tx_reach),
 ]

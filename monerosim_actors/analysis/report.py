@@ -37,6 +37,9 @@ TABLES: list[tuple[str, str]] = [
                "it dropped"),
     ("block_seen", "one row per (block, node): when the node first saw it, delay since mined"),
     ("payments", "one row per payment: send or failure, receipt and confirmation, delays"),
+    ("transactions", "one row per transaction a user sent: sender and its node, first public sighting "
+                     "(when, where), time to 50%, 90% and all nodes, confirmation"),
+    ("tx_seen", "one row per (transaction, node): when the node's pool first showed it, delay since the send"),
     ("hosts", "one row per host: role, node, pool, whether its log was read whole"),
 ]
 """The CSV files of a run (``NAME.csv``, the :class:`Run` attribute of the same name)."""
@@ -348,8 +351,47 @@ def _run_section(run: Run, s: dict[str, Any], prefix: str, heading: str) -> str:
                f"{_stat_secs(s, 'propagation', ('p50', 'p90', 'max'), k)}. Final heights:\n")
     out.append(_table(["node", "final height"], list(heights.items())) if heights
                else "No host runs a node.\n")
+    out.append(transactions_section(s["transactions"], heading))
     out.append(f"{heading} Tables\n")
     out.append("\n".join(f"- [`{prefix}{name}.csv`]({prefix}{name}.csv): {what}"
                          for name, what in TABLES) + f"\n- [`{prefix}summary.json`]"
                f"({prefix}summary.json): the numbers above\n")
+    return "\n".join(out)
+
+
+def transactions_section(t: dict[str, Any], heading: str) -> str:
+    """How transactions spread and what a spy learns (docs/analysis.md, "Transactions")."""
+    out = [f"{heading} Transactions\n"]
+    if not t["available"]:
+        return "\n".join(out + [f"{t['transactions']} transactions sent; their spread is not known: {t['why']}.\n"])
+
+    def p(name: str) -> str:
+        v = t[name]
+        return f"p50 {_fmt(v['p50'])} s, p90 {_fmt(v['p90'])} s, p99 {_fmt(v['p99'])} s"
+
+    out.append(f"{t['transactions']} transactions sent; {t['seen_by_every_node']} were shown by all {t['nodes']} "
+               f"nodes' pools. A node's pool feed shows a transaction only once it is fluffed (monerod "
+               f"publishes no stem-phase transaction and none its own wallet sent), so the first sighting is "
+               f"the first public one, after the Dandelion++ stem.\n")
+    out.append(_table(["from the send to", "p50 s", "p90 s", "p99 s"],
+                      [[what, t[key]["p50"], t[key]["p90"], t[key]["p99"]] for what, key in (
+                          ("first public sighting", "first_public_s"), ("50% of the nodes", "reach_50_s"),
+                          ("90% of the nodes", "reach_90_s"), ("every node", "reach_all_s"),
+                          ("each node (every sighting)", "delay_to_node_s"))]))
+    rows = []
+    for label, v in (("every node", t["spy_all_nodes"]),
+                     (f"{t['spy_fraction']['fraction']:.0%} of the nodes", t["spy_fraction"])):
+        rows.append([f"{label} ({v['nodes_watched']})", v["transactions"], v["precision"],
+                     _interval(v["precision_ci"]), v["sender_or_peer"], _interval(v["sender_or_peer_ci"])])
+    out.append("**The first spy** watches the pools of some nodes and guesses that the first node to show a "
+               "transaction is its sender's node (its own, or its wallet's public node):\n")
+    out.append(_table(["spy watches", "transactions", "precision", "95% interval", "sender's node or a peer",
+                       "95% interval"], rows))
+    d = t["dandelion_prediction"]
+    measured = t["spy_all_nodes"]["precision"]
+    out.append(f"Dandelion++'s constants predict a precision of {d['precision']:g} for this spy: the sender "
+               f"never fluffs its own transaction and the feed never shows a node its own wallet's, and a stem "
+               f"has {d['mean_stem_hops']:g} hops on average (each hop fluffs with probability "
+               f"{d['fluff_probability']:g}). Measured: {_fmt(measured)}, "
+               f"{'as predicted' if measured == d['precision'] else f'{_fmt(measured)} from the prediction'}.\n")
     return "\n".join(out)

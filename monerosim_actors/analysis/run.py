@@ -17,7 +17,7 @@ import pandas as pd
 
 from monerosim_actors.plan.model import Plan
 
-from . import load, races, tables
+from . import load, races, tables, transactions
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,19 @@ class Run:
         """One row per (src, dst) host pair: message counts, latency percentiles, the path latency
         and the excess over it (first messages on a connection apart)."""
         return tables.links_table(self.messages)
+
+    @cached_property
+    def tx_seen(self) -> pd.DataFrame:
+        """One row per (transaction, node) first public sighting, with the delay since the send
+        (:mod:`.transactions`)."""
+        return transactions.tx_seen_table(self.events, self.plan, self.time_scale)
+
+    @cached_property
+    def transactions(self) -> pd.DataFrame:
+        """One row per transaction a user sent: its first public sighting, how long until 50%, 90%
+        and all nodes showed it, and its confirmation (:mod:`.transactions`)."""
+        return transactions.transactions_table(self.events, self.tx_seen, self.payments, self.plan,
+                                               self.time_scale)
 
     @cached_property
     def start(self) -> float | None:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from monerosim_actors.events.names import EventName
 
-from . import prediction, races
+from . import prediction, races, transactions
 from .paths import backend
 from .run import Run
 from .tables import select
@@ -58,6 +58,7 @@ def summarize(run: Run) -> dict[str, Any]:
         **seconds("propagation", run.block_seen.loc[~run.block_seen["is_miner"], "delay_s"],
                   (50, 90, 99), k),
         "nodes": {"final_heights": final_heights(run)},
+        "transactions": transactions.transactions_summary(run.transactions, run.tx_seen, run.plan),
     }
 
 

@@ -2,8 +2,9 @@
 
 Each run that is done is read and summarised as ``analyze`` does one run (:func:`summarize`); from
 each summary a few numbers are taken (:data:`METRICS`): the coordination latency p50/p90/p99 of every
-message type, the blocks-share error, the payment confirmation delay, the block propagation delay
-and the stale rate (measured and predicted).
+message type, the blocks-share error, the payment confirmation delay, the block propagation delay,
+the stale rate (measured and predicted), and how transactions spread (the
+first public sighting, every node, and the first spy's precision).
 Per point (one combination of the swept values) their mean over the seeds is given with a Student t
 95% confidence interval (the seeds are independent replications; with one seed there is no
 interval). One CSV table per metric, ``summary.json``, pictures of each metric against each swept
@@ -80,6 +81,20 @@ def stale_rate(summary: dict[str, Any]) -> dict[Series, float | None]:
             ("predicted",): pred.get("rate") if pred.get("available") else None}
 
 
+def tx_spread(summary: dict[str, Any]) -> dict[Series, float | None]:
+    """How transactions spread (docs/analysis.md, "Transactions"): the time from the send to the
+    first public sighting and to every node (p50, scenario seconds), and the first spy's precision and
+    how often the first sighting is the sender's node or a peer of it. None where no node logged
+    ``tx_seen``."""
+    t = summary.get("transactions", {})
+    if not t.get("available"):
+        return {(name,): None for name in ("first_public_p50", "reach_all_p50", "spy_precision",
+                                          "spy_sender_or_peer")}
+    return {("first_public_p50",): t["first_public_s"]["p50"], ("reach_all_p50",): t["reach_all_s"]["p50"],
+            ("spy_precision",): t["spy_all_nodes"]["precision"],
+            ("spy_sender_or_peer",): t["spy_all_nodes"]["sender_or_peer"]}
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
@@ -103,6 +118,8 @@ METRICS = (
            lambda s: s[0] == "p50"),
     Metric("stale_rate", "stale rate (measured)", "", ("statistic",), stale_rate,
            lambda s: s[0] == "measured"),
+    Metric("tx_spread", "transaction spread: first public sighting p50", "", ("statistic",), tx_spread,
+           lambda s: s[0] == "first_public_p50"),
 )
 
 

@@ -124,6 +124,30 @@ def test_browsers_tell_each_other_their_tip_over_the_bus(example_run: Callable[[
 
 
 @pytest.mark.timeout(1800)
+def test_transactions_spread_as_a_correct_run_must(example_run: Callable[[str], Path]) -> None:
+    """The quickstart's users run nodes of their own: every node logs `tx_seen`, no node shows a
+    transaction sooner after its send than the path from the sender's node allows, the reach times are
+    in order, every confirmed payment was shown by every node but its sender's (whose wallet sent it:
+    monerod publishes no transaction it holds as its own), and the first spy is as Dandelion++ predicts."""
+    from monerosim_actors.analysis import load_run
+    from monerosim_actors.analysis.transactions import law_violations
+
+    out = example_run("quickstart")
+    run = load_run(out)
+    assert len(run.tx_seen) > 0
+    assert law_violations(run.transactions, run.tx_seen, run.plan) == []
+    nodes = {h.name for h in run.plan.hosts if h.monerod is not None}
+    confirmed = run.transactions[run.transactions["confirmed_at"].notna()]
+    assert len(confirmed) > 0
+    for tx in confirmed.itertuples():
+        seen = set(run.tx_seen.loc[run.tx_seen["txid"] == tx.txid, "node"])
+        assert seen == nodes - {tx.sender_node}, f"{tx.txid}: shown by {sorted(seen)}"
+    summary = json.loads((out / "report" / "summary.json").read_text())["transactions"]
+    assert summary["spy_all_nodes"]["precision"] == summary["dandelion_prediction"]["precision"] == 0.0
+    assert "Transactions" in (out / "report" / "report.md").read_text()
+
+
+@pytest.mark.timeout(1800)
 def test_steady_state_latency_is_the_path_latency_within_one_percent(
         example_run: Callable[[str], Path]) -> None:
     out = example_run("regions_example")
