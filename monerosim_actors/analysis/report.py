@@ -369,14 +369,15 @@ def transactions_section(t: dict[str, Any], heading: str) -> str:
         v = t[name]
         return f"p50 {_fmt(v['p50'])} s, p90 {_fmt(v['p90'])} s, p99 {_fmt(v['p99'])} s"
 
-    out.append(f"{t['transactions']} transactions sent; {t['seen_by_every_node']} were shown by all {t['nodes']} "
-               f"nodes' pools. A node's pool feed shows a transaction only once it is fluffed (monerod "
-               f"publishes no stem-phase transaction and none its own wallet sent), so the first sighting is "
-               f"the first public one, after the Dandelion++ stem.\n")
+    out.append(f"{t['transactions']} transactions sent; {t['seen_by_all_but_the_fluffer']} were shown by every one "
+               f"of the {t['nodes']} nodes' pools but the fluffing node's (times to 50%, 90% and every node count "
+               f"the nodes that can show it: all but that one). A node's pool feed shows a transaction once the fluff reaches it (monerod "
+               f"publishes no copy it holds on a stem or as its own wallet's), so the first sighting is the "
+               f"first public one, after the Dandelion++ stem, and the node that fluffed it never shows it.\n")
     out.append(_table(["from the send to", "p50 s", "p90 s", "p99 s"],
                       [[what, t[key]["p50"], t[key]["p90"], t[key]["p99"]] for what, key in (
                           ("first public sighting", "first_public_s"), ("50% of the nodes", "reach_50_s"),
-                          ("90% of the nodes", "reach_90_s"), ("every node", "reach_all_s"),
+                          ("90% of the nodes", "reach_90_s"), ("every node but the fluffer", "reach_all_s"),
                           ("each node (every sighting)", "delay_to_node_s"))]))
     rows = []
     for label, v in (("every node", t["spy_all_nodes"]),
@@ -388,10 +389,15 @@ def transactions_section(t: dict[str, Any], heading: str) -> str:
     out.append(_table(["spy watches", "transactions", "precision", "95% interval", "sender's node or a peer",
                        "95% interval"], rows))
     d = t["dandelion_prediction"]
+    f = t["fluffed_by_sender"]
     measured = t["spy_all_nodes"]["precision"]
-    out.append(f"Dandelion++'s constants predict a precision of {d['precision']:g} for this spy: the sender "
-               f"never fluffs its own transaction and the feed never shows a node its own wallet's, and a stem "
-               f"has {d['mean_stem_hops']:g} hops on average (each hop fluffs with probability "
-               f"{d['fluff_probability']:g}). Measured: {_fmt(measured)}, "
-               f"{'as predicted' if measured == d['precision'] else f'{_fmt(measured)} from the prediction'}.\n")
+    apart = (f", {_fmt(round(measured - d['precision'], 6))} from the prediction"
+             if measured is not None and d["precision"] is not None else "")
+    out.append(f"Dandelion++'s constants (each stem hop fluffs with probability {d['fluff_probability']:g}, "
+               f"{d['mean_stem_hops']:g} hops on average; the sender always stems) predict a precision of "
+               f"{_fmt(d['precision'])} for this spy ({d['fluff_probability']:g} / {d['mean_peers']:g} peers "
+               f"per node); measured {_fmt(measured)}{apart}. The node that fluffed a transaction is the one "
+               f"node that never shows it; it is known for {f['known']} transactions, and the sender's node "
+               f"fluffed {_fmt(f['share'])} of them (95% interval {_interval(f['ci'])}; predicted "
+               f"{d['fluffed_by_sender']:g}).\n")
     return "\n".join(out)

@@ -5,22 +5,24 @@ Rows come from the users' ``payment_sent`` (the transaction, its sender and when
 and the nodes' ``tx_seen`` (the first time each node's pool feed showed it). The sender's node is the
 user's own monerod, or the public node its wallet uses (``plan``: the host's ``node``).
 
-What the figures can see: monerod 0.18 publishes a transaction on its ``txpool_add`` feed only when it
-received it fluffed (or in a block), never for one its own wallet sent or one it holds on a
-Dandelion++ stem. So the first ``tx_seen`` is the first *public* sighting: the node that fluffed the
-transaction is itself invisible, and so is the sender's node (it already holds the transaction when
-the fluff reaches it). The stem, its length and its nodes cannot be seen; the time from the send to
-the first public sighting bounds it.
+What the figures can see: monerod 0.18 publishes a transaction on its ``txpool_add`` feed when it
+receives it *fluffed* (or in a block): ``core::handle_incoming_txs`` publishes only the ``legacy``
+relay category. A copy it holds as its own wallet's (``local``) or on a Dandelion++ stem is not
+public, and is published when the fluff reaches the node (the copy is upgraded then). The node that
+fluffed the transaction never receives it fluffed, so it alone never shows it: when every node but
+one showed a transaction, that one is the node that fluffed it (``fluffed_by``). The stem itself (its
+nodes, its length) cannot be seen; the time from the send to the first public sighting bounds it.
 
 **The first-spy view.** A spy watching the pools of a set of nodes guesses that the first node to
 show a transaction is its sender's node. Its precision is how often that guess is right, with an
 exact 95% interval; beside it, how often the first sighting is the sender's node or one of its peers
-(the nodes it dials or that dial it: ``plan``'s ``monerod.peers``). Dandelion++'s constants predict the
-precision of this spy: the sender never fluffs its own transaction (it sends it on a stem) and the
-feed never shows a node its own wallet's transaction, so the predicted precision is 0; each stem hop
-fluffs with probability ``CRYPTONOTE_DANDELIONPP_FLUFF_PROBABILITY`` = 0.2 (else forwards), so a
-stem has 1 / 0.2 = 5 hops on average and the fluffing node is the sender's own stem peer with
-probability 0.2.
+(the nodes it dials or that dial it: ``plan``'s ``monerod.peers``). What Dandelion++'s constants
+predict, on the model of the protocol's paper (the sender always stems, each stem hop fluffs with
+probability ``CRYPTONOTE_DANDELIONPP_FLUFF_PROBABILITY`` = 0.2): the fluffer is the sender's own stem
+peer with probability 0.2, and then the sender is one of the fluffer's peers, the first of them to show
+it with probability 1 / (the fluffer's peers); deeper in the stem it is not a peer. So the predicted
+precision is 0.2 / mean number of peers, and the predicted share of transactions the sender's node
+fluffs itself is 0; the report sets the measured figures beside them.
 """
 
 from __future__ import annotations
@@ -94,14 +96,16 @@ def transactions_table(events: dict[str, pd.DataFrame], tx_seen: pd.DataFrame, p
                        plan: Plan, time_scale: float) -> pd.DataFrame:
     """One row per transaction a user sent: sender, its node, when the wallet sent it, the first
     public sighting (when, where, how long after the send), how long until 50%, 90% and all of the
-    nodes had shown it, and when it was confirmed (the marketplace's ``payment_confirmed``)."""
+    nodes that can show it (every node but the one that fluffed it) had shown it, the node that fluffed it (the one node that never showed it, when every other
+    did), and when it was confirmed (the marketplace's ``payment_confirmed``)."""
     columns = ["txid", "sender", "sender_node", "sent_at", "first_seen_at", "first_seen_node",
-               "first_seen_s", "reach_50_s", "reach_90_s", "reach_all_s", "nodes_seen", "confirmed_at",
-               "confirmed_height"]
+               "first_seen_s", "reach_50_s", "reach_90_s", "reach_all_s", "nodes_seen", "fluffed_by",
+               "confirmed_at", "confirmed_height"]
     sent = _sends(events, plan)
     if not len(sent):
         return pd.DataFrame(columns=columns)
-    nodes = sum(1 for h in plan.hosts if h.monerod is not None)
+    node_names = {h.name for h in plan.hosts if h.monerod is not None}
+    nodes = len(node_names)
     rows = []
     by_tx = dict(tuple(tx_seen.groupby("txid", sort=False)))
     for tx in sent.itertuples():
@@ -109,8 +113,8 @@ def transactions_table(events: dict[str, pd.DataFrame], tx_seen: pd.DataFrame, p
         times = np.sort(seen["seen_at"].to_numpy()) if seen is not None else np.array([])
         first = seen.sort_values(["seen_at", "node"]).iloc[0] if seen is not None else None
         reach = {}
-        for fraction in REACH:
-            need = max(1, int(np.ceil(fraction * nodes)))
+        for fraction in REACH:  # of the nodes that can show it: all but the one that fluffed it
+            need = max(1, int(np.ceil(fraction * max(1, nodes - 1))))
             reach[fraction] = round((times[need - 1] - tx.sent_at) * time_scale, 6) if len(times) >= need else np.nan
         rows.append({"txid": tx.txid, "sender": tx.sender, "sender_node": tx.sender_node, "sent_at": tx.sent_at,
                      "first_seen_at": first["seen_at"] if first is not None else np.nan,
@@ -118,10 +122,16 @@ def transactions_table(events: dict[str, pd.DataFrame], tx_seen: pd.DataFrame, p
                      "first_seen_s": round((first["seen_at"] - tx.sent_at) * time_scale, 6) if first is not None
                      else np.nan,
                      "reach_50_s": reach[0.5], "reach_90_s": reach[0.9], "reach_all_s": reach[1.0],
-                     "nodes_seen": len(times)})
+                     "nodes_seen": len(times), "fluffed_by": _fluffer(node_names, seen)})
     table = pd.DataFrame(rows, columns=columns[:-2])
     confirmed = payments.dropna(subset=["txid"]).drop_duplicates("txid")[["txid", "confirmed_at", "confirmed_height"]]
     return table.merge(confirmed, on="txid", how="left")[columns]
+
+
+def _fluffer(nodes: set[str], seen: pd.DataFrame | None) -> str | None:
+    """The one node that never showed a transaction every other node showed: the one that fluffed it."""
+    missing = nodes - (set(seen["node"]) if seen is not None else set())
+    return next(iter(missing)) if len(missing) == 1 else None
 
 
 def _ci(k: int, n: int) -> list[float] | None:
@@ -149,6 +159,13 @@ def spy_view(transactions: pd.DataFrame, tx_seen: pd.DataFrame, plan: Plan,
             "sender_or_peer": round(near / n, 6) if n else None, "sender_or_peer_ci": _ci(near, n)}
 
 
+def _share(transactions: pd.DataFrame, column: str) -> dict[str, Any]:
+    """Of the transactions whose fluffing node is known, the share the sender's node fluffed itself."""
+    known = transactions.dropna(subset=[column])
+    k, n = int((known[column] == known["sender_node"]).sum()), len(known)
+    return {"known": n, "share": round(k / n, 6) if n else None, "ci": _ci(k, n)}
+
+
 def transactions_summary(transactions: pd.DataFrame, tx_seen: pd.DataFrame, plan: Plan) -> dict[str, Any]:
     """The transaction figures of ``summary.json``; ``available: false`` with the reason when no node
     logged ``tx_seen`` (runs from before it, or only wallet-only users)."""
@@ -159,6 +176,8 @@ def transactions_summary(transactions: pd.DataFrame, tx_seen: pd.DataFrame, plan
     nodes = sorted(h.name for h in plan.hosts if h.monerod is not None)
     watched = set(random.Random(f"{plan.seed}/spy").sample(nodes, max(1, round(SPY_FRACTION * len(nodes)))))
     delays = tx_seen["delay_s"].dropna()
+    degrees = [len(p) for p in peers_of(plan).values()]
+    mean_peers = sum(degrees) / len(degrees) if degrees else 0.0
 
     def pct(values: pd.Series) -> dict[str, float | None]:
         values = values.dropna()
@@ -166,15 +185,18 @@ def transactions_summary(transactions: pd.DataFrame, tx_seen: pd.DataFrame, plan
 
     return {
         "available": True, "transactions": int(len(transactions)), "nodes": len(nodes),
-        "seen_by_every_node": int((transactions["nodes_seen"] == len(nodes)).sum()),
+        "seen_by_all_but_the_fluffer": int((transactions["nodes_seen"] >= len(nodes) - 1).sum()),
         "first_public_s": pct(transactions["first_seen_s"]),
         "reach_50_s": pct(transactions["reach_50_s"]), "reach_90_s": pct(transactions["reach_90_s"]),
         "reach_all_s": pct(transactions["reach_all_s"]),
         "delay_to_node_s": pct(delays),
         "spy_all_nodes": spy_view(transactions, tx_seen, plan),
         "spy_fraction": {"fraction": SPY_FRACTION, **spy_view(transactions, tx_seen, plan, watched)},
-        "dandelion_prediction": {"precision": 0.0, "fluff_probability": FLUFF_PROBABILITY,
-                                 "mean_stem_hops": round(1 / FLUFF_PROBABILITY, 3)},
+        "fluffed_by_sender": _share(transactions, "fluffed_by"),
+        "dandelion_prediction": {"precision": round(FLUFF_PROBABILITY / mean_peers, 6) if mean_peers else None,
+                                 "fluffed_by_sender": 0.0, "fluff_probability": FLUFF_PROBABILITY,
+                                 "mean_stem_hops": round(1 / FLUFF_PROBABILITY, 3),
+                                 "mean_peers": round(mean_peers, 3)},
     }
 
 

@@ -179,10 +179,10 @@ class Bus:
         for the first time is logged as ``block_seen`` (with its parent), and a notification that
         starts at or below the known top as ``chain_reorganized`` (the node switched tips). A
         transaction the pool feed shows for the first time is logged as ``tx_seen``: monerod 0.18
-        publishes ``txpool_add`` only for transactions it received in their fluff phase (or in a
-        block), never for one its own wallet sent nor for one it holds on a Dandelion++ stem
-        (``core::handle_incoming_txs`` publishes only the ``legacy`` relay category), so the first
-        ``tx_seen`` is the first public sighting, after the stem (docs/analysis.md).
+        publishes ``txpool_add`` when it receives a transaction fluffed (or in a block), not while it
+        holds it as its own wallet's or on a Dandelion++ stem (``core::handle_incoming_txs``
+        publishes only the ``legacy`` relay category), so the first ``tx_seen`` is the first public
+        sighting, after the stem, and the node that fluffed it never shows it (docs/analysis.md).
         """
         raw = b"".join(frames)
         topic, _, payload = raw.partition(b":")
