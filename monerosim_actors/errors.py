@@ -3,7 +3,8 @@
     MonerosimError
     ├── ScenarioError        a scenario file is wrong; carries every problem found (file, line, key path)
     ├── OutputError          an output folder cannot be written or is not what a stage expects
-    ├── ShimBuildError       the Shadow compatibility shim cannot be compiled (no C compiler, or it failed)
+    ├── PreloadBuildError    a preload library (the Shadow shim, RandomX sharing) cannot be compiled
+    ├── RandomxFilesError    the shared RandomX cache or dataset cannot be written
     ├── ProcessError         a managed program (monerod, wallet-rpc) failed: host, argv, code, log tail
     ├── RpcError             a JSON-RPC call failed
     │   ├── RpcTimeout       no answer in time (connecting or reading)
@@ -56,8 +57,13 @@ class OutputError(MonerosimError):
     """An output folder cannot be written, would be overwritten, or is not a run."""
 
 
-class ShimBuildError(MonerosimError):
-    """The Shadow compatibility shim cannot be compiled: no C compiler, or the compiler failed."""
+class PreloadBuildError(MonerosimError):
+    """A preload library (the Shadow compatibility shim, the RandomX sharing library) cannot be
+    compiled: no C compiler, or the compiler failed."""
+
+
+class RandomxFilesError(MonerosimError):
+    """The shared RandomX files cannot be written (no librandomx, no space, no memory)."""
 
 
 class ProcessError(MonerosimError):

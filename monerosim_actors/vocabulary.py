@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Literal
 
 LaunchMode = Literal["runtime", "shadow"]
+RandomxMode = Literal["shared", "private"]
+"""``monero.randomx``: one RandomX cache per machine for every monerod (and fast mining), or one each."""
 """Who starts monerod and the wallet: the host runtime (``runtime``) or Shadow itself (``shadow``)."""
 
 Addressing = Literal["shadow", "loopback"]

@@ -92,8 +92,11 @@ class RecordingEvents:
 def _shim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Build the Shadow compatibility shim into a folder of the test session, not the user's cache
     (child processes, such as a ``monerosim-actors gen`` a test starts, inherit it)."""
-    from monerosim_actors.shadow.shim import CACHE_ENV
+    from monerosim_actors.native import CACHE_ENV
+    from monerosim_actors.randomx import share as randomx_share
 
+    # The shared RandomX files stay the machine's (2.3 GB, written once per machine, not per session).
+    os.environ.setdefault(randomx_share.DIR_ENV, str(randomx_share.files_dir()))
     old = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("shim-cache"))
     yield

@@ -41,7 +41,7 @@ from monerosim_actors.events.names import EventName
 from monerosim_actors.events.read import decode_lines, is_event
 from monerosim_actors.plan.addresses import FIRST_ADDRESS, Relocation
 from monerosim_actors.plan.model import HostPlan, Plan, ProcessPlan
-from monerosim_actors.runtime.child import Child, read_tail, spawn
+from monerosim_actors.runtime.child import Child, environment_with, read_tail, spawn
 from monerosim_actors.runtime.clock import TIME_SCALE_ENV
 from monerosim_actors.runtime.process import TERM_TIMEOUT_S as PROGRAM_TERM_TIMEOUT_S
 from monerosim_actors.runtime.stopping import terminate
@@ -232,7 +232,7 @@ class LocalBackend:
         data_dir = host_data_dir(self.out_dir, host.name)
         argv = [process.path, *process.args]
         runtime = process.name == RUNTIME
-        env = {**os.environ, **process.environment, **(self._runtime_env if runtime else {})}
+        env = {**environment_with(process.environment), **(self._runtime_env if runtime else {})}
         try:
             os.makedirs(data_dir, exist_ok=True)  # a data dir that cannot be made is this host's failure
             child = spawn(process.name, argv, data_dir, host=host.name, env=env, on_exit=self._on_exit,

@@ -95,7 +95,7 @@ def _refuse(message: str) -> int:
 def _run_generated(opts: argparse.Namespace) -> int:
     """``run OUT``: check that OUT is a fresh gen output, then run it."""
     from monerosim_actors.defaults import DATA_DIR
-    from monerosim_actors.shadow.write import read_output
+    from monerosim_actors.shadow.write import ensure_randomx_files, read_output
 
     given = [flag for flag, value in (("-o", opts.out), ("--seed", opts.seed), ("--force", opts.force))
              if value not in (None, False)]
@@ -112,6 +112,7 @@ def _run_generated(opts: argparse.Namespace) -> int:
         problem = _local_problem(plan, opts)
         if problem:
             return _refuse(problem)
+    ensure_randomx_files(plan)  # deleted since gen, or generated on another machine
     return _run(plan, out, opts)
 
 

@@ -42,6 +42,10 @@ class MonerodPlan:
     """``IP:PORT`` of the nodes this one connects to, and the only ones it dials
     (``--add-exclusive-node``): without that, monerod also dials the public network's seed nodes."""
     extra_args: tuple[str, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
+    """What monerod runs with besides its host's environment: the RandomX sharing library preloaded
+    and where its files are (:func:`monerosim_actors.randomx.share.monerod_environment`); an
+    ``LD_PRELOAD`` here comes after the one it inherits."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,10 @@ class Plan:
     shadow_compat_shim: bool = False
     """Every process in ``shadow.yaml`` preloads the compatibility shim gen copies into OUT
     (:data:`monerosim_actors.defaults.SHIM_FILE`); only for plans laid out for Shadow."""
+    randomx_files: tuple[str, ...] = ()
+    """The shared RandomX files the run's monerods map (``cache``, and ``dataset`` when pools mine in
+    fast mode): gen copies the library into OUT (:data:`monerosim_actors.defaults.RANDOMX_FILE`) and
+    gen and run write the files where they are missing."""
     message_modules: tuple[str, ...] = ()
     """The modules of every role class in the plan. Each host imports them all before its role
     starts, so it can decode every message type of the run, including a custom role's own."""

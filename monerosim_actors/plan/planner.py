@@ -18,6 +18,7 @@ from typing import Any
 from monerosim_actors import defaults
 from monerosim_actors.plan import monero_args
 from monerosim_actors.plan.addresses import FIRST_ADDRESS, addresses
+from monerosim_actors.randomx import share as randomx_share
 from monerosim_actors.errors import Problem, ScenarioError
 from monerosim_actors.plan.model import (
     PLAN_VERSION, Addressing, Binaries, ConsensusPlan, HostPlan, MonerodPlan, NetworkPlan, NodeAccess, Plan,
@@ -100,6 +101,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                for host, node_peers in zip(with_node, peers)}
     _fill_coordination_params(agents, names, scenario)
     nodes = _node_access(agents, names, ips, random.Random(f"{seed}/remote-nodes"))
+    randomx_files, pool_env, node_env = _randomx(scenario, out_dir)
     listening = {SERVICE_BLOCK_CONTROLLER, SERVICE_MARKETPLACE_DIRECTORY, *(r for a in agents for r in a.talks_to)}
 
     hosts = []
@@ -114,7 +116,8 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                 p2p_port=defaults.MONEROD_P2P_PORT, rpc_port=defaults.MONEROD_RPC_PORT,
                 zmq_rpc_port=defaults.MONEROD_ZMQ_RPC_PORT, zmq_pub_port=defaults.MONEROD_ZMQ_PUB_PORT,
                 difficulty=scenario.consensus.difficulty, peers=tuple(peer_of[i]),
-                extra_args=scenario.monero.monerod_args) if agent.monerod else None,
+                extra_args=scenario.monero.monerod_args,
+                environment=pool_env if agent.role == "mining_pool" else node_env) if agent.monerod else None,
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
                               daemon_address=f"{node.ip}:{node.rpc_port}" if node else "",
                               extra_args=scenario.monero.wallet_args,
@@ -146,8 +149,21 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                              "use_memory_manager": False},
         shadow_host_option_defaults=dict(scenario.shadow_host_option_defaults),
         shadow_compat_shim=scenario.shadow_compat_shim and addressing == "shadow",
+        randomx_files=randomx_files,
         message_modules=tuple(sorted({h.role_class.partition(":")[0] for h in hosts})),
         hosts=tuple(hosts))
+
+
+def _randomx(scenario: Scenario, out_dir: str) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
+    """The shared RandomX files a run needs, and the environment of a pool's monerod and of any other's:
+    nothing with ``monero.randomx: private``."""
+    if scenario.monero.randomx == "private":
+        return (), {}, {}
+    library = os.path.join(out_dir, defaults.RANDOMX_FILE)
+    fast = scenario.consensus.difficulty >= randomx_share.FAST_MINING_FROM_DIFFICULTY
+    files = (randomx_share.Kind.CACHE, randomx_share.Kind.DATASET) if fast else (randomx_share.Kind.CACHE,)
+    return (tuple(k.name.lower() for k in files), randomx_share.monerod_environment(library, fast=fast),
+            randomx_share.monerod_environment(library, fast=False))
 
 
 def host_seed(seed: int, host: str) -> int:
@@ -343,7 +359,7 @@ def _monero_processes(host: HostPlan, scenario: Scenario, out_dir: str) -> list[
     procs = []
     if host.monerod is not None:
         argv = monero_args.monerod_argv(scenario.monero.monerod, host, data_dir)
-        procs.append(ProcessPlan("monerod", argv[0], tuple(argv[1:]), host.start_time_s))
+        procs.append(ProcessPlan("monerod", argv[0], tuple(argv[1:]), host.start_time_s, host.monerod.environment))
     if host.wallet is not None:
         argv = monero_args.wallet_argv(scenario.monero.wallet_rpc, host, data_dir)
         procs.append(ProcessPlan("wallet", argv[0], tuple(argv[1:]), host.start_time_s + WALLET_DELAY_S))

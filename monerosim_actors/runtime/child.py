@@ -105,6 +105,15 @@ def read_tail(path: str, lines: int, offset: int = 0) -> str:
     return "\n".join(data.decode("utf-8", "replace").rstrip().splitlines()[-lines:])
 
 
+def environment_with(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``extra`` on top; an ``LD_PRELOAD`` in ``extra`` is appended
+    to the inherited one (under Shadow that is the compatibility shim, which must stay first)."""
+    env = dict(os.environ)
+    for name, value in extra.items():
+        env[name] = f"{env[name]} {value}" if name == "LD_PRELOAD" and env.get(name) else value
+    return env
+
+
 def spawn(name: str, argv: Sequence[str], data_dir: str, *, host: str, on_exit: Callable[[Child], None],
           env: Mapping[str, str] | None = None, block_stop_signals: bool = False) -> Child:
     """Start ``argv`` in ``data_dir`` as a session leader, its output appended to ``NAME.stdout`` and

@@ -23,8 +23,8 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -32,7 +32,7 @@ import pykka
 from monerosim_actors.errors import ProcessError, RpcError
 from monerosim_actors.events.names import EventName
 from monerosim_actors.runtime import pidfile
-from monerosim_actors.runtime.child import Child, read_tail, spawn
+from monerosim_actors.runtime.child import Child, environment_with, read_tail, spawn
 from monerosim_actors.runtime.context import EventSink, TimerService
 from monerosim_actors.runtime.stopping import KILL_WAIT_S, terminate
 
@@ -71,6 +71,8 @@ class ProcessSpec:
     """Asks the program to exit (may raise :class:`RpcError`)."""
     log_file: str | None = None
     """The program's own log, shown when its output files say nothing."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Added to this process's environment for the program (:func:`environment_with`)."""
     managed: bool = True
     ready_timeout_s: float = 120.0
     stop_timeout_s: float = STOP_TIMEOUT_S
@@ -181,7 +183,8 @@ class ProcessSupervisor(pykka.ThreadingActor):
                 pass
 
         try:
-            child = spawn(spec.name, spec.argv, spec.data_dir, host=self.host, on_exit=on_exit)
+            child = spawn(spec.name, spec.argv, spec.data_dir, host=self.host, on_exit=on_exit,
+                          env=environment_with(spec.environment) if spec.environment else None)
         except OSError as e:
             raise ProcessError(f"cannot start {spec.name} ({spec.argv[0] if spec.argv else '?'}): {e}",
                                host=self.host, argv=list(spec.argv)) from e

@@ -216,6 +216,7 @@ class HostSystem:
             probe=lambda: daemon.get_info(retries=0, timeout=PROBE_TIMEOUT_S),
             stop_rpc=lambda: daemon.stop_daemon(timeout=PROBE_TIMEOUT_S),
             log_file=os.path.join(self.data_dir, MONEROD_DIR, "monerod.log"),
+            environment=self.config.host.monerod.environment if self.config.host.monerod else {},
             managed=self.config.launch_mode == "runtime", ready_timeout_s=self.ready_timeout_s)
 
     def _wallet_spec(self, wallet: WalletRpc) -> ProcessSpec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from monerosim_actors.vocabulary import BlockScheduleKind, LaunchMode, TopologyKind
+from monerosim_actors.vocabulary import BlockScheduleKind, LaunchMode, RandomxMode, TopologyKind
 
 MAX_SEED = 2**32 - 1
 """Shadow's ``general.seed`` is a 32-bit unsigned integer (the CLI's --seed uses this bound too)."""
@@ -158,6 +158,9 @@ class MoneroSpec:
     monerod_args: tuple[str, ...]
     wallet_args: tuple[str, ...]
     launch: LaunchMode
+    randomx: RandomxMode = "shared"
+    """``shared``: every monerod maps one RandomX cache per machine, and mining nodes hash in fast mode on
+    one shared dataset (:mod:`monerosim_actors.randomx`); ``private``: each monerod as Debian ships it."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from typing import Any, get_args
 
-from monerosim_actors.vocabulary import MANAGED_MONEROD_FLAGS, MANAGED_WALLET_FLAGS, LaunchMode
+from monerosim_actors.vocabulary import MANAGED_MONEROD_FLAGS, MANAGED_WALLET_FLAGS, LaunchMode, RandomxMode
 from monerosim_actors.scenario import monero_options
 from monerosim_actors.scenario.checks import Checker, one_of, string, string_list
 from monerosim_actors.scenario.model import MoneroSpec
@@ -52,7 +52,8 @@ from stdin), and boost refuses a flag given twice, so the program would not star
 def read_monero(chk: Checker, root: dict[str, Any]) -> MoneroSpec:
     """``monero``: the binaries (found on this machine), extra flags that do not fight ours, who launches."""
     path: Path = ("monero",)
-    m = chk.section(root, (), "monero", ("monerod", "wallet_rpc", "monerod_args", "wallet_args", "launch"))
+    m = chk.section(root, (), "monero", ("monerod", "wallet_rpc", "monerod_args", "wallet_args", "launch",
+                                              "randomx"))
     monerod = chk.executable(chk.get(m, path, "monerod", string, "/usr/bin/monerod"), path + ("monerod",))
     wallet = chk.executable(chk.get(m, path, "wallet_rpc", string, "/usr/bin/monero-wallet-rpc"),
                             path + ("wallet_rpc",))
@@ -61,7 +62,8 @@ def read_monero(chk: Checker, root: dict[str, Any]) -> MoneroSpec:
     _check_args(chk, path + ("monerod_args",), "monerod", monerod_args or (), MANAGED_MONEROD_FLAGS)
     _check_args(chk, path + ("wallet_args",), "monero-wallet-rpc", wallet_args or (), MANAGED_WALLET_FLAGS)
     return MoneroSpec(monerod, wallet, monerod_args, wallet_args,  # type: ignore[arg-type]
-                      chk.get(m, path, "launch", one_of(get_args(LaunchMode)), "runtime"))
+                      chk.get(m, path, "launch", one_of(get_args(LaunchMode)), "runtime"),
+                      chk.get(m, path, "randomx", one_of(get_args(RandomxMode)), "shared"))
 
 
 def _check_args(chk: Checker, path: Path, program: monero_options.Program, args: tuple[str, ...],

@@ -76,7 +76,9 @@ def _host(plan: Plan, host: HostPlan, shim: str | None) -> dict[str, Any]:
 
 def _process(plan: Plan, proc: ProcessPlan, shim: str | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"path": proc.path, "args": list(proc.args)}
-    environment = {**proc.environment, "LD_PRELOAD": shim} if shim else proc.environment
+    environment = dict(proc.environment)
+    if shim:  # first: the shim answers calls every process makes from its first moment
+        environment["LD_PRELOAD"] = " ".join(p for p in (shim, environment.get("LD_PRELOAD")) if p)
     if environment:
         entry["environment"] = {k: environment[k] for k in sorted(environment)}
     entry["start_time"] = shadow_time(proc.start_time_s)

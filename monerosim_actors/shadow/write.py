@@ -23,28 +23,33 @@ from monerosim_actors import __version__, defaults
 from monerosim_actors.shadow import config as shadow_config, shim as shadow_shim
 from monerosim_actors.errors import OutputError
 from monerosim_actors.plan.model import PLAN_VERSION, HostPlan, Plan, host_config, read_json_file
+from monerosim_actors.randomx import share as randomx_share
 
 log = logging.getLogger(__name__)
 
 
 def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
     """Write ``shadow.yaml``, ``plan.json``, ``hosts/HOST.json``, ``network.gml`` (when the network
-    is not Shadow's switch) and the Shadow compatibility shim (when the plan preloads it) into
-    ``out_dir``; return its absolute path. The shim is built (or found in its cache) before anything
-    is written.
+    is not Shadow's switch), the Shadow compatibility shim (when the plan preloads it) and the RandomX
+    sharing library (when its monerods share RandomX) into ``out_dir``; return its absolute path. The
+    libraries are built (or found in their cache), and the shared RandomX files written where they
+    are missing (:func:`monerosim_actors.randomx.share.ensure`), before anything is written.
 
     ``out_dir`` must be the folder the plan was built for (its paths are baked into the files).
     Nothing a backend chooses at run time (the local backend's time scale and addresses) goes in.
 
     Raises:
         OutputError: OUT is not empty (without ``force``), is not a folder, or cannot be written.
-        ShimBuildError: the plan preloads the shim and it cannot be compiled.
+        PreloadBuildError: a library the plan preloads cannot be compiled.
+        RandomxFilesError: the shared RandomX files cannot be written.
         ValueError: the plan was built for another folder (a programming error).
     """
     out = os.path.abspath(out_dir)
     _check_built_for(plan, out)
     _check_replaceable(out, force)
     shim = shadow_shim.build() if plan.shadow_compat_shim else None
+    randomx = randomx_share.build() if plan.randomx_files else None
+    ensure_randomx_files(plan)
     parent = os.path.dirname(out)
     try:
         os.makedirs(parent, exist_ok=True)
@@ -55,6 +60,8 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
         _write_files(plan, out, tmp)
         if shim is not None:
             shutil.copyfile(shim, os.path.join(tmp, defaults.SHIM_FILE))
+        if randomx is not None:
+            shutil.copyfile(randomx, os.path.join(tmp, defaults.RANDOMX_FILE))
         _write_marker(tmp)
         _move_into_place(tmp, out)
     except OSError as e:
@@ -95,10 +102,22 @@ def read_output(out_dir: str) -> Plan:
                if not os.path.isfile(os.path.join(out, defaults.HOSTS_DIR, f"{h.name}.json"))]
     if plan.shadow_compat_shim and not os.path.isfile(os.path.join(out, defaults.SHIM_FILE)):
         lacking.append(defaults.SHIM_FILE)
+    if plan.randomx_files and not os.path.isfile(os.path.join(out, defaults.RANDOMX_FILE)):
+        lacking.append(defaults.RANDOMX_FILE)
     if lacking:
         more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
         raise OutputError(f"{out} is incomplete: it has no {', '.join(lacking[:3])}{more}: generate it again")
     return plan
+
+
+def ensure_randomx_files(plan: Plan) -> None:
+    """The shared RandomX files the plan's monerods map, written where they are missing or invalid
+    (gen, and each backend before it starts a run: a file deleted since, or another machine).
+
+    Raises:
+        PreloadBuildError, RandomxFilesError: see :func:`monerosim_actors.randomx.share.ensure`.
+    """
+    randomx_share.ensure(randomx_share.Kind[name.upper()] for name in plan.randomx_files)
 
 
 def _check_built_for(plan: Plan, out: str) -> None:

@@ -22,6 +22,7 @@ from monerosim_actors import defaults
 from monerosim_actors.shadow.write import write_output
 from monerosim_actors.plan.model import Plan
 from monerosim_actors.plan.planner import build_plan
+from monerosim_actors.randomx import share as randomx_share
 from monerosim_actors.scenario.load import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +42,8 @@ def _kept_files(plan: Plan) -> list[str]:
 
 
 def _normalised(text: str, out: Path, python: str) -> str:
-    return text.replace(str(out), "$OUT").replace(python, "$PYTHON").replace(str(REPO), "$REPO")
+    return (text.replace(str(out), "$OUT").replace(python, "$PYTHON").replace(str(REPO), "$REPO")
+            .replace(str(randomx_share.files_dir()), "$RANDOMX_FILES"))
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
