@@ -10,6 +10,11 @@ and 120 runtimes) a wallet-rpc held ~13 MB of its own and a runtime ~20 MB, with
 shared by all of them. So each kind counts its private part per process and its shared part once.
 Shadow itself and the kernel's per-process state (page tables, socket buffers) add a little per
 host. The estimate is for both backends: under Shadow the processes are as real.
+
+Most of a monerod is RandomX: a 256 MiB light-mode cache per seed slot it uses (a mining node uses
+two: ``generateblocks`` takes the alternative slot before the node has verified a block of its own).
+With ``monero.randomx: shared`` every cache is a mapping of one file per machine, so it counts once
+per run, and so does the 2 GiB dataset of the pools' fast mode.
 """
 
 from __future__ import annotations
@@ -22,11 +27,19 @@ import psutil
 
 from monerosim_actors.plan.model import HostPlan, Plan
 
-MINER_MB = 660
-"""RSS of a regtest monerod after mining 100 blocks (bench: 566 to 626 MB over four runs; ~35 MB idle)."""
-NODE_MB = 360
-"""RSS of a regtest monerod that verified 100 blocks mined by a peer (bench: 313 to 337 MB; 330 to 350
-MB of its own under Shadow for the relays and public nodes of the seed's scenario)."""
+RANDOMX_CACHE_MB = 256
+"""One RandomX light-mode cache (262,144 kB in ``/proc/PID/smaps``)."""
+RANDOMX_DATASET_MB = 2080
+"""The RandomX dataset (2,181,038,016 bytes)."""
+MINER_CACHES = 2
+"""Caches a mining monerod holds (the main and the alternative seed slot); another monerod holds one."""
+MINER_OWN_MB = 660 - MINER_CACHES * RANDOMX_CACHE_MB
+"""A regtest monerod after mining 100 blocks, without its caches (bench: 566 to 626 MB RSS over four
+runs with two private caches; ~35 MB idle)."""
+NODE_OWN_MB = 360 - RANDOMX_CACHE_MB
+"""A regtest monerod that verified 100 blocks mined by a peer, without its cache (bench: 313 to 337 MB
+RSS with its private cache; 330 to 350 MB of its own under Shadow for the relays and public nodes of
+the seed's scenario)."""
 MINER_ROLE = "mining_pool"
 """Hosts of this role mine (generateblocks); every other monerod only verifies."""
 WALLET_MB = 16
@@ -52,14 +65,23 @@ class Estimate:
     nodes: int
     """monerods that do not mine (public nodes, relays, users' own)."""
     wallets: int
+    shared_randomx: tuple[str, ...] = ()
+    """:attr:`monerosim_actors.plan.model.Plan.randomx_files`: what every monerod maps once per run."""
 
     @property
     def runtime_mb(self) -> int:
         return self.hosts * (RUNTIME_MB + HOST_OVERHEAD_MB) + (RUNTIME_SHARED_MB if self.hosts else 0)
 
     @property
+    def randomx_mb(self) -> int:
+        """The RandomX caches and dataset: once per run when shared, else a cache per seed slot of each monerod."""
+        if "cache" not in self.shared_randomx:
+            return (self.miners * MINER_CACHES + self.nodes) * RANDOMX_CACHE_MB
+        return RANDOMX_CACHE_MB + (RANDOMX_DATASET_MB if "dataset" in self.shared_randomx else 0)
+
+    @property
     def monerod_mb(self) -> int:
-        return self.miners * MINER_MB + self.nodes * NODE_MB
+        return self.miners * MINER_OWN_MB + self.nodes * NODE_OWN_MB + self.randomx_mb
 
     @property
     def wallet_mb(self) -> int:
@@ -70,8 +92,10 @@ class Estimate:
         return self.runtime_mb + self.monerod_mb + self.wallet_mb
 
     def describe(self) -> str:
-        return (f"{self.total_mb} MiB: {self.miners} mining monerod x {MINER_MB} MiB, {self.nodes} other "
-                f"monerod x {NODE_MB} MiB, {self.wallets} wallet-rpc x {WALLET_MB} MiB (+{WALLET_SHARED_MB} "
+        randomx = (f"RandomX {self.randomx_mb} MiB shared by all" if self.shared_randomx else
+                   f"RandomX caches {self.randomx_mb} MiB (one per node, two per miner)")
+        return (f"{self.total_mb} MiB: {self.miners} mining monerod x {MINER_OWN_MB} MiB, {self.nodes} other "
+                f"monerod x {NODE_OWN_MB} MiB, {randomx}, {self.wallets} wallet-rpc x {WALLET_MB} MiB (+{WALLET_SHARED_MB} "
                 f"shared), {self.hosts} host runtimes x {RUNTIME_MB + HOST_OVERHEAD_MB} MiB "
                 f"(+{RUNTIME_SHARED_MB} shared)")
 
@@ -81,7 +105,8 @@ def estimate(plan: Plan) -> Estimate:
     nodes = [h for h in plan.hosts if h.monerod is not None]
     miners = sum(1 for h in nodes if h.role == MINER_ROLE)
     return Estimate(hosts=len(plan.hosts), miners=miners, nodes=len(nodes) - miners,
-                    wallets=sum(1 for h in plan.hosts if h.wallet is not None))
+                    wallets=sum(1 for h in plan.hosts if h.wallet is not None),
+                    shared_randomx=plan.randomx_files if nodes else ())
 
 
 def mem_available_mb() -> int:

@@ -28,10 +28,22 @@ def test_the_estimate_counts_a_runtime_per_host_and_each_monerod_and_wallet() ->
     need = resources.estimate(plan_with(nodes=6, wallets=4, bare=2, miners=2))
     assert (need.hosts, need.miners, need.nodes, need.wallets) == (8, 2, 4, 4)
     assert need.total_mb == (8 * (resources.RUNTIME_MB + resources.HOST_OVERHEAD_MB) + resources.RUNTIME_SHARED_MB
-                             + 2 * resources.MINER_MB + 4 * resources.NODE_MB
+                             + 2 * resources.MINER_OWN_MB + 4 * resources.NODE_OWN_MB
+                             + (2 * resources.MINER_CACHES + 4) * resources.RANDOMX_CACHE_MB
                              + 4 * resources.WALLET_MB + resources.WALLET_SHARED_MB)
     assert need.describe().startswith(f"{need.total_mb} MiB: 2 mining monerod")
     assert "8 host runtimes" in need.describe()
+
+
+def test_shared_randomx_counts_its_cache_once_and_the_dataset_once() -> None:
+    plan = plan_with(nodes=6, wallets=4, bare=2, miners=2)
+    private = resources.estimate(plan)
+    shared = resources.estimate(replace(plan, randomx_files=("cache",)))
+    fast = resources.estimate(replace(plan, randomx_files=("cache", "dataset")))
+    assert private.randomx_mb == (2 * 2 + 4) * 256 and shared.randomx_mb == 256
+    assert private.total_mb - shared.total_mb == 7 * 256
+    assert fast.total_mb - shared.total_mb == resources.RANDOMX_DATASET_MB
+    assert "RandomX 256 MiB shared by all" in shared.describe()
 
 
 def test_shared_code_is_counted_once() -> None:
@@ -43,8 +55,9 @@ def test_shared_code_is_counted_once() -> None:
 def test_the_constants_are_not_below_the_measured_footprint() -> None:
     measured = json.loads((Path(__file__).parents[2] / "bench/results/monerod_footprint.json").read_text())
     median = measured["median"]
-    assert resources.MINER_MB >= median["monerod_after_100_blocks_rss_mb"]
-    assert resources.NODE_MB >= median["monerod_follower_after_100_blocks_rss_mb"]
+    with_caches = resources.MINER_OWN_MB + resources.MINER_CACHES * resources.RANDOMX_CACHE_MB
+    assert with_caches >= median["monerod_after_100_blocks_rss_mb"]
+    assert resources.NODE_OWN_MB + resources.RANDOMX_CACHE_MB >= median["monerod_follower_after_100_blocks_rss_mb"]
     assert resources.WALLET_MB + resources.WALLET_SHARED_MB >= median["wallet_after_100_blocks_rss_mb"]
     assert resources.RUNTIME_MB + resources.RUNTIME_SHARED_MB >= median["python_runtime_floor_rss_mb"]
 
@@ -61,7 +74,7 @@ def test_a_run_that_does_not_fit_is_refused_with_numbers_and_what_to_do() -> Non
     message = resources.shortage(plan, need - 1)
     assert message is not None
     assert f"only {need - 1} MiB is available" in message
-    assert f"1 mining monerod x {resources.MINER_MB} MiB, 1 other monerod x {resources.NODE_MB} MiB" in message
+    assert f"1 mining monerod x {resources.MINER_OWN_MB} MiB, 1 other monerod x {resources.NODE_OWN_MB} MiB" in message
     for hint in ("node: remote", "public_nodes", "--skip-memory-check"):
         assert hint in message
 
