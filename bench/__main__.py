@@ -20,8 +20,9 @@ from bench.common import ROOT
 
 MODULES = ("bus_latency", "bus_throughput", "coordination", "host_footprint", "local_growth", "shadow_speed")
 """Figures of this suite: ``bench.NAME.main(argv)``."""
-ON_REQUEST = ("shadow_scale",)
-"""Figures run only when named (an hour or more each): ``python -m bench shadow_scale``."""
+ON_REQUEST = ("shadow_scale", "randomx_sharing")
+"""Figures run only when named (shadow_scale: an hour or more; randomx_sharing: two local quickstarts
+per round): ``python -m bench shadow_scale``."""
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "idle_host": ("--seconds", "60"),
     "monerod_footprint": ("--repeat", "1"),

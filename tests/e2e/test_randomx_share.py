@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import requests
 from monerosim_actors.plan.model import HostPlan
 from monerosim_actors.randomx import share
 from monerosim_actors.runtime.system import HostSystem
+from tests.e2e.conftest import wait_for_event
 from tests.e2e.plans import host_plan, loopback
 from tests.e2e.test_monerod import events_of
 
@@ -78,6 +80,14 @@ def test_two_monerods_of_a_run_map_the_one_cache_file(start_host: Callable[..., 
         assert not [m for m in maps if m[0] in ("", "[heap]") and m[1] >= CACHE_KB], \
             f"{system.host} still holds a private 256 MiB mapping"
         assert "shared from" in _stderr(system) and "private" not in _stderr(system)
+
+    # killed mid-run, the node is restarted by its supervisor and maps the file again
+    node = systems[0]
+    assert node.daemon is not None
+    os.kill(_monerod_pid(node), signal.SIGKILL)
+    wait_for_event(os.path.join(node.data_dir, "events.jsonl"), "process_restarted", name="monerod")
+    node.daemon.generateblocks(1, ADDRESS)
+    assert (cache, CACHE_KB) in _mappings(_monerod_pid(node))
 
 
 def test_a_damaged_file_is_never_used_and_the_node_still_mines(start_host: Callable[..., HostSystem],
