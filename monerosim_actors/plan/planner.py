@@ -101,7 +101,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                for host, node_peers in zip(with_node, peers)}
     _fill_coordination_params(agents, names, scenario)
     nodes = _node_access(agents, names, ips, random.Random(f"{seed}/remote-nodes"))
-    randomx_files, pool_env, node_env = _randomx(scenario, out_dir)
+    randomx_files, monerod_env = _randomx(scenario, out_dir)
     listening = {SERVICE_BLOCK_CONTROLLER, SERVICE_MARKETPLACE_DIRECTORY, *(r for a in agents for r in a.talks_to)}
 
     hosts = []
@@ -117,7 +117,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                 zmq_rpc_port=defaults.MONEROD_ZMQ_RPC_PORT, zmq_pub_port=defaults.MONEROD_ZMQ_PUB_PORT,
                 difficulty=scenario.consensus.difficulty, peers=tuple(peer_of[i]),
                 extra_args=scenario.monero.monerod_args,
-                environment=pool_env if agent.role == "mining_pool" else node_env) if agent.monerod else None,
+                environment=monerod_env) if agent.monerod else None,
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
                               daemon_address=f"{node.ip}:{node.rpc_port}" if node else "",
                               extra_args=scenario.monero.wallet_args,
@@ -154,16 +154,15 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
         hosts=tuple(hosts))
 
 
-def _randomx(scenario: Scenario, out_dir: str) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
-    """The shared RandomX files a run needs, and the environment of a pool's monerod and of any other's:
-    nothing with ``monero.randomx: private``."""
+def _randomx(scenario: Scenario, out_dir: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The shared RandomX files a run needs and every monerod's environment: none with
+    ``monero.randomx: private``."""
     if scenario.monero.randomx == "private":
-        return (), {}, {}
+        return (), {}
     library = os.path.join(out_dir, defaults.RANDOMX_FILE)
-    fast = scenario.consensus.difficulty >= randomx_share.FAST_MINING_FROM_DIFFICULTY
+    fast = scenario.consensus.difficulty >= randomx_share.FAST_FROM_DIFFICULTY
     files = (randomx_share.Kind.CACHE, randomx_share.Kind.DATASET) if fast else (randomx_share.Kind.CACHE,)
-    return (tuple(k.name.lower() for k in files), randomx_share.monerod_environment(library, fast=fast),
-            randomx_share.monerod_environment(library, fast=False))
+    return tuple(k.name.lower() for k in files), randomx_share.monerod_environment(library, fast=fast)
 
 
 def host_seed(seed: int, host: str) -> int:

@@ -17,13 +17,15 @@
  *       over the cache (MAP_PRIVATE, so a later write would copy, never change the file) and the fill
  *       is skipped; otherwise the fill runs as it would have, into private memory, and the reason is
  *       logged on stderr. RandomX then derives its programs from the key as always.
- *   randomx_create_vm, randomx_vm_set_cache, randomx_destroy_vm (only with MONEROSIM_RANDOMX_FAST)
- *       A light-mode VM asked for by a mining node becomes a fast-mode VM on the shared dataset of
- *       its cache's key (2 GiB, mapped read-only): about 14 times the hashes per second, so a block
- *       at the scenario's difficulty costs seconds of wall time instead of a minute. The hashes are
- *       the same by RandomX's design (a dataset item is what light mode computes on the fly). When a
- *       VM is given a cache of another key (the seed changed) and there is no shared dataset for it,
- *       it gets a private one, built from that cache: slow, but never a wrong hash.
+ *   randomx_create_vm, randomx_vm_set_cache, randomx_calculate_hash, randomx_destroy_vm
+ *   (only with MONEROSIM_RANDOMX_FAST)
+ *       A light-mode VM becomes a fast-mode VM on the shared dataset of its cache's key (2 GiB,
+ *       mapped read-only): about 14 times the hashes per second, so a pool's block at the
+ *       scenario's difficulty costs seconds of wall time instead of half a minute, and a node
+ *       verifies a block in milliseconds. The hashes are the same by RandomX's design (a dataset item
+ *       is what light mode computes on the fly). When a fast VM is given a cache of a key without a
+ *       shared dataset (the chain passed a seed change), a light VM on that cache hashes in its
+ *       place: slower, never a wrong hash, and no private 2 GiB per process.
  *
  * Nothing here decides a hash: every node still verifies every block's proof of work, with the key
  * its chain names. The files are written by monerosim-actors before a run (monerosim_randomx_write
@@ -36,7 +38,7 @@
  * RandomX with other parameters, never matches).
  *
  * Environment: MONEROSIM_RANDOMX_DIR (the folder of the files; without it the library does
- * nothing), MONEROSIM_RANDOMX_FAST (set: mining VMs use the shared dataset).
+ * nothing), MONEROSIM_RANDOMX_FAST (set: VMs hash in fast mode on the shared dataset).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -90,6 +92,7 @@ typedef rx_vm (*create_vm_fn)(int, rx_cache, rx_dataset);
 typedef void (*vm_cache_fn)(rx_vm, rx_cache);
 typedef void (*vm_dataset_fn)(rx_vm, rx_dataset);
 typedef void (*destroy_vm_fn)(rx_vm);
+typedef void (*hash_fn)(rx_vm, const void *, size_t, void *);
 typedef rx_cache (*alloc_cache_fn)(int);
 typedef void (*release_cache_fn)(rx_cache);
 typedef rx_dataset (*alloc_dataset_fn)(int);
@@ -109,6 +112,7 @@ static struct {
     vm_cache_fn vm_set_cache;
     vm_dataset_fn vm_set_dataset;
     destroy_vm_fn destroy_vm;
+    hash_fn calculate_hash;
     alloc_cache_fn alloc_cache;
     release_cache_fn release_cache;
     alloc_dataset_fn alloc_dataset;
@@ -128,6 +132,7 @@ static void resolve(void) {
     real.vm_set_cache = (vm_cache_fn)dlsym(RTLD_NEXT, "randomx_vm_set_cache");
     real.vm_set_dataset = (vm_dataset_fn)dlsym(RTLD_NEXT, "randomx_vm_set_dataset");
     real.destroy_vm = (destroy_vm_fn)dlsym(RTLD_NEXT, "randomx_destroy_vm");
+    real.calculate_hash = (hash_fn)dlsym(RTLD_NEXT, "randomx_calculate_hash");
     real.alloc_cache = (alloc_cache_fn)dlsym(RTLD_NEXT, "randomx_alloc_cache");
     real.release_cache = (release_cache_fn)dlsym(RTLD_NEXT, "randomx_release_cache");
     real.alloc_dataset = (alloc_dataset_fn)dlsym(RTLD_NEXT, "randomx_alloc_dataset");
@@ -362,8 +367,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 /* Cache memory this library mapped (page-aligned, CACHE_BYTES), and which cache holds which key. */
 static void *regions[MAX_TRACKED];
 static struct { rx_cache cache; uint32_t key_size; uint8_t key[KEY_MAX]; } cache_keys[MAX_TRACKED];
-/* Fast VMs and the key of the dataset each one uses; shared or private datasets by key. */
-static struct { rx_vm vm; uint32_t key_size; uint8_t key[KEY_MAX]; } fast_vms[MAX_TRACKED];
+/* Fast VMs (with the flags they were asked for, and the light VM that stands in for one whose cache
+ * has a key without a shared dataset); the shared dataset of each key looked up (NULL: none). */
+static struct fast_vm { rx_vm vm; int flags; rx_vm light; int use_light; } fast_vms[MAX_TRACKED];
 static struct { uint32_t key_size; uint8_t key[KEY_MAX]; rx_dataset dataset; } datasets[MAX_TRACKED];
 
 
@@ -496,45 +502,45 @@ void randomx_argon2_fill_memory_blocks(void *instance) {
     real.fill(instance);
 }
 
-/* ---- fast mode for mining nodes ------------------------------------------------------------- */
+/* ---- fast mode ------------------------------------------------------------------------------ */
 
 static struct fake_dataset { uint8_t *memory; void *dealloc; } shared_datasets[MAX_TRACKED];
 
-/* A dataset for ``key``: the shared file's, else one built here from ``cache``; NULL when neither. */
-static rx_dataset dataset_for(const uint8_t *key, uint32_t key_size, rx_cache cache) {
-    for (int i = 0; i < MAX_TRACKED; i++)
-        if (datasets[i].dataset && datasets[i].key_size == key_size && !memcmp(datasets[i].key, key, key_size))
-            return datasets[i].dataset;
+/* The shared dataset for ``key``, mapped once per process; NULL (said once per key) when there is none. */
+static rx_dataset shared_dataset(const uint8_t *key, uint32_t key_size) {
     int slot = -1;
-    for (int i = 0; i < MAX_TRACKED && slot < 0; i++)
-        if (!datasets[i].dataset) slot = i;
+    for (int i = 0; i < MAX_TRACKED; i++) {
+        if (datasets[i].key_size == key_size && !memcmp(datasets[i].key, key, key_size)) return datasets[i].dataset;
+        if (slot < 0 && !datasets[i].key_size) slot = i;
+    }
     if (slot < 0) return NULL;
     char path[4096], hex[17] = {0};
     file_path(path, sizeof path, KIND_DATASET, key, key_size);
     to_hex(hex, key, key_size);
     const char *problem = NULL;
     const uint8_t *data = map_valid(path, KIND_DATASET, key, key_size, &problem);
-    rx_dataset dataset = NULL;
     if (data) {
         shared_datasets[slot].memory = (uint8_t *)data;
-        dataset = &shared_datasets[slot];
+        datasets[slot].dataset = &shared_datasets[slot];
         say("monerosim-randomx: fast mode on the dataset for key %s... shared from %s", hex, path);
-    } else if (cache) {
-        say("monerosim-randomx: building a private dataset for key %s... (%s)", hex, problem);
-        dataset = real.alloc_dataset(0);
-        if (dataset) init_dataset_threads(dataset, cache, (int)sysconf(_SC_NPROCESSORS_ONLN));
+    } else {
+        say("monerosim-randomx: light mode for key %s... (%s)", hex, problem);
     }
-    if (dataset) {
-        datasets[slot].dataset = dataset;
-        datasets[slot].key_size = key_size;
-        memcpy(datasets[slot].key, key, key_size);
-    }
-    return dataset;
+    datasets[slot].key_size = key_size; /* remembered either way: looked up once */
+    memcpy(datasets[slot].key, key, key_size);
+    return datasets[slot].dataset;
 }
 
 static int fast_wanted(void) {
     const char *fast = getenv("MONEROSIM_RANDOMX_FAST");
     return share_dir() && fast && *fast && strcmp(fast, "0") != 0;
+}
+
+/* The fast VM at ``vm`` (locked), or NULL. */
+static struct fast_vm *fast_vm_of(rx_vm vm) {
+    for (int i = 0; i < MAX_TRACKED; i++)
+        if (fast_vms[i].vm == vm) return &fast_vms[i];
+    return NULL;
 }
 
 rx_vm randomx_create_vm(int flags, rx_cache cache, rx_dataset dataset) {
@@ -543,54 +549,71 @@ rx_vm randomx_create_vm(int flags, rx_cache cache, rx_dataset dataset) {
     uint32_t key_size = 0;
     if (fast_wanted() && !(flags & FLAG_FULL_MEM) && cache && cache_key(cache, key, &key_size)) {
         pthread_mutex_lock(&lock);
-        rx_dataset shared = dataset_for(key, key_size, NULL);
+        rx_dataset shared = shared_dataset(key, key_size);
         pthread_mutex_unlock(&lock);
-        if (shared) {
-            rx_vm vm = real.create_vm(flags | FLAG_FULL_MEM, cache, shared);
-            if (vm) {
-                pthread_mutex_lock(&lock);
-                for (int i = 0; i < MAX_TRACKED; i++)
-                    if (!fast_vms[i].vm) {
-                        fast_vms[i].vm = vm;
-                        fast_vms[i].key_size = key_size;
-                        memcpy(fast_vms[i].key, key, key_size);
-                        break;
-                    }
-                pthread_mutex_unlock(&lock);
-                return vm;
-            }
+        rx_vm vm = shared ? real.create_vm(flags | FLAG_FULL_MEM, cache, shared) : NULL;
+        if (vm) {
+            pthread_mutex_lock(&lock);
+            struct fast_vm *slot = fast_vm_of(NULL);
+            if (slot) *slot = (struct fast_vm){.vm = vm, .flags = flags, .light = NULL, .use_light = 0};
+            pthread_mutex_unlock(&lock);
+            if (slot) return vm;
+            real.destroy_vm(vm);
         }
     }
     return real.create_vm(flags, cache, dataset);
 }
 
+/* A fast VM given a cache of another key (the chain passed a seed change): the shared dataset of
+ * that key if there is one, else a light VM on the cache that hashes in its place until a cache of
+ * the dataset's key comes back. */
 void randomx_vm_set_cache(rx_vm vm, rx_cache cache) {
     need_real();
     uint8_t key[KEY_MAX];
     uint32_t key_size = 0;
     if (cache_key(cache, key, &key_size)) {
         pthread_mutex_lock(&lock);
-        for (int i = 0; i < MAX_TRACKED; i++)
-            if (fast_vms[i].vm == vm && (fast_vms[i].key_size != key_size || memcmp(fast_vms[i].key, key, key_size))) {
-                rx_dataset dataset = dataset_for(key, key_size, cache);
-                if (!dataset) {
-                    say("monerosim-randomx: no memory for the dataset of a new seed key: stopping rather than hash wrong");
+        struct fast_vm *fast = fast_vm_of(vm);
+        if (fast) {
+            rx_dataset dataset = shared_dataset(key, key_size);
+            fast->use_light = dataset == NULL;
+            if (dataset) {
+                real.vm_set_dataset(vm, dataset);
+            } else if (fast->light) {
+                real.vm_set_cache(fast->light, cache);
+            } else {
+                fast->light = real.create_vm(fast->flags, cache, NULL);
+                if (!fast->light) {
+                    say("monerosim-randomx: no light VM for a new seed key: stopping rather than hash wrong");
                     abort();
                 }
-                real.vm_set_dataset(vm, dataset);
-                fast_vms[i].key_size = key_size;
-                memcpy(fast_vms[i].key, key, key_size);
             }
+        }
         pthread_mutex_unlock(&lock);
     }
     real.vm_set_cache(vm, cache);
 }
 
+void randomx_calculate_hash(rx_vm vm, const void *input, size_t size, void *output) {
+    need_real();
+    rx_vm light = NULL;
+    pthread_mutex_lock(&lock);
+    struct fast_vm *fast = fast_vm_of(vm);
+    if (fast && fast->use_light) light = fast->light;
+    pthread_mutex_unlock(&lock);
+    real.calculate_hash(light ? light : vm, input, size, output);
+}
+
 void randomx_destroy_vm(rx_vm vm) {
     need_real();
+    rx_vm light = NULL;
     pthread_mutex_lock(&lock);
-    for (int i = 0; i < MAX_TRACKED; i++)
-        if (fast_vms[i].vm == vm) fast_vms[i].vm = NULL;
+    struct fast_vm *fast = fast_vm_of(vm);
+    if (fast) {
+        light = fast->light;
+        *fast = (struct fast_vm){0};
+    }
     pthread_mutex_unlock(&lock);
+    if (light) real.destroy_vm(light);
     real.destroy_vm(vm);
 }

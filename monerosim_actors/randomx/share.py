@@ -32,15 +32,17 @@ DIR_ENV = "MONEROSIM_RANDOMX_DIR"
 """Where the shared files are: read by the library in monerod, and here (default: the machine cache's
 ``randomx`` folder)."""
 FAST_ENV = "MONEROSIM_RANDOMX_FAST"
-"""Set in a mining node's environment: its RandomX VMs hash in fast mode on the shared dataset."""
+"""Set in a monerod's environment: its RandomX VMs hash in fast mode on the shared dataset."""
 REGTEST_SEED_KEY = bytes.fromhex("418015bb9ae982a1975da7d79277c2705727a56894ba0fb246adaabb1f4632e3")
 """The seed key of every regtest block below height 2048 + 64: the genesis block's hash (monerod's
 ``get_block_header_by_height 0``)."""
-FAST_MINING_FROM_DIFFICULTY = 100
-"""Mining nodes hash in fast mode at this difficulty and above. Light mode makes about 31 hashes a
-second on one core here and fast mode 441 (``bench/randomx_modes.py``); a block takes ``difficulty``
-hashes on average, so at 100 light mode already spends 3 s a block, more than mapping the 2 GiB
-dataset costs once per run."""
+FAST_FROM_DIFFICULTY = 100
+"""Every monerod hashes in fast mode at this difficulty and above. Light mode makes about 31 hashes a
+second on one core here and fast mode 441 (``bench/randomx_sharing.py``); a pool's block takes
+``difficulty`` hashes on average, so at 100 light mode already spends 3 s a block, more than mapping
+the 2 GiB dataset costs once per run; and each node's verification of each block drops from ~32 ms to
+~2 ms, which a network of a hundred nodes pays for every block. Below it, the 2 GiB of page cache
+would outweigh what it saves."""
 
 
 class Kind(enum.IntEnum):
@@ -71,7 +73,7 @@ def file_path(kind: Kind, key: bytes = REGTEST_SEED_KEY, folder: Path | None = N
 
 def monerod_environment(library: str, *, fast: bool) -> dict[str, str]:
     """What a monerod needs to use the shared files: the library preloaded (``library``, the copy
-    in OUT), the files' folder, and for a mining node at a high difficulty, fast mode."""
+    in OUT), the files' folder, and at a high difficulty, fast mode."""
     env = {"LD_PRELOAD": library, DIR_ENV: str(files_dir())}
     if fast:
         env[FAST_ENV] = "1"
