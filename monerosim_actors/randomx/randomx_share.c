@@ -23,9 +23,13 @@
  *       mapped read-only): about 14 times the hashes per second, so a pool's block at the
  *       scenario's difficulty costs seconds of wall time instead of half a minute, and a node
  *       verifies a block in milliseconds. The hashes are the same by RandomX's design (a dataset item
- *       is what light mode computes on the fly). When a fast VM is given a cache of a key without a
- *       shared dataset (the chain passed a seed change), a light VM on that cache hashes in its
- *       place: slower, never a wrong hash, and no private 2 GiB per process.
+ *       is what light mode computes on the fly). A fast VM is made without RANDOMX_FLAG_SECURE, which
+ *       monerod asks for when it does not mine: that flag makes the JIT switch its code pages between
+ *       writable and executable, two mprotect calls per program and 16 per hash, a guard against
+ *       exploits of the JIT that no regtest simulation needs, which under Shadow (every system call a
+ *       round trip to the simulator) halved a pool's hash rate. When a fast VM is given a cache of a
+ *       key without a shared dataset (the chain passed a seed change), a light VM on that cache
+ *       hashes in its place: slower, never a wrong hash, and no private 2 GiB per process.
  *
  * Nothing here decides a hash: every node still verifies every block's proof of work, with the key
  * its chain names. The files are written by monerosim-actors before a run (monerosim_randomx_write
@@ -62,6 +66,7 @@
 #define FILE_VERSION 1
 #define FLAG_FULL_MEM 4
 #define FLAG_LARGE_PAGES 1
+#define FLAG_SECURE 16
 #define MAX_TRACKED 64
 
 enum kind { KIND_CACHE = 1, KIND_DATASET = 2 };
@@ -551,7 +556,7 @@ rx_vm randomx_create_vm(int flags, rx_cache cache, rx_dataset dataset) {
         pthread_mutex_lock(&lock);
         rx_dataset shared = shared_dataset(key, key_size);
         pthread_mutex_unlock(&lock);
-        rx_vm vm = shared ? real.create_vm(flags | FLAG_FULL_MEM, cache, shared) : NULL;
+        rx_vm vm = shared ? real.create_vm((flags | FLAG_FULL_MEM) & ~FLAG_SECURE, cache, shared) : NULL;
         if (vm) {
             pthread_mutex_lock(&lock);
             struct fast_vm *slot = fast_vm_of(NULL);
