@@ -1,6 +1,8 @@
 """Analysis across the runs of a sweep: per parameter point, the mean over seeds and its 95% interval.
 
-Each run that is done is read and summarised as ``analyze`` does one run (:func:`summarize`); from
+Each run that is done is read and summarised as ``analyze`` does one run (:func:`summarize`; a run
+carried out by a worker that could not see the sweep folder was summarised there, and its
+``summary.json`` sent home is read instead); from
 each summary a few numbers are taken (:data:`METRICS`): the coordination latency p50/p90/p99 of every
 message type, the blocks-share error, the payment confirmation delay, the block propagation delay,
 the stale rate (measured and predicted), and how transactions spread (the
@@ -170,9 +172,13 @@ def read_summaries(sweep_dir: Path, sweep: index.SweepIndex) -> tuple[dict[str, 
             skipped[run.id] = f"not done ({status})"
             continue
         log.info("reading %s", folder)
+        sent_home = folder / index.SUMMARY_FILE
         try:
-            summaries[run.id] = summarize(load_run(folder / index.OUT_DIR, run.id))
-        except OutputError as e:
+            if not (folder / index.OUT_DIR / "shadow.data").is_dir() and sent_home.is_file():
+                summaries[run.id] = json.loads(sent_home.read_text(encoding="utf-8"))  # its worker analysed it
+            else:
+                summaries[run.id] = summarize(load_run(folder / index.OUT_DIR, run.id))
+        except (OutputError, ValueError) as e:
             skipped[run.id] = f"cannot be read: {e}"
     return summaries, skipped
 

@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from monerosim_actors.errors import MonerosimError, ScenarioError
-from monerosim_actors.sweep import index
+from monerosim_actors.sweep import expand, index
 
 if TYPE_CHECKING:
     from monerosim_actors.sweep.execute import Runner
@@ -57,6 +57,7 @@ def run(opts: argparse.Namespace, runner: Runner | None = None) -> int:
 
     if bool(opts.resume) == bool(opts.sweep):
         raise MonerosimError("give either SWEEP (with -o DIR) or --resume DIR")
+    expansion: expand.Expansion | None = None
     if opts.resume:
         sweep_dir = os.path.abspath(opts.resume)
         sweep = index.read_index(sweep_dir)
@@ -64,20 +65,18 @@ def run(opts: argparse.Namespace, runner: Runner | None = None) -> int:
         if not opts.out:
             raise MonerosimError("-o DIR is required with SWEEP: the folder to write the runs into")
         sweep_dir = os.path.abspath(opts.out)
+        expand.refuse_non_empty(sweep_dir)
         try:
             expansion = expand.expand_file(opts.sweep, sweep_dir)
         except ScenarioError as e:
             return report_problems("sweep", opts.sweep, e)
-        expand.write(expansion, sweep_dir)
         sweep = expansion.index
-        print(f"wrote {sweep_dir}: {len(sweep.runs)} runs ({len(sweep.points)} points x {len(sweep.seeds)} "
-              f"seeds), backend {sweep.backend}"
-              + (f" at time scale {sweep.time_scale:g}" if sweep.backend == "local" else ""), file=sys.stderr)
         if opts.expand_only:
+            _write(expansion, sweep_dir)
             return 0
     from monerosim_actors.sweep.execute import to_do
 
-    todo = to_do(sweep_dir, sweep)
+    todo = list(sweep.runs) if expansion else to_do(sweep_dir, sweep)
     if not todo:
         print(f"sweep {sweep_dir}: all {len(sweep.runs)} runs are done", file=sys.stderr)
         return 0
@@ -85,11 +84,24 @@ def run(opts: argparse.Namespace, runner: Runner | None = None) -> int:
         raise MonerosimError("sweep runs on Dask: install the sweep extra, e.g. pip install "
                              "'monerosim-actors[sweep]' (the folder is written; run it with --resume "
                              f"{sweep_dir})")
-    return _execute(opts, sweep_dir, sweep, todo, runner)
+    return _execute(opts, sweep_dir, sweep, todo, runner, expansion)
+
+
+def _write(expansion: expand.Expansion, sweep_dir: str) -> None:
+    from monerosim_actors.sweep import expand
+
+    expand.write(expansion, sweep_dir)
+    sweep = expansion.index
+    print(f"wrote {sweep_dir}: {len(sweep.runs)} runs ({len(sweep.points)} points x {len(sweep.seeds)} "
+          f"seeds), backend {sweep.backend}"
+          + (f" at time scale {sweep.time_scale:g}" if sweep.backend == "local" else ""), file=sys.stderr)
 
 
 def _execute(opts: argparse.Namespace, sweep_dir: str, sweep: index.SweepIndex, todo: list[index.RunEntry],
-             runner: Runner | None) -> int:
+             runner: Runner | None, expansion: expand.Expansion | None) -> int:
+    """Open the cluster (a scheduler that does not answer, has no worker able to take the runs, or
+    workers that lack what the sweep needs stop it here, before DIR is written), write DIR when it
+    is a new sweep, then run."""
     from monerosim_actors.backends.progress import format_duration
     from monerosim_actors.backends.resources import RESERVE_MB, mem_available_mb
     from monerosim_actors.sweep import execute
@@ -101,7 +113,7 @@ def _execute(opts: argparse.Namespace, sweep_dir: str, sweep: index.SweepIndex, 
         logging.getLogger("distributed").setLevel(logging.ERROR)
     claims = [r.memory_mb for r in todo]
     if opts.scheduler:
-        cluster = execute.remote_cluster(opts.scheduler, max(claims), sweep.cores)
+        cluster = execute.remote_cluster(opts.scheduler, max(claims), sweep.cores, sweep.backend, sweep.shadow_bin)
         where = f"the Dask cluster at {opts.scheduler}"
     else:
         available = (max(claims) * len(todo) + RESERVE_MB if opts.skip_memory_check else mem_available_mb())
@@ -110,10 +122,14 @@ def _execute(opts: argparse.Namespace, sweep_dir: str, sweep: index.SweepIndex, 
         cluster = execute.local_cluster(slots, per_worker, sweep.cores)
         where = (f"this machine, {slots} at once ({per_worker} MiB and {sweep.cores} core(s) each; the largest "
                  f"run claims {max(claims)} MiB)")
-    print(f"sweep {sweep_dir}: running {len(todo)} of {len(sweep.runs)} runs on {where}", file=sys.stderr)
     progress = SweepProgress(len(todo), sys.stderr)
     try:
         with cluster as client:
+            if expansion is not None:
+                _write(expansion, sweep_dir)
+            dashboard = execute.dashboard(client)
+            print(f"sweep {sweep_dir}: running {len(todo)} of {len(sweep.runs)} runs on {where}"
+                  + (f"; Dask's dashboard: {dashboard}" if dashboard else ""), file=sys.stderr)
             outcome = execute.run_all(client, sweep_dir, sweep, todo, runner or execute.subprocess_runner,
                                       progress)
     except KeyboardInterrupt:

@@ -12,16 +12,33 @@ The retries are counted here, in ``run.json``, not by Dask: Dask's ``allowed-fai
 task assigned to a dead worker, also those still waiting there for its resources, while only the run
 that was running died with it. So the local cluster allows Dask many failures and a run counts its
 own deaths (a ``run.json`` still ``running`` when its task starts again in the same session).
+
+No shared file system is assumed. Before the runs are submitted the client writes a random token
+into ``DIR/.storage``; a task that finds it (same path, same token) runs in place, as above. A task
+that does not (a cloud VM, a Kubernetes pod, a lab machine without DIR) runs the run in a scratch
+folder of its own from the scenario text it was sent, analyses it there (``analyze``), and returns
+the analysis and the run's output (and its logs, compressed, when the sweep file says ``logs:
+compressed``) with its status; the client writes them under ``DIR/runs/RUN``. Its retries are then
+Dask's (the scheduler's ``allowed-failures``): the task starts again on another worker.
+Before anything is submitted every worker is asked what it has (:func:`check_workers`): a cluster
+whose workers lack monerod, Shadow (for a Shadow sweep) or this version of monerosim-actors is
+refused, naming each worker and what it lacks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import io
 import logging
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,7 +60,10 @@ DASK_ALLOWED_FAILURES = 100
 LEFTOVER_WAIT_S = 600.0
 """How long a run waits for the processes of its previous attempt (stopping after their worker died)
 before it gives up: a net, not a budget."""
-CONNECT_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 20.0
+"""How long the client waits for a scheduler to answer, and for it to have a worker."""
+TAIL_LINES = 12
+"""Lines of a failed run's output shown with its failure."""
 ALLOWED_FAILURES_KEY = "distributed.scheduler.allowed-failures"
 
 
@@ -60,6 +80,16 @@ class RunJob:
     session: str
     """Which ``sweep`` invocation this is: deaths of a worker are counted per session."""
     retries: int
+    scenario: str = ""
+    """The run's ``scenario.yaml``, for a worker that cannot see its folder."""
+    storage_token: str = ""
+    """What ``DIR/.storage`` holds when the worker sees the sweep folder ("": run in place)."""
+    logs: bool = False
+    """A worker that cannot see the folder sends the run's logs home (compressed)."""
+
+    @property
+    def sweep_dir(self) -> Path:
+        return Path(self.folder).parent.parent
 
     @property
     def out(self) -> str:
@@ -93,6 +123,8 @@ def subprocess_runner(job: RunJob, out: TextIO) -> int:
 def execute_run(job: RunJob, runner: Runner) -> dict[str, Any]:
     """The Dask task of one run: wait for the leftovers of an earlier attempt, mark the run running,
     run it, record how it ended. Never raises for a failed run (the others go on); returns its ``run.json``."""
+    if not sees_sweep_folder(job):
+        return _execute_in_scratch(job, runner)
     folder = Path(job.folder)
     previous = index.read_status(folder) or {}
     died = 0
@@ -100,10 +132,10 @@ def execute_run(job: RunJob, runner: Runner) -> dict[str, Any]:
         died = previous.get("died", 0) + (previous.get("status") == index.RUNNING)
     status: dict[str, Any] = {"id": job.id, "status": index.RUNNING, "session": job.session, "died": died,
                               "attempt": previous.get("attempt", 0) + 1, "host": socket.gethostname(),
-                              "worker_pid": os.getpid(), "started": time.time()}
+                              "worker": worker_address(), "worker_pid": os.getpid(), "started": time.time()}
     if died > job.retries:
         return _finish(folder, status, None, f"its worker died {died} times while running it")
-    leftovers = _wait_for_leftovers(job.folder)
+    leftovers = _wait_for_leftovers(job.folder.rstrip("/") + "/")
     if leftovers:
         return _finish(folder, status, None, f"processes of an earlier attempt still run: {leftovers}")
     index.write_json(folder / index.STATUS_FILE, status)
@@ -120,36 +152,174 @@ def execute_run(job: RunJob, runner: Runner) -> dict[str, Any]:
 
 
 def _finish(folder: Path, status: dict[str, Any], code: int | None, reason: str | None) -> dict[str, Any]:
-    ended = time.time()
-    status = {**status, "status": index.DONE if reason is None else index.FAILED, "exit_code": code,
-              "ended": ended, "wall_s": round(ended - status["started"], 3), **({"reason": reason} if reason else {})}
+    status = _ended(status, code, reason)
     index.write_json(folder / index.STATUS_FILE, status)
     return status
 
 
-def _wait_for_leftovers(folder: str) -> list[int]:
-    """Wait until no process on this machine runs in ``folder`` (an earlier attempt, stopping after
-    its worker died, would share the run's addresses and files); the pids still there at the limit."""
+def _ended(status: dict[str, Any], code: int | None, reason: str | None) -> dict[str, Any]:
+    ended = time.time()
+    return {**status, "status": index.DONE if reason is None else index.FAILED, "exit_code": code,
+            "ended": ended, "wall_s": round(ended - status["started"], 3), **({"reason": reason} if reason else {})}
+
+
+def worker_address() -> str:
+    """The Dask worker this runs in (its address), or this machine's name outside one."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return socket.gethostname()
+
+
+def sees_sweep_folder(job: RunJob) -> bool:
+    """Whether this worker sees the sweep folder the client wrote (the same path, the same token); a
+    job without a token (a caller on the sweep's own machine) runs in place."""
+    if not job.storage_token:
+        return True
+    try:
+        return (job.sweep_dir / index.STORAGE_FILE).read_text(encoding="utf-8") == job.storage_token
+    except OSError:
+        return False
+
+
+def _execute_in_scratch(job: RunJob, runner: Runner) -> dict[str, Any]:
+    """Carry out the run in a scratch folder of this worker, analyse it there, and return its status
+    with what the client writes under the sweep folder (``results``): the run's output, its analysis
+    and, when asked, its logs."""
+    status: dict[str, Any] = {"id": job.id, "status": index.RUNNING, "session": job.session, "storage": "scratch",
+                              "host": socket.gethostname(), "worker": worker_address(), "worker_pid": os.getpid(),
+                              "started": time.time()}
+    prefix = f"monerosim-sweep-{job.id}-"
+    leftovers = _wait_for_leftovers(prefix)  # an attempt whose worker died here, stopping (same addresses)
+    if leftovers:
+        return {**_ended(status, None, f"processes of an earlier attempt still run: {leftovers}"),
+                "results": {"log": f"processes of an earlier attempt still run here: {leftovers}\n"}}
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        (scratch / index.SCENARIO_FILE).write_text(job.scenario, encoding="utf-8")
+        here = dataclasses.replace(job, folder=str(scratch))
+        reason: str | None = None
+        with open(scratch / index.LOG_FILE, "a", encoding="utf-8") as out:
+            out.write(f"=== on {status['host']} ({status['worker']}), in {scratch}, at "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===\n")
+            out.flush()
+            try:
+                code: int | None = runner(here, out)
+            except Exception as e:  # a runner that cannot start the run fails this run, not the sweep
+                out.write(f"the run could not be carried out: {e!r}\n")
+                code, reason = None, f"could not start: {e}"
+            if code == 0:
+                analysed = subprocess.run([sys.executable, "-m", "monerosim_actors", "analyze", here.out],
+                                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                          check=False).returncode
+                reason = None if analysed == 0 else f"analyze exited {analysed}"
+            elif reason is None:
+                reason = f"exit code {code}"
+        results: dict[str, Any] = {"log": (scratch / index.LOG_FILE).read_text(encoding="utf-8", errors="replace")}
+        summary = Path(here.out) / "report" / "summary.json"
+        if summary.is_file():
+            results["summary"] = summary.read_text(encoding="utf-8")
+        if job.logs and Path(here.out).is_dir():
+            results["logs_tgz"] = _compressed(Path(here.out))
+        return {**_ended(status, code, reason), "results": results}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _compressed(out: Path) -> bytes:
+    """The run folder's logs (``shadow.data``, ``shadow.log``), gzip-compressed tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name in ("shadow.data", "shadow.log"):
+            if (out / name).exists():
+                tar.add(out / name, arcname=name)
+    return buffer.getvalue()
+
+
+def bring_home(folder: Path, status: dict[str, Any]) -> dict[str, Any]:
+    """Write what a worker that could not see the sweep folder sent (its ``results``) into the run's
+    folder, and its ``run.json``; returns the status without them."""
+    results = status.pop("results", None) or {}
+    if "log" in results:
+        with open(folder / index.LOG_FILE, "a", encoding="utf-8") as f:
+            f.write(results["log"])
+    if "summary" in results:
+        (folder / index.SUMMARY_FILE).write_text(results["summary"], encoding="utf-8")
+    if "logs_tgz" in results:
+        (folder / index.LOGS_ARCHIVE).write_bytes(results["logs_tgz"])
+    index.write_json(folder / index.STATUS_FILE, status)
+    return status
+
+
+def worker_facts(backend: str, shadow_bin: str | None) -> dict[str, Any]:
+    """What a worker has for a sweep of ``backend`` (run on every worker by :func:`check_workers`)."""
+    from monerosim_actors import __version__
+
+    return {"host": socket.gethostname(), "version": __version__,
+            "monerod": shutil.which("monerod"), "wallet": shutil.which("monero-wallet-rpc"),
+            "shadow": shutil.which(shadow_bin or "shadow") if backend == "shadow" else "not needed"}
+
+
+def check_workers(client: Any, backend: str, shadow_bin: str | None) -> None:
+    """Refuse a cluster whose workers cannot run the sweep, before anything is submitted.
+
+    Raises:
+        MonerosimError: naming each worker and what it lacks.
+    """
+    from monerosim_actors import __version__
+
+    problems = []
+    for address, facts in sorted(client.run(worker_facts, backend, shadow_bin).items()):
+        lacks = []
+        if facts["version"] != __version__:
+            lacks.append(f"monerosim-actors {__version__} (it has {facts['version']})")
+        lacks += [f"{name} on PATH (Debian package monero)" for name in ("monerod", "wallet") if not facts[name]]
+        if not facts["shadow"]:
+            lacks.append(f"{shadow_bin or 'shadow'} on PATH (a Shadow sweep)")
+        if lacks:
+            problems.append(f"worker {address} on {facts['host']} lacks {', '.join(lacks)}")
+    if problems:
+        raise MonerosimError("the cluster cannot run this sweep (nothing was started):\n  " + "\n  ".join(problems))
+
+
+def _wait_for_leftovers(needle: str) -> list[int]:
+    """Wait until no process on this machine names ``needle`` (the run's folder, or its scratch
+    folders' prefix: an earlier attempt, stopping after its worker died, would share the run's
+    addresses and files); the pids still there at the limit."""
     deadline = time.monotonic() + LEFTOVER_WAIT_S
-    left = _processes_in(folder)
+    left = _processes_naming(needle)
     while left and time.monotonic() < deadline:
         time.sleep(1.0)
-        left = _processes_in(folder)
+        left = _processes_naming(needle)
     return left
 
 
-def _processes_in(folder: str) -> list[int]:
+def _processes_naming(needle: str) -> list[int]:
     from monerosim_actors.backends import groups
 
-    return [info.pid for info in groups.naming(folder.rstrip("/") + "/")]
+    return [info.pid for info in groups.naming(needle)]
 
 
-def jobs(sweep_dir: str, sweep: index.SweepIndex, runs: list[index.RunEntry], session: str) -> list[RunJob]:
-    """The jobs of ``runs``, with absolute paths in ``sweep_dir``."""
+def jobs(sweep_dir: str, sweep: index.SweepIndex, runs: list[index.RunEntry], session: str,
+         storage_token: str = "") -> list[RunJob]:
+    """The jobs of ``runs``, with absolute paths in ``sweep_dir`` and each run's scenario text."""
     root = os.path.abspath(sweep_dir)
     return [RunJob(id=r.id, folder=str(r.folder(root)), backend=sweep.backend, time_scale=sweep.time_scale,
                    first_address=r.first_address, shadow_bin=sweep.shadow_bin, session=session,
-                   retries=sweep.retries) for r in runs]
+                   retries=sweep.retries, storage_token=storage_token, logs=sweep.logs == "compressed",
+                   scenario=(r.folder(root) / index.SCENARIO_FILE).read_text(encoding="utf-8")) for r in runs]
+
+
+def mark_storage(sweep_dir: str) -> str:
+    """Write a fresh token into ``DIR/.storage`` (:func:`sees_sweep_folder`); return it."""
+    token = secrets.token_hex(16)
+    path = Path(sweep_dir) / index.STORAGE_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(token, encoding="utf-8")
+    os.replace(tmp, path)
+    return token
 
 
 def to_do(sweep_dir: str, sweep: index.SweepIndex) -> list[index.RunEntry]:
@@ -221,11 +391,13 @@ def local_dask_cluster(slots: int, memory_mb: int, cores: int) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def remote_cluster(address: str, largest_mb: int, cores: int) -> Iterator[Any]:
-    """A client of the Dask scheduler at ``address``, once a worker that can hold the largest run is there.
+def remote_cluster(address: str, largest_mb: int, cores: int, backend: str, shadow_bin: str | None) -> Iterator[Any]:
+    """A client of the Dask scheduler at ``address``, once a worker that can hold the largest run is
+    there and every worker has what a run of ``backend`` needs (:func:`check_workers`).
 
     Raises:
-        MonerosimError: no scheduler answers, or none of its workers declares enough resources.
+        MonerosimError: no scheduler answers, none of its workers declares enough resources, or a
+            worker lacks a program or runs another version.
     """
     from distributed import Client
 
@@ -248,9 +420,16 @@ def remote_cluster(address: str, largest_mb: int, cores: int) -> Iterator[Any]:
                 f"({largest_mb} MiB) and CORES={cores}; its workers declare {', '.join(have)}. Start workers "
                 f"with their resources, e.g. dask worker {address} --nthreads 2 --resources "
                 "\"MEMORY=16e9 CORES=2\"")
+        check_workers(client, backend, shadow_bin)
         yield client
     finally:
         client.close()
+
+
+def dashboard(client: Any) -> str | None:
+    """The address of the cluster's Dask dashboard, when it serves one (it needs bokeh)."""
+    services = client.scheduler_info().get("services") or {}
+    return str(client.dashboard_link) if "dashboard" in services else None
 
 
 def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[index.RunEntry], runner: Runner,
@@ -260,8 +439,9 @@ def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[ind
 
     claims = {r.id: {"MEMORY": r.memory_mb * MIB, "CORES": sweep.cores} for r in runs}
     session = uuid.uuid4().hex[:12]
+    token = mark_storage(sweep_dir)
     futures = {client.submit(execute_run, job, runner, key=f"sweep-{job.id}-{session}", pure=False,
-                             resources=claims[job.id]): job for job in jobs(sweep_dir, sweep, runs, session)}
+                             resources=claims[job.id]): job for job in jobs(sweep_dir, sweep, runs, session, token)}
     outcome = Outcome()
     started = time.monotonic()
     pending = set(futures)
@@ -279,19 +459,23 @@ def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[ind
             else:
                 reason = status.get("reason") or "unknown"
                 outcome.failed.append((job.id, reason))
-                progress.failed(job.id, job.folder, reason, os.path.join(job.folder, index.LOG_FILE))
-        running = sum(1 for f in pending if _running_in(futures[f], session))
+                log_file = os.path.join(job.folder, index.LOG_FILE)
+                progress.failed(job.id, job.folder, reason, log_file, worker=status.get("worker"),
+                                tail=_tail(log_file, TAIL_LINES))
+        keys = {k for keys in client.processing().values() for k in keys}
+        running = sum(1 for f in pending if f.key in keys)
         progress.show(done=len(outcome.done), running=running, failed=len(outcome.failed),
                       elapsed_s=time.monotonic() - started)
     outcome.wall_s = time.monotonic() - started
     return outcome
 
 
-def _running_in(job: RunJob, session: str) -> bool:
-    """Whether the run started in this session and has not ended (a ``running`` left by an earlier
-    session is a run cut short, waiting to start again)."""
-    status = index.read_status(job.folder) or {}
-    return status.get("status") == index.RUNNING and status.get("session") == session
+def _tail(path: str, lines: int) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _status_of(future: Any, job: RunJob) -> dict[str, Any]:
@@ -299,7 +483,7 @@ def _status_of(future: Any, job: RunJob) -> dict[str, Any]:
     ``KilledWorker`` after the allowed failures), a ``failed`` one written here."""
     if future.status == "finished":
         result: dict[str, Any] = future.result()
-        return result
+        return bring_home(Path(job.folder), result) if "results" in result else result
     recorded = index.read_status(job.folder) or {}
     if recorded.get("status") == index.DONE:  # the run ended, then its worker died before saying so
         return recorded

@@ -147,7 +147,7 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
         raise ScenarioError(unique)
     sweep_index = index.SweepIndex(
         sweep_file=os.path.abspath(spec.file), scenario=spec.scenario, backend=spec.backend,
-        time_scale=spec.time_scale, shadow_bin=spec.shadow_bin, cores=spec.cores, retries=spec.retries,
+        time_scale=spec.time_scale, shadow_bin=spec.shadow_bin, cores=spec.cores, retries=spec.retries, logs=spec.logs,
         parameters=tuple(p.key for p in spec.parameters), seeds=spec.seeds,
         points=tuple((p.id, {k.key: v for k, v in p.params}) for p in all_points),
         runs=tuple(r.entry for r in runs))
@@ -235,6 +235,17 @@ def _locate(spec: SweepSpec, point: Point, problem: Problem) -> Problem:
     return Problem(spec.file, line, problem.path, f"{problem.message} (with {point.describe()})")
 
 
+def refuse_non_empty(out_dir: str) -> None:
+    """A sweep is written only into a new or empty folder.
+
+    Raises:
+        OutputError: ``out_dir`` is a file, or a folder with something in it.
+    """
+    if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
+        hint = f"; run what is missing of it with --resume {out_dir}" if index.is_sweep(out_dir) else ""
+        raise OutputError(f"{out_dir} is not empty: give another folder{hint}")
+
+
 def write(expansion: Expansion, out_dir: str) -> None:
     """Write the sweep folder: each run's scenario and generated folder, then ``sweep.json`` last (a
     folder without it is no sweep). A failure removes what was written.
@@ -244,9 +255,7 @@ def write(expansion: Expansion, out_dir: str) -> None:
     """
     from monerosim_actors.shadow.write import write_output
 
-    if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
-        hint = f"; run what is missing of it with --resume {out_dir}" if index.is_sweep(out_dir) else ""
-        raise OutputError(f"{out_dir} is not empty: give another folder{hint}")
+    refuse_non_empty(out_dir)
     created = not os.path.exists(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)

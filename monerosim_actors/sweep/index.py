@@ -8,6 +8,9 @@ A sweep folder ``DIR`` holds::
     DIR/runs/RUN/out/           what ``gen``/``run`` write for it (the run folder ``analyze`` reads)
     DIR/runs/RUN/run.json       written when the run starts and when it ends: status, exit code, times
     DIR/runs/RUN/run.log        the ``run`` command's output, every attempt
+    DIR/runs/RUN/summary.json   a run carried out where DIR is not to be seen: its analysis, sent home
+    DIR/runs/RUN/logs.tar.gz    and its logs, compressed, when the sweep file asks for them
+    DIR/.storage                a token the workers look for to tell whether they see DIR
 
 ``sweep.json`` is the only thing later stages trust about the sweep (tornettools' stage-through-files):
 ``sweep --resume`` and ``analyze`` read it, never the sweep file. This module reads and writes these
@@ -32,6 +35,9 @@ SCENARIO_FILE = "scenario.yaml"
 OUT_DIR = "out"
 STATUS_FILE = "run.json"
 LOG_FILE = "run.log"
+SUMMARY_FILE = "summary.json"
+LOGS_ARCHIVE = "logs.tar.gz"
+STORAGE_FILE = ".storage"
 FORMAT = 1
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
@@ -79,11 +85,13 @@ class SweepIndex:
     points: tuple[tuple[str, dict[str, Any]], ...]
     """(point id, {key path: value}) in expansion order."""
     runs: tuple[RunEntry, ...]
+    logs: str = "none"
+    """The sweep file's ``logs``: ``compressed`` brings a run's logs home from a worker that cannot see DIR."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT, "sweep_file": self.sweep_file, "scenario": self.scenario,
-            "backend": self.backend, "time_scale": self.time_scale, "shadow_bin": self.shadow_bin,
+            "backend": self.backend, "time_scale": self.time_scale, "shadow_bin": self.shadow_bin, "logs": self.logs,
             "resources": {"cores": self.cores, "retries": self.retries},
             "parameters": list(self.parameters), "seeds": list(self.seeds),
             "points": [{"id": pid, "params": params} for pid, params in self.points],
@@ -115,7 +123,8 @@ def read_index(folder: str | Path) -> SweepIndex:
             points=tuple((p["id"], p["params"]) for p in data["points"]),
             runs=tuple(RunEntry(id=r["id"], point=r["point"], seed=r["seed"], params=r["params"],
                                 memory_mb=r["memory_mb"], hosts=r["hosts"], first_address=r["first_address"])
-                       for r in data["runs"]))
+                       for r in data["runs"]),
+            logs=data.get("logs", "none"))
     except FileNotFoundError:
         raise OutputError(f"{folder} is not a sweep folder: it has no {INDEX_FILE}") from None
     except (OSError, ValueError, KeyError, TypeError) as e:

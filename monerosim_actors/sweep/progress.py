@@ -49,9 +49,13 @@ class SweepProgress:
         self.stream.write(f"\r\x1b[K{text}" if self.tty else text + "\n")
         self.stream.flush()
 
-    def failed(self, run_id: str, folder: str, reason: str, log_file: str) -> None:
-        """Say at once that a run failed, where it is and why."""
-        self.stream.write(("\n" if self.tty else "") + f"run {run_id} failed ({reason}): {folder} (its output: {log_file})\n")
+    def failed(self, run_id: str, folder: str, reason: str, log_file: str, *, worker: str | None = None,
+               tail: str = "") -> None:
+        """Say at once that a run failed, where it ran, where it is, why, and the last lines it printed."""
+        where = f" on {worker}" if worker else ""
+        lines = "".join(f"  | {line}\n" for line in tail.splitlines())
+        self.stream.write(("\n" if self.tty else "") + f"run {run_id} failed{where} ({reason}): {folder} "
+                          f"(its output: {log_file})\n{lines}")
         self.stream.flush()
 
     def finish(self) -> None:

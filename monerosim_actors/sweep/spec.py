@@ -25,7 +25,9 @@ from monerosim_actors.scenario.model import MAX_SEED
 from monerosim_actors.scenario.source import Path, Source, YamlSyntaxError, format_path, load_text
 
 KEYS = ("scenario", "seeds", "grid", "points", "backend", "time_scale", "first_address", "shadow_bin",
-        "resources")
+        "resources", "logs")
+LOGS = ("none", "compressed")
+"""``logs``: what a worker that cannot see the sweep folder sends home besides the run's analysis."""
 RESOURCE_KEYS = ("memory", "cores", "retries")
 BACKENDS = get_args(Backend)
 MAX_RUNS = 10_000
@@ -84,6 +86,8 @@ class SweepSpec:
     retries: int
     """How many times a run whose worker died is started again before it counts as failed."""
     source: Source
+    logs: str = "none"
+    """``compressed``: a worker that cannot see the sweep folder sends the run's logs home too."""
 
     def line(self, path: Path) -> int | None:
         """The sweep file's line of ``path`` (or of its nearest ancestor in the file)."""
@@ -196,6 +200,9 @@ class _Reader(Checker):
         elif shadow_bin is not None and backend != "shadow":
             self.fail(("shadow_bin",), "applies to backend: shadow only")
         memory, cores, retries = self.resources(root.get("resources"))
+        logs = root.get("logs", "none")
+        if logs not in LOGS:
+            self.fail(("logs",), f"must be one of {', '.join(LOGS)}, got {logs!r}")
         n_points = max(1, math.prod(len(v) for _, v in grid)) * max(1, len(points))
         if seeds and n_points * len(seeds) > MAX_RUNS:
             self.fail((), f"the sweep expands to {n_points * len(seeds)} runs ({n_points} points x "
@@ -205,7 +212,7 @@ class _Reader(Checker):
         return SweepSpec(file=self.file, scenario=scenario, seeds=seeds, grid=grid, points=points,
                          backend=backend, time_scale=time_scale, first_address=first_address,
                          shadow_bin=shadow_bin, memory_mb=memory,
-                         cores=cores, retries=retries, source=self.src)
+                         cores=cores, retries=retries, source=self.src, logs=logs if logs in LOGS else "none")
 
     def scenario(self, value: object) -> str | None:
         if value is None:

@@ -109,7 +109,10 @@ def test_a_sweep_runs_every_run_on_two_workers_and_a_failure_stops_none(
     assert len(runs) == 8
     assert {k for k, v in runs.items() if v["status"] == index.FAILED} == {"p01-s2"}
     assert runs["p01-s2"]["exit_code"] == 3 and runs["p01-s2"]["reason"] == "exit code 3"
-    assert f"run p01-s2 failed (exit code 3): {out / 'runs' / 'p01-s2'}" in err
+    failure = runs["p01-s2"]
+    assert failure["worker"].startswith("tcp://127.0.0.1:"), "the worker it ran on, by its address"
+    assert f"run p01-s2 failed on {failure['worker']} (exit code 3): {out / 'runs' / 'p01-s2'}" in err
+    assert "  | fake failure" in err, "the last lines of its output come with the failure"
     assert "7 of 8 runs done, 1 failed" in err and f"--resume {out}" in err
     assert "fake failure" in (out / "runs" / "p01-s2" / index.LOG_FILE).read_text()
     assert len({v["worker_pid"] for v in runs.values()}) == 2, "both workers ran runs"
@@ -150,7 +153,7 @@ def test_without_retries_a_killed_run_is_reported_failed_and_resume_completes_it
     runs = statuses(out)
     assert {k for k, v in runs.items() if v["status"] != index.DONE} == {"p03-s2"}
     assert "its worker died 1 times" in runs["p03-s2"]["reason"]
-    assert "run p03-s2 failed (its worker died" in err
+    assert f"run p03-s2 failed on {runs['p03-s2']['worker']} (its worker died" in err
     assert sweep_cmd.run(options(resume=str(out), scheduler=scheduler),
                          runner=FakeRunner(kill=frozenset({"p03-s2"}))) == 0
     assert statuses(out)["p03-s2"]["status"] == index.DONE
@@ -159,7 +162,22 @@ def test_without_retries_a_killed_run_is_reported_failed_and_resume_completes_it
 def test_a_cluster_whose_workers_declare_too_little_is_refused(scheduler: str) -> None:
     with pytest.raises(MonerosimError, match=r"no worker of .* can take the largest run, which claims "
                                              r"MEMORY=1\.074e\+09 \(1024 MiB\).*--resources"):
-        with execute.remote_cluster(scheduler, 1024, 1):
+        with execute.remote_cluster(scheduler, 1024, 1, "local", None):
+            pass
+
+
+def test_a_cluster_whose_workers_lack_a_program_or_run_another_version_is_refused(
+        scheduler: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked before anything is submitted: each worker, by its address, and what it lacks."""
+    def facts(backend: str, shadow_bin: str | None) -> dict[str, Any]:
+        return {"host": "lab-7", "version": "0.0.1", "monerod": None, "wallet": "/usr/bin/monero-wallet-rpc",
+                "shadow": None}
+
+    monkeypatch.setattr(execute, "worker_facts", facts)
+    with pytest.raises(MonerosimError, match=r"cannot run this sweep \(nothing was started\):\n  worker "
+                                             r"tcp://127\.0\.0\.1:\d+ on lab-7 lacks monerosim-actors .* \(it has "
+                                             r"0\.0\.1\), monerod on PATH .*, shadow on PATH \(a Shadow sweep\)"):
+        with execute.remote_cluster(scheduler, 1, 1, "shadow", None):
             pass
 
 
