@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR", help="run the runs of an earlier sweep that are not done")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on the Dask cluster of this scheduler (tcp://HOST:8786) instead of a "
-                             "cluster on this machine; DIR must be on storage every worker sees at the same path")
+                             "cluster on this machine; workers that do not see DIR send each run's results home")
     parser.add_argument("--workers", metavar="N", type=_workers,
                         help="on this machine: at most N runs at once (default: as many as memory and cores allow)")
     parser.add_argument("--skip-memory-check", action="store_true",

@@ -238,3 +238,47 @@ def test_a_run_is_told_to_stop_when_its_worker_dies(tmp_path: Path) -> None:
 def _alive(pid: int) -> bool:
     info = groups.read_proc(pid)
     return info is not None and not info.zombie
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_scheduler_is_refused_with_exit_2_and_nothing_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monerosim_actors import cli
+
+    out = tmp_path / "sweep"
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    assert cli.main(["sweep", str(sweep_file(tmp_path)), "-o", str(out), "--scheduler", address]) == 2
+    assert f"no Dask scheduler answers at {address}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_cluster_without_a_worker_is_refused_with_exit_2_and_nothing_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monerosim_actors import cli
+
+    out = tmp_path / "sweep"
+    with execute.local_dask_cluster(0, 100, 1) as empty:
+        assert cli.main(["sweep", str(sweep_file(tmp_path)), "-o", str(out), "--scheduler",
+                         empty.scheduler_address]) == 2
+    assert "has no worker (start one: dask worker" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_sweep_folder_that_is_not_empty_is_refused_before_the_cluster_is_asked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monerosim_actors import cli
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["sweep", str(sweep_file(tmp_path)), "-o", str(out), "--scheduler",
+                     f"tcp://127.0.0.1:{_free_port()}"]) == 2
+    assert f"{out} is not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
