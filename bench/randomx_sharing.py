@@ -60,7 +60,10 @@ def run_quickstart(mode: str, workdir: Path) -> dict[str, Any]:
     out = workdir / mode
     gen = subprocess.run([sys.executable, "-m", "monerosim_actors", "gen", str(config), "-o", str(out), "--force"],
                          cwd=ROOT, capture_output=True, text=True, check=True)
-    estimate = next(line for line in gen.stderr.splitlines() if "memory at peak" in line)
+    said = [line for line in gen.stdout.splitlines() if "memory at peak" in line]
+    if not said:
+        raise RuntimeError(f"gen printed no estimate:\n{gen.stdout}{gen.stderr}")
+    estimate = said[0]
     baseline = _used_mb()
     proc = subprocess.Popen([sys.executable, "-m", "monerosim_actors", "run", str(out), "--backend", "local",
                              "--time-scale", str(TIME_SCALE)], cwd=ROOT, stdout=subprocess.DEVNULL,
