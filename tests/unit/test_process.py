@@ -19,6 +19,11 @@ from monerosim_actors.runtime.scheduler import Scheduler
 from tests.conftest import RecordingEvents, assert_no_process_left
 
 
+CRASH = "touch up; until [ -e seen ]; do sleep 0.05; done; rm up seen"
+"""A script's start of a crash once it was seen ready, however long the probe took to look (a loaded
+machine): before, a fixed 0.1 s of being up could pass unseen and the start fail instead."""
+
+
 class Harness:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
@@ -30,9 +35,11 @@ class Harness:
         self.refs: list[Any] = []
 
     def probe_up(self) -> None:
-        """Ready while the program's ``up`` file exists (scripts touch it, and remove it before exiting)."""
+        """Ready while the program's ``up`` file exists (scripts touch it, and remove it before exiting);
+        a probe that saw it leaves ``seen``, which a script that is to crash waits for (:data:`CRASH`)."""
         if not (self.tmp_path / "up").exists():
             raise RpcTimeout("probe", "not up")
+        (self.tmp_path / "seen").touch()
 
     def supervise(self, script: str, **spec: Any) -> Any:
         """A supervisor of ``sh -c SCRIPT`` run in ``tmp_path`` (the marker in argv finds leftovers)."""
@@ -63,7 +70,7 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 
 
 def test_crashing_program_is_restarted_then_given_up(harness: Harness) -> None:
-    ref = harness.supervise("touch up; sleep 0.2; rm up; exit 3", max_restarts=2)
+    ref = harness.supervise(f"{CRASH}; exit 3", max_restarts=2)
     assert ref.ask(Start()) > 0
     assert harness.restarted.get(timeout=10) == "prog"
     assert harness.restarted.get(timeout=10) == "prog"
@@ -75,7 +82,7 @@ def test_crashing_program_is_restarted_then_given_up(harness: Harness) -> None:
 
 
 def test_output_files_keep_every_run(harness: Harness) -> None:
-    ref = harness.supervise("echo run; touch up; sleep 0.1; rm up; exit 1", max_restarts=1)
+    ref = harness.supervise(f"echo run; {CRASH}; exit 1", max_restarts=1)
     ref.ask(Start())
     harness.failed.get(timeout=10)
     assert (harness.tmp_path / "prog.stdout").read_text() == "run\nrun\n"
