@@ -105,6 +105,8 @@ SOURCES: dict[str, tuple[str, Callable[[dict[str, Any]], list[Row]]]] = {
     "gen_scale": ("Generator scale", _gen_scale),
     "analyze_scale": ("Analysis scale", _analyze_scale),
     "shadow_speed": ("Under Shadow", _own),
+    "randomx_sharing": ("RandomX shared", _own),
+    "shadow_scale": ("Shadow at scale", _own),
 }
 """Result file stem -> (section name, reader), in the table's order."""
 

@@ -46,12 +46,14 @@ WALLET_MB = 16
 """Private memory of a monero-wallet-rpc with one wallet (12.7 MB after 150 blocks under Shadow)."""
 WALLET_SHARED_MB = 22
 """Memory every wallet-rpc shares (its code and libraries: the rest of its 34 MB resident set)."""
-RUNTIME_MB = 24
-"""Private memory of a host runtime (20 MB under Shadow, the interpreter with its libraries and actors)."""
+RUNTIME_MB = 20
+"""Private memory of a host runtime (20 MB under Shadow, the interpreter with its libraries and actors;
+2,317 MiB of proportional set size for the 110 runtimes of the seed's scenario, 21 MiB each)."""
 RUNTIME_SHARED_MB = 16
 """Memory every host runtime shares (the interpreter's code and libraries)."""
-HOST_OVERHEAD_MB = 8
-"""Per host: Shadow's state and the kernel's for its processes (page tables, socket buffers)."""
+HOST_OVERHEAD_MB = 4
+"""Per host: Shadow's state and the kernel's for its processes (page tables, socket buffers); Shadow
+itself held 199 MiB for the seed's 110 hosts."""
 RESERVE_MB = 256
 """Left free for the runner, the page cache of the logs, and everything else on the machine."""
 
