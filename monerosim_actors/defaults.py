@@ -30,6 +30,8 @@ SHADOW_LOG_FILE = "shadow.log"
 """Where the shadow backend keeps all Shadow prints, in OUT."""
 REPORT_DIR = "report"
 """Where ``analyze`` writes the report by default, inside the first run folder."""
+REPORT_SUMMARY_FILE = "summary.json"
+"""The report's headline numbers (:mod:`monerosim_actors.analysis.summary`), in the report folder."""
 RUN_OUTPUTS = (DATA_DIR, SHADOW_LOG_FILE, REPORT_DIR)
 """What running and analysing a generated folder add to it (``gen --force`` replaces them too)."""
 GEN_MARKER_FILE = "generated.json"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from monerosim_actors import defaults
 from monerosim_actors.errors import OutputError
 
 from . import compare
@@ -75,7 +76,7 @@ def write_report(runs: Sequence[Run], out_dir: str | Path) -> Path:
             for run, summary in zip(runs, summaries):
                 (out / run.label).mkdir(exist_ok=True)
                 _write_run(run, summary, out / run.label)
-            _write_json(out / "summary.json", {"runs": dict(zip((r.label for r in runs),
+            _write_json(out / defaults.REPORT_SUMMARY_FILE, {"runs": dict(zip((r.label for r in runs),
                                                                  summaries))})
             table = compare.comparison(summaries, [r.label for r in runs])
             table.to_csv(out / "comparison.csv")
@@ -89,7 +90,7 @@ def write_report(runs: Sequence[Run], out_dir: str | Path) -> Path:
 
 
 def _write_run(run: Run, summary: dict[str, Any], out: Path) -> None:
-    _write_json(out / "summary.json", summary)
+    _write_json(out / defaults.REPORT_SUMMARY_FILE, summary)
     for name, _ in TABLES:
         getattr(run, name).to_csv(out / f"{name}.csv", index=False)
 

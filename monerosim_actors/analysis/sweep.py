@@ -31,6 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats as sps
 
+from monerosim_actors import defaults
 from monerosim_actors.errors import OutputError
 from monerosim_actors.sweep import index
 
@@ -174,7 +175,7 @@ def read_summaries(sweep_dir: Path, sweep: index.SweepIndex) -> tuple[dict[str, 
         log.info("reading %s", folder)
         sent_home = folder / index.SUMMARY_FILE
         try:
-            if not (folder / index.OUT_DIR / "shadow.data").is_dir() and sent_home.is_file():
+            if not (folder / index.OUT_DIR / defaults.DATA_DIR).is_dir() and sent_home.is_file():
                 summaries[run.id] = json.loads(sent_home.read_text(encoding="utf-8"))  # its worker analysed it
             else:
                 summaries[run.id] = summarize(load_run(folder / index.OUT_DIR, run.id))
@@ -204,7 +205,7 @@ def write_sweep_report(sweep_dir: str | Path, out_dir: str | Path) -> Path:
         runs = pd.DataFrame([{"run": r.id, "point": r.point, "seed": r.seed, **r.params,
                               "analysed": r.id in summaries, "left_out": skipped.get(r.id)} for r in sweep.runs])
         runs.to_csv(out / "runs.csv", index=False)
-        (out / "summary.json").write_text(json.dumps({
+        (out / defaults.REPORT_SUMMARY_FILE).write_text(json.dumps({
             "parameters": list(sweep.parameters), "seeds": list(sweep.seeds),
             "runs": {"total": len(sweep.runs), "analysed": len(summaries), "left_out": skipped},
             "confidence": CONFIDENCE,

@@ -53,7 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(opts: argparse.Namespace, runner: Runner | None = None) -> int:
     """Expand (unless resuming) and run; ``runner`` carries out one run (tests pass a fake)."""
     from monerosim_actors.commands.validate import report_problems
-    from monerosim_actors.sweep import expand
 
     if bool(opts.resume) == bool(opts.sweep):
         raise MonerosimError("give either SWEEP (with -o DIR) or --resume DIR")
@@ -88,8 +87,6 @@ def run(opts: argparse.Namespace, runner: Runner | None = None) -> int:
 
 
 def _write(expansion: expand.Expansion, sweep_dir: str) -> None:
-    from monerosim_actors.sweep import expand
-
     expand.write(expansion, sweep_dir)
     sweep = expansion.index
     print(f"wrote {sweep_dir}: {len(sweep.runs)} runs ({len(sweep.points)} points x {len(sweep.seeds)} "

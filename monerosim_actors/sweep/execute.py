@@ -46,7 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from monerosim_actors import defaults
 from monerosim_actors.errors import MonerosimError
+from monerosim_actors.runtime.child import read_tail
 from monerosim_actors.sweep import index
 from monerosim_actors.sweep.progress import SweepProgress
 
@@ -140,15 +142,21 @@ def execute_run(job: RunJob, runner: Runner) -> dict[str, Any]:
         return _finish(folder, status, None, f"processes of an earlier attempt still run: {leftovers}")
     index.write_json(folder / index.STATUS_FILE, status)
     with open(folder / index.LOG_FILE, "a", encoding="utf-8") as out:
-        out.write(f"=== attempt {status['attempt']} on {status['host']} at "
-                  f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===\n")
-        out.flush()
-        try:
-            code = runner(job, out)
-        except Exception as e:  # a runner that cannot start the run fails this run, not the sweep
-            out.write(f"the run could not be carried out: {e!r}\n")
-            return _finish(folder, status, None, f"could not start: {e}")
-    return _finish(folder, status, code, None if code == 0 else f"exit code {code}")
+        code, reason = _carry_out(job, runner, out, f"attempt {status['attempt']} on {status['host']}")
+    return _finish(folder, status, code, reason)
+
+
+def _carry_out(job: RunJob, runner: Runner, out: TextIO, header: str) -> tuple[int | None, str | None]:
+    """Hand the run to ``runner`` under a header line in its log; its exit code and why it failed
+    (None: done). A runner that cannot start the run fails this run, not the sweep."""
+    out.write(f"=== {header} at {time.strftime('%Y-%m-%d %H:%M:%S')} ===\n")
+    out.flush()
+    try:
+        code = runner(job, out)
+    except Exception as e:
+        out.write(f"the run could not be carried out: {e!r}\n")
+        return None, f"could not start: {e}"
+    return code, None if code == 0 else f"exit code {code}"
 
 
 def _finish(folder: Path, status: dict[str, Any], code: int | None, reason: str | None) -> dict[str, Any]:
@@ -200,25 +208,15 @@ def _execute_in_scratch(job: RunJob, runner: Runner) -> dict[str, Any]:
     try:
         (scratch / index.SCENARIO_FILE).write_text(job.scenario, encoding="utf-8")
         here = dataclasses.replace(job, folder=str(scratch))
-        reason: str | None = None
         with open(scratch / index.LOG_FILE, "a", encoding="utf-8") as out:
-            out.write(f"=== on {status['host']} ({status['worker']}), in {scratch}, at "
-                      f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===\n")
-            out.flush()
-            try:
-                code: int | None = runner(here, out)
-            except Exception as e:  # a runner that cannot start the run fails this run, not the sweep
-                out.write(f"the run could not be carried out: {e!r}\n")
-                code, reason = None, f"could not start: {e}"
+            code, reason = _carry_out(here, runner, out, f"on {status['host']} ({status['worker']}), in {scratch}")
             if code == 0:
                 analysed = subprocess.run([sys.executable, "-m", "monerosim_actors", "analyze", here.out],
                                           stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                           check=False).returncode
                 reason = None if analysed == 0 else f"analyze exited {analysed}"
-            elif reason is None:
-                reason = f"exit code {code}"
         results: dict[str, Any] = {"log": (scratch / index.LOG_FILE).read_text(encoding="utf-8", errors="replace")}
-        summary = Path(here.out) / "report" / "summary.json"
+        summary = Path(here.out) / defaults.REPORT_DIR / defaults.REPORT_SUMMARY_FILE
         if summary.is_file():
             results["summary"] = summary.read_text(encoding="utf-8")
         if job.logs and Path(here.out).is_dir():
@@ -229,10 +227,10 @@ def _execute_in_scratch(job: RunJob, runner: Runner) -> dict[str, Any]:
 
 
 def _compressed(out: Path) -> bytes:
-    """The run folder's logs (``shadow.data``, ``shadow.log``), gzip-compressed tar."""
+    """The run folder's logs (its data folder and Shadow's log), gzip-compressed tar."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name in ("shadow.data", "shadow.log"):
+        for name in (defaults.DATA_DIR, defaults.SHADOW_LOG_FILE):
             if (out / name).exists():
                 tar.add(out / name, arcname=name)
     return buffer.getvalue()
@@ -258,7 +256,7 @@ def worker_facts(backend: str, shadow_bin: str | None) -> dict[str, Any]:
     from monerosim_actors import __version__
 
     return {"host": socket.gethostname(), "version": __version__,
-            "monerod": shutil.which("monerod"), "wallet": shutil.which("monero-wallet-rpc"),
+            "monerod": shutil.which("monerod"), "monero-wallet-rpc": shutil.which("monero-wallet-rpc"),
             "shadow": shutil.which(shadow_bin or "shadow") if backend == "shadow" else "not needed"}
 
 
@@ -275,7 +273,8 @@ def check_workers(client: Any, backend: str, shadow_bin: str | None) -> None:
         lacks = []
         if facts["version"] != __version__:
             lacks.append(f"monerosim-actors {__version__} (it has {facts['version']})")
-        lacks += [f"{name} on PATH (Debian package monero)" for name in ("monerod", "wallet") if not facts[name]]
+        lacks += [f"{name} on PATH (Debian package monero)" for name in ("monerod", "monero-wallet-rpc")
+                  if not facts[name]]
         if not facts["shadow"]:
             lacks.append(f"{shadow_bin or 'shadow'} on PATH (a Shadow sweep)")
         if lacks:
@@ -461,21 +460,13 @@ def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[ind
                 outcome.failed.append((job.id, reason))
                 log_file = os.path.join(job.folder, index.LOG_FILE)
                 progress.failed(job.id, job.folder, reason, log_file, worker=status.get("worker"),
-                                tail=_tail(log_file, TAIL_LINES))
+                                tail=read_tail(log_file, TAIL_LINES))
         keys = {k for keys in client.processing().values() for k in keys}
         running = sum(1 for f in pending if f.key in keys)
         progress.show(done=len(outcome.done), running=running, failed=len(outcome.failed),
                       elapsed_s=time.monotonic() - started)
     outcome.wall_s = time.monotonic() - started
     return outcome
-
-
-def _tail(path: str, lines: int) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _status_of(future: Any, job: RunJob) -> dict[str, Any]:

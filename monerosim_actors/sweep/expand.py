@@ -147,7 +147,8 @@ def expand(spec: SweepSpec, out_dir: str, earlier: list[Problem] | None = None) 
         raise ScenarioError(unique)
     sweep_index = index.SweepIndex(
         sweep_file=os.path.abspath(spec.file), scenario=spec.scenario, backend=spec.backend,
-        time_scale=spec.time_scale, shadow_bin=spec.shadow_bin, cores=spec.cores, retries=spec.retries, logs=spec.logs,
+        time_scale=spec.time_scale, shadow_bin=spec.shadow_bin, cores=spec.cores, retries=spec.retries,
+        logs=spec.logs,
         parameters=tuple(p.key for p in spec.parameters), seeds=spec.seeds,
         points=tuple((p.id, {k.key: v for k, v in p.params}) for p in all_points),
         runs=tuple(r.entry for r in runs))

@@ -170,8 +170,8 @@ def test_a_cluster_whose_workers_lack_a_program_or_run_another_version_is_refuse
         scheduler: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Asked before anything is submitted: each worker, by its address, and what it lacks."""
     def facts(backend: str, shadow_bin: str | None) -> dict[str, Any]:
-        return {"host": "lab-7", "version": "0.0.1", "monerod": None, "wallet": "/usr/bin/monero-wallet-rpc",
-                "shadow": None}
+        return {"host": "lab-7", "version": "0.0.1", "monerod": None,
+                "monero-wallet-rpc": "/usr/bin/monero-wallet-rpc", "shadow": None}
 
     monkeypatch.setattr(execute, "worker_facts", facts)
     with pytest.raises(MonerosimError, match=r"cannot run this sweep \(nothing was started\):\n  worker "
