@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 LaunchMode = Literal["runtime", "shadow"]
-RandomxMode = Literal["shared", "private"]
+RandomxMode = Literal["stand_in", "shared", "private"]
 """``monero.randomx``: one RandomX cache per machine for every monerod (and fast mining), or one each."""
 """Who starts monerod and the wallet: the host runtime (``runtime``) or Shadow itself (``shadow``)."""
 

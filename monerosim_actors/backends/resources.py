@@ -14,7 +14,8 @@ host. The estimate is for both backends: under Shadow the processes are as real.
 Most of a monerod is RandomX: a 256 MiB light-mode cache per seed slot it uses (a mining node uses
 two: ``generateblocks`` takes the alternative slot before the node has verified a block of its own).
 With ``monero.randomx: shared`` every cache is a mapping of one file per machine, so it counts once
-per run, and so does the 2 GiB dataset of the pools' fast mode.
+per run, and so does the 2 GiB dataset of the pools' fast mode; with ``stand_in`` (the default) no
+cache is ever filled, so RandomX holds nothing.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class Estimate:
     nodes: int
     """monerods that do not mine (public nodes, relays, users' own)."""
     wallets: int
+    randomx: str = "private"
+    """:attr:`monerosim_actors.plan.model.Plan.randomx`."""
     shared_randomx: tuple[str, ...] = ()
     """:attr:`monerosim_actors.plan.model.Plan.randomx_files`: what every monerod maps once per run."""
 
@@ -76,7 +79,10 @@ class Estimate:
 
     @property
     def randomx_mb(self) -> int:
-        """The RandomX caches and dataset: once per run when shared, else a cache per seed slot of each monerod."""
+        """The RandomX caches and dataset: none with the stand-in, once per run when shared, else a cache
+        per seed slot of each monerod."""
+        if self.randomx == "stand_in":
+            return 0
         if "cache" not in self.shared_randomx:
             return (self.miners * MINER_CACHES + self.nodes) * RANDOMX_CACHE_MB
         return RANDOMX_CACHE_MB + (RANDOMX_DATASET_MB if "dataset" in self.shared_randomx else 0)
@@ -94,7 +100,8 @@ class Estimate:
         return self.runtime_mb + self.monerod_mb + self.wallet_mb
 
     def describe(self) -> str:
-        randomx = (f"RandomX {self.randomx_mb} MiB shared by all" if self.shared_randomx else
+        randomx = ("no RandomX memory (its stand-in)" if self.randomx == "stand_in" else
+                   f"RandomX {self.randomx_mb} MiB shared by all" if self.shared_randomx else
                    f"RandomX caches {self.randomx_mb} MiB (one per node, two per miner)")
         return (f"{self.total_mb} MiB: {self.miners} mining monerod x {MINER_OWN_MB} MiB, {self.nodes} other "
                 f"monerod x {NODE_OWN_MB} MiB, {randomx}, {self.wallets} wallet-rpc x {WALLET_MB} MiB (+{WALLET_SHARED_MB} "
@@ -108,7 +115,7 @@ def estimate(plan: Plan) -> Estimate:
     miners = sum(1 for h in nodes if h.role == MINER_ROLE)
     return Estimate(hosts=len(plan.hosts), miners=miners, nodes=len(nodes) - miners,
                     wallets=sum(1 for h in plan.hosts if h.wallet is not None),
-                    shared_randomx=plan.randomx_files if nodes else ())
+                    randomx=plan.randomx, shared_randomx=plan.randomx_files if nodes else ())
 
 
 def mem_available_mb() -> int:

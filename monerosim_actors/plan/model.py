@@ -19,7 +19,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from monerosim_actors.vocabulary import Addressing, BlockScheduleKind, LaunchMode, TopologyKind
+from monerosim_actors.vocabulary import Addressing, BlockScheduleKind, LaunchMode, RandomxMode, TopologyKind
 
 PLAN_VERSION = 2
 """2: the host configs no longer hold the time scale, and the plan's addresses are always Shadow's
@@ -198,10 +198,12 @@ class Plan:
     shadow_compat_shim: bool = False
     """Every process in ``shadow.yaml`` preloads the compatibility shim gen copies into OUT
     (:data:`monerosim_actors.defaults.SHIM_FILE`); only for plans laid out for Shadow."""
+    randomx: RandomxMode = "private"
+    """``monero.randomx``: unless ``private``, every monerod preloads the RandomX library gen copies into
+    OUT (:data:`monerosim_actors.defaults.RANDOMX_FILE`)."""
     randomx_files: tuple[str, ...] = ()
     """The shared RandomX files the run's monerods map (``cache``, and ``dataset`` when pools mine in
-    fast mode): gen copies the library into OUT (:data:`monerosim_actors.defaults.RANDOMX_FILE`) and
-    gen and run write the files where they are missing."""
+    fast mode): gen and run write them where they are missing."""
     message_modules: tuple[str, ...] = ()
     """The modules of every role class in the plan. Each host imports them all before its role
     starts, so it can decode every message type of the run, including a custom role's own."""

@@ -149,6 +149,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
                              "use_memory_manager": False},
         shadow_host_option_defaults=dict(scenario.shadow_host_option_defaults),
         shadow_compat_shim=scenario.shadow_compat_shim and addressing == "shadow",
+        randomx=scenario.monero.randomx,
         randomx_files=randomx_files,
         message_modules=tuple(sorted({h.role_class.partition(":")[0] for h in hosts})),
         hosts=tuple(hosts))
@@ -156,10 +157,12 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
 
 def _randomx(scenario: Scenario, out_dir: str) -> tuple[tuple[str, ...], dict[str, str]]:
     """The shared RandomX files a run needs and every monerod's environment: none with
-    ``monero.randomx: private``."""
+    ``monero.randomx: private``, only the library with ``stand_in``."""
     if scenario.monero.randomx == "private":
         return (), {}
     library = os.path.join(out_dir, defaults.RANDOMX_FILE)
+    if scenario.monero.randomx == "stand_in":
+        return (), randomx_share.stand_in_environment(library)
     fast = scenario.consensus.difficulty >= randomx_share.FAST_FROM_DIFFICULTY
     files = (randomx_share.Kind.CACHE, randomx_share.Kind.DATASET) if fast else (randomx_share.Kind.CACHE,)
     return tuple(k.name.lower() for k in files), randomx_share.monerod_environment(library, fast=fast)

@@ -31,8 +31,17 @@
  *       key without a shared dataset (the chain passed a seed change), a light VM on that cache
  *       hashes in its place: slower, never a wrong hash, and no private 2 GiB per process.
  *
- * Nothing here decides a hash: every node still verifies every block's proof of work, with the key
- * its chain names. The files are written by monerosim-actors before a run (monerosim_randomx_write
+ *   (only with MONEROSIM_RANDOMX_STAND_IN)
+ *       randomx_calculate_hash computes keyed Blake2b-256 (librandomx's own randomx_blake2b) of the
+ *       input instead of RandomX, and no cache is filled: a block's proof of work is checked against
+ *       the same difficulty by every node, but a hash costs a microsecond instead of milliseconds and a
+ *       monerod holds no RandomX memory. Under Shadow hashing takes no simulated time either way, so
+ *       what the network does is the same; the wall time of a run at the seed's difficulty is not
+ *       (150 bootstrap blocks of 1000 hashes each: minutes of one pool hashing while the simulation
+ *       waits). Blocks made so are rejected by a monerod without this library.
+ *
+ * Apart from the stand-in, nothing here decides a hash: every node still verifies every block's proof
+ * of work, with the key its chain names. The files are written by monerosim-actors before a run (monerosim_randomx_write
  * below, called through ctypes), never by monerod, so no run waits on another's lock: a monerod that
  * finds no valid file fills a private cache, as it would without this library.
  *
@@ -41,8 +50,9 @@
  * blocks are the ones RandomX has just computed from the key (a file for another key, or from a
  * RandomX with other parameters, never matches).
  *
- * Environment: MONEROSIM_RANDOMX_DIR (the folder of the files; without it the library does
- * nothing), MONEROSIM_RANDOMX_FAST (set: VMs hash in fast mode on the shared dataset).
+ * Environment: MONEROSIM_RANDOMX_DIR (the folder of the files; without it the library shares
+ * nothing), MONEROSIM_RANDOMX_FAST (set: VMs hash in fast mode on the shared dataset),
+ * MONEROSIM_RANDOMX_STAND_IN (set: Blake2b stands in for RandomX; the other two are not needed).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -104,6 +114,7 @@ typedef rx_dataset (*alloc_dataset_fn)(int);
 typedef void (*init_dataset_fn)(rx_dataset, rx_cache, unsigned long, unsigned long);
 typedef unsigned long (*item_count_fn)(void);
 typedef int (*get_flags_fn)(void);
+typedef int (*blake2b_fn)(void *, size_t, const void *, size_t, const void *, size_t);
 
 #define ALLOC_MEMORY "_ZN7randomx16AlignedAllocatorILm64EE11allocMemoryEm"
 #define FREE_MEMORY "_ZN7randomx16AlignedAllocatorILm64EE10freeMemoryEPvm"
@@ -124,6 +135,7 @@ static struct {
     init_dataset_fn init_dataset;
     item_count_fn item_count;
     get_flags_fn get_flags;
+    blake2b_fn blake2b;
 } real;
 
 static pthread_once_t resolved = PTHREAD_ONCE_INIT;
@@ -144,6 +156,7 @@ static void resolve(void) {
     real.init_dataset = (init_dataset_fn)dlsym(RTLD_NEXT, "randomx_init_dataset");
     real.item_count = (item_count_fn)dlsym(RTLD_NEXT, "randomx_dataset_item_count");
     real.get_flags = (get_flags_fn)dlsym(RTLD_NEXT, "randomx_get_flags");
+    real.blake2b = (blake2b_fn)dlsym(RTLD_NEXT, "randomx_blake2b");
 }
 
 static void need_real(void) { pthread_once(&resolved, resolve); }
@@ -378,6 +391,13 @@ static struct fast_vm { rx_vm vm; int flags; rx_vm light; int use_light; } fast_
 static struct { uint32_t key_size; uint8_t key[KEY_MAX]; rx_dataset dataset; } datasets[MAX_TRACKED];
 
 
+static int env_set(const char *name) {
+    const char *value = getenv(name);
+    return value && *value && strcmp(value, "0") != 0;
+}
+
+static int stand_in(void) { return env_set("MONEROSIM_RANDOMX_STAND_IN"); }
+
 static const char *share_dir(void) {
     const char *dir = getenv("MONEROSIM_RANDOMX_DIR");
     return dir && *dir ? dir : NULL;
@@ -476,6 +496,7 @@ void randomx_argon2_fill_memory_blocks(void *instance) {
     need_real();
     uint8_t *memory = ((struct rx_memory_first *)instance)->memory;
     if (capture_first_blocks) memcpy(capture_first_blocks, memory, FIRST_BLOCKS_BYTES);
+    if (stand_in()) return; /* no hash reads the cache: its pages are never touched */
     if (pending_key && share_dir() && is_region(memory)) {
         char path[4096], hex[17] = {0};
         file_path(path, sizeof path, KIND_CACHE, pending_key, pending_key_size);
@@ -536,10 +557,7 @@ static rx_dataset shared_dataset(const uint8_t *key, uint32_t key_size) {
     return datasets[slot].dataset;
 }
 
-static int fast_wanted(void) {
-    const char *fast = getenv("MONEROSIM_RANDOMX_FAST");
-    return share_dir() && fast && *fast && strcmp(fast, "0") != 0;
-}
+static int fast_wanted(void) { return share_dir() && env_set("MONEROSIM_RANDOMX_FAST") && !stand_in(); }
 
 /* The fast VM at ``vm`` (locked), or NULL. */
 static struct fast_vm *fast_vm_of(rx_vm vm) {
@@ -599,8 +617,18 @@ void randomx_vm_set_cache(rx_vm vm, rx_cache cache) {
     real.vm_set_cache(vm, cache);
 }
 
+#define STAND_IN_KEY "monerosim stand-in for RandomX"
+#define HASH_BYTES 32
+
 void randomx_calculate_hash(rx_vm vm, const void *input, size_t size, void *output) {
     need_real();
+    if (stand_in()) {
+        if (real.blake2b(output, HASH_BYTES, input, size, STAND_IN_KEY, sizeof STAND_IN_KEY - 1) != 0) {
+            say("monerosim-randomx: the stand-in hash failed: stopping rather than hash wrong");
+            abort();
+        }
+        return;
+    }
     rx_vm light = NULL;
     pthread_mutex_lock(&lock);
     struct fast_vm *fast = fast_vm_of(vm);

@@ -33,6 +33,8 @@ DIR_ENV = "MONEROSIM_RANDOMX_DIR"
 ``randomx`` folder)."""
 FAST_ENV = "MONEROSIM_RANDOMX_FAST"
 """Set in a monerod's environment: its RandomX VMs hash in fast mode on the shared dataset."""
+STAND_IN_ENV = "MONEROSIM_RANDOMX_STAND_IN"
+"""Set in a monerod's environment: keyed Blake2b stands in for RandomX (``monero.randomx: stand_in``)."""
 REGTEST_SEED_KEY = bytes.fromhex("418015bb9ae982a1975da7d79277c2705727a56894ba0fb246adaabb1f4632e3")
 """The seed key of every regtest block below height 2048 + 64: the genesis block's hash (monerod's
 ``get_block_header_by_height 0``)."""
@@ -69,6 +71,11 @@ def build() -> Path:
 def file_path(kind: Kind, key: bytes = REGTEST_SEED_KEY, folder: Path | None = None) -> Path:
     """Where the file of ``kind`` for ``key`` is (the library's ``file_path``)."""
     return (folder or files_dir()) / f"{kind.name.lower()}-{key.hex()}.bin"
+
+
+def stand_in_environment(library: str) -> dict[str, str]:
+    """What a monerod needs to hash with the stand-in for RandomX: the library preloaded, and the switch."""
+    return {"LD_PRELOAD": library, STAND_IN_ENV: "1"}
 
 
 def monerod_environment(library: str, *, fast: bool) -> dict[str, str]:

@@ -158,9 +158,11 @@ class MoneroSpec:
     monerod_args: tuple[str, ...]
     wallet_args: tuple[str, ...]
     launch: LaunchMode
-    randomx: RandomxMode = "shared"
-    """``shared``: every monerod maps one RandomX cache per machine, and mining nodes hash in fast mode on
-    one shared dataset (:mod:`monerosim_actors.randomx`); ``private``: each monerod as Debian ships it."""
+    randomx: RandomxMode = "stand_in"
+    """``stand_in``: keyed Blake2b stands in for RandomX in every monerod (the same difficulty checked by
+    every node, no RandomX memory, a microsecond a hash); ``shared``: RandomX, with one cache per machine
+    mapped by every monerod and, at a high difficulty, fast mode on one shared dataset
+    (:mod:`monerosim_actors.randomx`); ``private``: each monerod as Debian ships it."""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def read_monero(chk: Checker, root: dict[str, Any]) -> MoneroSpec:
     _check_args(chk, path + ("wallet_args",), "monero-wallet-rpc", wallet_args or (), MANAGED_WALLET_FLAGS)
     return MoneroSpec(monerod, wallet, monerod_args, wallet_args,  # type: ignore[arg-type]
                       chk.get(m, path, "launch", one_of(get_args(LaunchMode)), "runtime"),
-                      chk.get(m, path, "randomx", one_of(get_args(RandomxMode)), "shared"))
+                      chk.get(m, path, "randomx", one_of(get_args(RandomxMode)), "stand_in"))
 
 
 def _check_args(chk: Checker, path: Path, program: monero_options.Program, args: tuple[str, ...],

@@ -48,7 +48,7 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
     _check_built_for(plan, out)
     _check_replaceable(out, force)
     shim = shadow_shim.build() if plan.shadow_compat_shim else None
-    randomx = randomx_share.build() if plan.randomx_files else None
+    randomx = randomx_share.build() if plan.randomx != "private" else None
     ensure_randomx_files(plan)
     parent = os.path.dirname(out)
     try:
@@ -102,7 +102,7 @@ def read_output(out_dir: str) -> Plan:
                if not os.path.isfile(os.path.join(out, defaults.HOSTS_DIR, f"{h.name}.json"))]
     if plan.shadow_compat_shim and not os.path.isfile(os.path.join(out, defaults.SHIM_FILE)):
         lacking.append(defaults.SHIM_FILE)
-    if plan.randomx_files and not os.path.isfile(os.path.join(out, defaults.RANDOMX_FILE)):
+    if plan.randomx != "private" and not os.path.isfile(os.path.join(out, defaults.RANDOMX_FILE)):
         lacking.append(defaults.RANDOMX_FILE)
     if lacking:
         more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""

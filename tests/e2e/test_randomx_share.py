@@ -2,7 +2,9 @@
 
 Two nodes of one run map the one cache file (their ``smaps`` name it, and neither holds a private
 256 MiB cache); a node given a damaged file fills a private cache, says why, and still mines; a pool
-in fast mode mines blocks at difficulty 200 that a node without the library accepts.
+in fast mode mines blocks at difficulty 200 that a node without the library accepts; with the
+stand-in, a pool mines blocks at the seed's difficulty in an instant, a node with the stand-in accepts
+them and one without rejects them.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ def library() -> str:
 
 
 def _sharing(plan: HostPlan, library: str, *, fast: bool = False, difficulty: int | None = None) -> HostPlan:
+    return _with(plan, share.monerod_environment(library, fast=fast), difficulty)
+
+
+def _with(plan: HostPlan, environment: dict[str, str], difficulty: int | None = None) -> HostPlan:
     assert plan.monerod is not None
-    monerod = dataclasses.replace(plan.monerod, environment=share.monerod_environment(library, fast=fast),
+    monerod = dataclasses.replace(plan.monerod, environment=environment,
                                   difficulty=difficulty or plan.monerod.difficulty)
     return dataclasses.replace(plan, monerod=monerod)
 
@@ -50,6 +56,11 @@ def _monerod_pid(system: HostSystem) -> int:
 
 def _mappings(pid: int) -> list[tuple[str, int]]:
     """(path or '' for anonymous, size in kB) of every mapping of ``pid``."""
+    return [(name, size) for name, size, _ in _smaps(pid)]
+
+
+def _smaps(pid: int) -> list[tuple[str, int, int]]:
+    """(path or '' for anonymous, size in kB, resident kB) of every mapping of ``pid``."""
     found = []
     name, size = "", 0
     with open(f"/proc/{pid}/smaps") as f:
@@ -59,7 +70,8 @@ def _mappings(pid: int) -> list[tuple[str, int]]:
                 name = fields[5] if len(fields) > 5 else ""
             elif fields[0] == "Size:":
                 size = int(fields[1])
-                found.append((name, size))
+            elif fields[0] == "Rss:":
+                found.append((name, size, int(fields[1])))
     return found
 
 
@@ -129,6 +141,32 @@ def test_blocks_mined_in_fast_mode_are_accepted_by_a_node_without_the_library(
         assert _rpc(plain, "submit_block", [blob])["status"] == "OK"
     assert plain.daemon.get_info().top_block_hash == mined[-1]
     assert not Path(plain.data_dir, "monerod.stderr").read_text().count("monerosim-randomx")
+
+
+def test_stand_in_blocks_are_checked_by_nodes_with_the_stand_in_and_rejected_by_others(
+        start_host: Callable[..., HostSystem]) -> None:
+    """At the seed's difficulty (1000) ten blocks are one quick call; the stand-in's nodes hold no
+    RandomX cache; a node without the library checks the blocks with RandomX and refuses them."""
+    stand_in = share.stand_in_environment(str(share.build()))
+    pool, node = (start_host(_with(host_plan(name, loopback(GROUP, 5 + i), wallet=False), stand_in, 1000))
+                  for i, name in enumerate(("stand-in-pool", "stand-in-node")))
+    plain_plan = host_plan("plain-1000", loopback(GROUP, 7), wallet=False)
+    plain = start_host(_with(plain_plan, {}, 1000))
+    assert pool.daemon is not None and node.daemon is not None and plain.daemon is not None
+    mined = pool.daemon.generateblocks(10, ADDRESS).hashes
+    assert len(mined) == 10
+    for block_hash in mined:
+        blob = _rpc(pool, "get_block", {"hash": block_hash})["blob"]
+        assert _rpc(node, "submit_block", [blob])["status"] == "OK"
+    assert node.daemon.get_info().top_block_hash == mined[-1]
+    held = [m for m in _smaps(_monerod_pid(pool)) if m[1] >= CACHE_KB and m[2] > 1024]
+    assert not held, f"the stand-in's pool holds RandomX memory: {held}"
+    first = _rpc(pool, "get_block", {"hash": mined[0]})["blob"]
+    refused = requests.post(f"{plain.config.host.node.rpc_url}/json_rpc", timeout=120,  # type: ignore[union-attr]
+                            json={"jsonrpc": "2.0", "id": "0", "method": "submit_block", "params": [first]},
+                            proxies={"http": "", "https": ""}).json()
+    assert "error" in refused, refused
+    assert plain.daemon.get_info().height == 1
 
 
 def _rpc(system: HostSystem, method: str, params: object) -> dict:
