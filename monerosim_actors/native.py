@@ -1,8 +1,8 @@
 """Preload libraries compiled from the C sources the package ships, once per machine.
 
-Two libraries are preloaded into the programs a run starts: the Shadow compatibility shim
-(:mod:`monerosim_actors.shadow.shim`) and the RandomX sharing library
-(:mod:`monerosim_actors.randomx`). Each is compiled with the machine's C compiler (``$CC``, else
+Three libraries are preloaded into the programs a run starts: the Shadow compatibility shim
+(:mod:`monerosim_actors.shadow.shim`), the RandomX library in monerod (:mod:`monerosim_actors.randomx`)
+and the wallet certificate library in wallet-rpc (:mod:`monerosim_actors.wallet_cert`). Each is compiled with the machine's C compiler (``$CC``, else
 ``cc``) the first time ``gen`` needs it and kept in a cache keyed by the source's hash, so a changed
 source is rebuilt and an unchanged one compiles once per machine. ``gen`` copies them into OUT, so a
 generated folder runs on its own and its files name the same path wherever the cache is.

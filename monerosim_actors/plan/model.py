@@ -58,6 +58,9 @@ class WalletPlan:
     extra_args: tuple[str, ...] = ()
     trusted_daemon: bool = True
     """False for a wallet on a public node: ``--untrusted-daemon``, as a real light wallet runs."""
+    environment: dict[str, str] = field(default_factory=dict)
+    """What wallet-rpc runs with besides its host's environment: the wallet certificate library
+    preloaded (:func:`monerosim_actors.wallet_cert.wallet_environment`)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from monerosim_actors import defaults
+from monerosim_actors import defaults, wallet_cert
 from monerosim_actors.plan import monero_args
 from monerosim_actors.plan.addresses import FIRST_ADDRESS, addresses
 from monerosim_actors.randomx import share as randomx_share
@@ -102,6 +102,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
     _fill_coordination_params(agents, names, scenario)
     nodes = _node_access(agents, names, ips, random.Random(f"{seed}/remote-nodes"))
     randomx_files, monerod_env = _randomx(scenario, out_dir)
+    wallet_env = wallet_cert.wallet_environment(os.path.join(out_dir, defaults.WALLET_CERT_FILE))
     listening = {SERVICE_BLOCK_CONTROLLER, SERVICE_MARKETPLACE_DIRECTORY, *(r for a in agents for r in a.talks_to)}
 
     hosts = []
@@ -121,7 +122,8 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
             wallet=WalletPlan(rpc_port=defaults.WALLET_RPC_PORT,
                               daemon_address=f"{node.ip}:{node.rpc_port}" if node else "",
                               extra_args=scenario.monero.wallet_args,
-                              trusted_daemon=not agent.node.remote) if agent.wallet else None,
+                              trusted_daemon=not agent.node.remote,
+                              environment=wallet_env) if agent.wallet else None,
             node=node,
             bus_port=defaults.BUS_PORT if agent.role in listening else None, talks_to=agent.talks_to,
             bandwidth_down=scenario.topology.host_bandwidth_down if place.needs_host_bandwidth else None,
@@ -364,5 +366,6 @@ def _monero_processes(host: HostPlan, scenario: Scenario, out_dir: str) -> list[
         procs.append(ProcessPlan("monerod", argv[0], tuple(argv[1:]), host.start_time_s, host.monerod.environment))
     if host.wallet is not None:
         argv = monero_args.wallet_argv(scenario.monero.wallet_rpc, host, data_dir)
-        procs.append(ProcessPlan("wallet", argv[0], tuple(argv[1:]), host.start_time_s + WALLET_DELAY_S))
+        procs.append(ProcessPlan("wallet", argv[0], tuple(argv[1:]), host.start_time_s + WALLET_DELAY_S,
+                                 host.wallet.environment))
     return procs

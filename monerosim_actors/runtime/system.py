@@ -233,6 +233,7 @@ class HostSystem:
             name="wallet", argv=tuple(argv), data_dir=self.data_dir,
             probe=lambda: wallet.get_version(retries=0, timeout=PROBE_TIMEOUT_S), stop_rpc=stop,
             log_file=os.path.join(self.data_dir, WALLET_DIR, "wallet-rpc.log"),
+            environment=self.config.host.wallet.environment if self.config.host.wallet else {},
             managed=self.config.launch_mode == "runtime", ready_timeout_s=self.ready_timeout_s)
 
     def _supervise(self, spec: ProcessSpec) -> None:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 
-from monerosim_actors import __version__, defaults
+from monerosim_actors import __version__, defaults, wallet_cert
 from monerosim_actors.shadow import config as shadow_config, shim as shadow_shim
 from monerosim_actors.errors import OutputError
 from monerosim_actors.plan.model import PLAN_VERSION, HostPlan, Plan, host_config, read_json_file
@@ -49,6 +49,7 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
     _check_replaceable(out, force)
     shim = shadow_shim.build() if plan.shadow_compat_shim else None
     randomx = randomx_share.build() if plan.randomx != "private" else None
+    certificates = wallet_cert.build() if _has_wallets(plan) else None
     ensure_randomx_files(plan)
     parent = os.path.dirname(out)
     try:
@@ -62,6 +63,8 @@ def write_output(plan: Plan, out_dir: str, *, force: bool = False) -> str:
             shutil.copyfile(shim, os.path.join(tmp, defaults.SHIM_FILE))
         if randomx is not None:
             shutil.copyfile(randomx, os.path.join(tmp, defaults.RANDOMX_FILE))
+        if certificates is not None:
+            shutil.copyfile(certificates, os.path.join(tmp, defaults.WALLET_CERT_FILE))
         _write_marker(tmp)
         _move_into_place(tmp, out)
     except OSError as e:
@@ -104,10 +107,16 @@ def read_output(out_dir: str) -> Plan:
         lacking.append(defaults.SHIM_FILE)
     if plan.randomx != "private" and not os.path.isfile(os.path.join(out, defaults.RANDOMX_FILE)):
         lacking.append(defaults.RANDOMX_FILE)
+    if _has_wallets(plan) and not os.path.isfile(os.path.join(out, defaults.WALLET_CERT_FILE)):
+        lacking.append(defaults.WALLET_CERT_FILE)
     if lacking:
         more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
         raise OutputError(f"{out} is incomplete: it has no {', '.join(lacking[:3])}{more}: generate it again")
     return plan
+
+
+def _has_wallets(plan: Plan) -> bool:
+    return any(h.wallet is not None for h in plan.hosts)
 
 
 def ensure_randomx_files(plan: Plan) -> None:

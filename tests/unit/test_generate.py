@@ -38,7 +38,8 @@ def test_writes_every_file_and_leaves_nothing_else(tmp_path: Path) -> None:
     plan = _plan(out)
     assert generate.write_output(plan, str(out)) == str(out)
     names = set(_tree(out))
-    written = {defaults.SHADOW_FILE, defaults.PLAN_FILE, defaults.SHIM_FILE, defaults.RANDOMX_FILE} | {
+    written = {defaults.SHADOW_FILE, defaults.PLAN_FILE, defaults.SHIM_FILE, defaults.RANDOMX_FILE,
+               defaults.WALLET_CERT_FILE} | {
         f"hosts/{h.name}.json" for h in plan.hosts}
     assert names == written | {defaults.GEN_MARKER_FILE}
     marker = json.loads((out / defaults.GEN_MARKER_FILE).read_text())

@@ -16,7 +16,7 @@ PACKAGES = {"monerosim_actors": ROOT / "monerosim_actors", "monerosim_actors.act
 FLOORS: list[set[str]] = [
     {"monerosim_actors", "monerosim_actors.errors", "monerosim_actors.defaults", "monerosim_actors.events"},
     {"monerosim_actors.wire", "monerosim_actors.scenario", "monerosim_actors.native"},
-    {"monerosim_actors.randomx"},
+    {"monerosim_actors.randomx", "monerosim_actors.wallet_cert"},
     {"monerosim_actors.plan"},
     {"monerosim_actors.runtime", "monerosim_actors.shadow"},
     {"monerosim_actors.role", "monerosim_actors.coordination.messages"},
