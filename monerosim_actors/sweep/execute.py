@@ -461,12 +461,17 @@ def run_all(client: Any, sweep_dir: str, sweep: index.SweepIndex, runs: list[ind
                 log_file = os.path.join(job.folder, index.LOG_FILE)
                 progress.failed(job.id, job.folder, reason, log_file, worker=status.get("worker"),
                                 tail=read_tail(log_file, TAIL_LINES))
-        keys = {k for keys in client.processing().values() for k in keys}
-        running = sum(1 for f in pending if f.key in keys)
-        progress.show(done=len(outcome.done), running=running, failed=len(outcome.failed),
+        progress.show(done=len(outcome.done), running=min(executing(client), len(pending)), failed=len(outcome.failed),
                       elapsed_s=time.monotonic() - started)
     outcome.wall_s = time.monotonic() - started
     return outcome
+
+
+def executing(client: Any) -> int:
+    """Runs being carried out now, by the workers' own count (their heartbeats' ``executing``): the
+    scheduler's tasks per worker include those waiting there for the worker's resources."""
+    workers = client.scheduler_info()["workers"].values()
+    return sum(int(w.get("metrics", {}).get("task_counts", {}).get("executing", 0)) for w in workers)
 
 
 def _status_of(future: Any, job: RunJob) -> dict[str, Any]:

@@ -282,3 +282,27 @@ def test_a_sweep_folder_that_is_not_empty_is_refused_before_the_cluster_is_asked
                      f"tcp://127.0.0.1:{_free_port()}"]) == 2
     assert f"{out} is not empty" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def _wait_for_file(path: str) -> bool:
+    while not os.path.exists(path):
+        time.sleep(0.05)
+    return True
+
+
+def test_runs_waiting_on_a_worker_for_its_resources_are_not_counted_running(tmp_path: Path) -> None:
+    """Dask assigns every task to a worker at once; only as many execute as the worker's resources
+    allow, and only those are the runs shown running."""
+    from distributed import Client
+
+    release = str(tmp_path / "release")
+    with execute.local_dask_cluster(1, 100, 1) as cluster, Client(cluster) as client:
+        futures = [client.submit(_wait_for_file, release, key=f"wait-{i}", pure=False,
+                                 resources={"MEMORY": 100 * execute.MIB, "CORES": 1}) for i in range(3)]
+        deadline = time.monotonic() + 60  # a net: the worker's heartbeat reports it within a second or two
+        while execute.executing(client) < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert execute.executing(client) == 1
+        assert sum(len(keys) for keys in client.processing().values()) == 3
+        Path(release).touch()
+        assert client.gather(futures) == [True, True, True]
