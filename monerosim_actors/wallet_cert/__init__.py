@@ -12,6 +12,8 @@ from pathlib import Path
 from monerosim_actors import native
 
 SOURCE = Path(__file__).with_name("wallet_cert.c")
+LIBCRYPTO = "libcrypto.so.3"
+"""OpenSSL 3's libcrypto, which Debian's monero-wallet-rpc links dynamically (package libssl3)."""
 
 
 def build() -> Path:
@@ -20,7 +22,7 @@ def build() -> Path:
     Raises:
         PreloadBuildError: no C compiler, or compiling failed.
     """
-    return native.build_library(SOURCE, "the wallet certificate library")
+    return native.build_library(SOURCE, "the wallet certificate library", libraries=(f"-l:{LIBCRYPTO}",))
 
 
 def wallet_environment(library: str) -> dict[str, str]:

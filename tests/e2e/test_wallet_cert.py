@@ -1,5 +1,5 @@
 """A real monero-wallet-rpc with the wallet certificate library, started by the runtime as a run
-starts it: the wallet it creates works, and its certificate's key was the small one."""
+starts it: the wallet it creates works, and its certificate's key was the fixed one."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 GROUP = 25
 
 
-def test_a_wallet_with_the_library_is_created_with_a_small_certificate_key_and_works(
+def test_a_wallet_with_the_library_is_created_with_the_fixed_certificate_key_and_works(
         start_host: Callable[..., HostSystem]) -> None:
     plan = host_plan("wallet-cert", loopback(GROUP, 0))
     assert plan.wallet is not None
@@ -32,4 +32,4 @@ def test_a_wallet_with_the_library_is_created_with_a_small_certificate_key_and_w
     system.wallet.refresh()
     assert system.wallet.get_balance().balance > 0
     said = Path(system.data_dir, "wallet.stderr").read_text()
-    assert "an RSA key of 2048 bits instead of 4096 for the unused certificate" in said
+    assert "the fixed 2048-bit key instead of a new 4096-bit one for the unused certificate" in said
