@@ -41,6 +41,10 @@ NODE_OWN_MB = 360 - RANDOMX_CACHE_MB
 """A regtest monerod that verified 100 blocks mined by a peer, without its cache (bench: 313 to 337 MB
 RSS with its private cache; 330 to 350 MB of its own under Shadow for the relays and public nodes of
 the seed's scenario)."""
+STAND_IN_MONEROD_MB = 32
+"""A monerod with RandomX's stand-in, mining or not: it fills no cache and makes no RandomX VM that
+hashes (22 MiB of proportional set size on average for the 20 monerods of configs/seed_remote.yaml
+over its hour under Shadow, 3 of them pools; the rest of the 32 is room for a longer chain)."""
 MINER_ROLE = "mining_pool"
 """Hosts of this role mine (generateblocks); every other monerod only verifies."""
 WALLET_MB = 16
@@ -79,16 +83,16 @@ class Estimate:
 
     @property
     def randomx_mb(self) -> int:
-        """The RandomX caches and dataset: none with the stand-in, once per run when shared, else a cache
-        per seed slot of each monerod."""
-        if self.randomx == "stand_in":
-            return 0
+        """The RandomX caches and dataset (real RandomX): once per run when shared, else a cache per seed
+        slot of each monerod."""
         if "cache" not in self.shared_randomx:
             return (self.miners * MINER_CACHES + self.nodes) * RANDOMX_CACHE_MB
         return RANDOMX_CACHE_MB + (RANDOMX_DATASET_MB if "dataset" in self.shared_randomx else 0)
 
     @property
     def monerod_mb(self) -> int:
+        if self.randomx == "stand_in":
+            return (self.miners + self.nodes) * STAND_IN_MONEROD_MB
         return self.miners * MINER_OWN_MB + self.nodes * NODE_OWN_MB + self.randomx_mb
 
     @property
@@ -100,12 +104,15 @@ class Estimate:
         return self.runtime_mb + self.monerod_mb + self.wallet_mb
 
     def describe(self) -> str:
-        randomx = ("no RandomX memory (its stand-in)" if self.randomx == "stand_in" else
-                   f"RandomX {self.randomx_mb} MiB shared by all" if self.shared_randomx else
-                   f"RandomX caches {self.randomx_mb} MiB (one per node, two per miner)")
-        return (f"{self.total_mb} MiB: {self.miners} mining monerod x {MINER_OWN_MB} MiB, {self.nodes} other "
-                f"monerod x {NODE_OWN_MB} MiB, {randomx}, {self.wallets} wallet-rpc x {WALLET_MB} MiB (+{WALLET_SHARED_MB} "
-                f"shared), {self.hosts} host runtimes x {RUNTIME_MB + HOST_OVERHEAD_MB} MiB "
+        if self.randomx == "stand_in":
+            monerods = f"{self.miners + self.nodes} monerod x {STAND_IN_MONEROD_MB} MiB (RandomX's stand-in)"
+        else:
+            randomx = (f"RandomX {self.randomx_mb} MiB shared by all" if self.shared_randomx else
+                       f"RandomX caches {self.randomx_mb} MiB (one per node, two per miner)")
+            monerods = (f"{self.miners} mining monerod x {MINER_OWN_MB} MiB, {self.nodes} other monerod x "
+                        f"{NODE_OWN_MB} MiB, {randomx}")
+        return (f"{self.total_mb} MiB: {monerods}, {self.wallets} wallet-rpc x {WALLET_MB} MiB "
+                f"(+{WALLET_SHARED_MB} shared), {self.hosts} host runtimes x {RUNTIME_MB + HOST_OVERHEAD_MB} MiB "
                 f"(+{RUNTIME_SHARED_MB} shared)")
 
 

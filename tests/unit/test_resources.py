@@ -46,6 +46,14 @@ def test_shared_randomx_counts_its_cache_once_and_the_dataset_once() -> None:
     assert "RandomX 256 MiB shared by all" in shared.describe()
 
 
+def test_randomx_stand_in_counts_every_monerod_alike_and_no_randomx_memory() -> None:
+    plan = plan_with(nodes=6, wallets=4, bare=2, miners=2)
+    private, stand_in = resources.estimate(plan), resources.estimate(replace(plan, randomx="stand_in"))
+    assert stand_in.monerod_mb == 6 * resources.STAND_IN_MONEROD_MB
+    assert private.total_mb - stand_in.total_mb == private.monerod_mb - 6 * resources.STAND_IN_MONEROD_MB
+    assert f"6 monerod x {resources.STAND_IN_MONEROD_MB} MiB (RandomX's stand-in)" in stand_in.describe()
+
+
 def test_shared_code_is_counted_once() -> None:
     one, hundred = (resources.estimate(plan_with(nodes=0, wallets=n, bare=n)) for n in (1, 100))
     assert hundred.wallet_mb - one.wallet_mb == 99 * resources.WALLET_MB
