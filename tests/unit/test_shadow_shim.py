@@ -241,3 +241,34 @@ def test_local_runs_never_preload_it(tmp_path: Path) -> None:
     plan = build_plan(load_scenario(write_doc(tmp_path, base_doc())), addressing="loopback",
                       out_dir=str(tmp_path / "out"))
     assert plan.shadow_compat_shim is False
+
+
+SPINNER = r"""
+#include <stdio.h>
+#include <time.h>
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+int main(void) {  /* monero's tick calibration, for 50 ms instead of a second */
+    long t0 = now_ns(), t1, reads = 0;
+    do { t1 = now_ns(); reads++; } while (t1 - t0 <= 50000000L);
+    printf("%ld %ld\n", reads, t1 - t0);
+    return 0;
+}
+"""
+
+
+def test_a_thread_spinning_on_the_clock_sleeps_instead_of_reading_it_millions_of_times(
+        tmp_path: Path, shim: Path) -> None:
+    """A spin (reads from one call site with nothing between them) sleeps a millisecond per read
+    from its 1000th read on: it still ends once its time has passed, after a few thousand reads."""
+    (tmp_path / "spinner.c").write_text(SPINNER)
+    program = tmp_path / "spinner"
+    subprocess.run(["cc", "-O1", "-fPIE", "-pie", "-Wl,-z,now", "-o", program, tmp_path / "spinner.c"], check=True)
+    out = subprocess.run([str(program)], env={**os.environ, "LD_PRELOAD": str(shim)}, capture_output=True,
+                         text=True, check=True).stdout
+    reads, elapsed_ns = (int(v) for v in out.split())
+    assert elapsed_ns > 50_000_000
+    assert reads < 1000 + 60, f"{reads} reads: the spin was not noticed"

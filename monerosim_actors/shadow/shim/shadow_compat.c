@@ -22,6 +22,19 @@
  *       models neither type-of-service marking nor Nagle's algorithm, so accepting both changes
  *       nothing that is simulated.
  *
+ *   clock_gettime(CLOCK_MONOTONIC) in a spin: a thread that busy-waits on the clock
+ *       monerod and monero-wallet-rpc calibrate a tick counter before main by reading the monotonic
+ *       clock in a loop until a second has passed (monero's src/common/perf_timer.cpp). Under Shadow
+ *       the clock moves only by the modelled latency of each read (1 us: gen sets
+ *       unblocked_vdso_latency), so each program start was a million reads, ~0.4 s of wall time
+ *       per program, minutes for a run of hundreds of wallets. A read is a spin when it comes from
+ *       the same call site as the thread's previous read and no more simulated time than the reads'
+ *       own latency passed between them (nothing blocked, nothing else was done). From the
+ *       SPIN_READS-th such read on, each read first sleeps SPIN_STEP_NS: the loop ends at most that
+ *       much later in simulated time than it would have, after a few thousand system calls instead
+ *       of a million. Any other read, or a read after a pause, resets the count; outside Shadow the
+ *       clock moves on its own and a loop never sleeps longer than it would have spun.
+ *
  * Why setsockopt is rebound instead of defined: Shadow preloads its own libc shim
  * (libshadow_libc.so) before any user LD_PRELOAD, and that library defines setsockopt, so a
  * definition here would never be bound. Instead, the constructor below rewrites the relocation
@@ -48,9 +61,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
 
 /* The setsockopt every call but the two accepted ones goes on to (Shadow's, under Shadow). */
 static setsockopt_fn next_setsockopt;
@@ -86,6 +101,44 @@ static int compat_setsockopt(int fd, int level, int optname, const void *optval,
         return 0;
     return next_setsockopt(fd, level, optname, optval, optlen);
 }
+
+#define SPIN_READS 1000
+#define SPIN_STEP_NS 1000000L    /* 1 ms: how much later than it would have a spin may end */
+#define SPIN_GAP_NS 5000L        /* at most this between two reads of a spin (a few reads' modelled latency) */
+
+static clock_gettime_fn next_clock_gettime;
+static __thread const void *spin_site;
+static __thread struct timespec spin_last;
+static __thread unsigned spin_reads;
+
+static long elapsed_ns(const struct timespec *from, const struct timespec *to) {
+    return (to->tv_sec - from->tv_sec) * 1000000000L + (to->tv_nsec - from->tv_nsec);
+}
+
+static int compat_clock_gettime(clockid_t id, struct timespec *ts) {
+    const void *site = __builtin_return_address(0);
+    if (next_clock_gettime == NULL) /* called before this library's constructor ran */
+        next_clock_gettime = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
+    long slept = 0;
+    if (id == CLOCK_MONOTONIC && site == spin_site && spin_reads >= SPIN_READS) {
+        struct timespec step = {0, SPIN_STEP_NS}, before, after;
+        next_clock_gettime(CLOCK_MONOTONIC, &before);
+        nanosleep(&step, NULL);
+        next_clock_gettime(CLOCK_MONOTONIC, &after);
+        slept = elapsed_ns(&before, &after);
+    }
+    int done = next_clock_gettime(id, ts);
+    if (done != 0 || id != CLOCK_MONOTONIC)
+        return done;
+    /* What passed since the thread's previous read, besides this library's own sleep. */
+    int spinning = site == spin_site && elapsed_ns(&spin_last, ts) - slept <= SPIN_GAP_NS;
+    spin_reads = spinning ? spin_reads + 1 : 0;
+    spin_site = site;
+    spin_last = *ts;
+    return 0;
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts) __attribute__((alias("compat_clock_gettime")));
 
 /* Outside Shadow this definition is what every object binds to. The alias lets the constructor
  * compare against this library's own address (a reference to "setsockopt" would go through the
@@ -145,9 +198,12 @@ static int rebind_table(uintptr_t base, const ElfW(Rela) *rela, size_t bytes, co
     for (size_t i = 0; i < bytes / sizeof *rela; i++) {
         if (!GOT_RELOC(ELF64_R_TYPE(rela[i].r_info)))
             continue;
-        const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rela[i].r_info)];
-        if (strcmp(strtab + sym->st_name, "setsockopt") == 0) {
-            int error = write_slot((void **)(base + rela[i].r_offset), (void *)compat_setsockopt, relro);
+        const char *name = strtab + symtab[ELF64_R_SYM(rela[i].r_info)].st_name;
+        void *target = strcmp(name, "setsockopt") == 0      ? (void *)compat_setsockopt
+                       : strcmp(name, "clock_gettime") == 0 ? (void *)compat_clock_gettime
+                                                             : NULL;
+        if (target != NULL) {
+            int error = write_slot((void **)(base + rela[i].r_offset), target, relro);
             failed = failed ? failed : error;
         }
     }
@@ -213,6 +269,9 @@ __attribute__((constructor)) static void compat_init(void) {
     next_setsockopt = (setsockopt_fn)dlsym(RTLD_DEFAULT, "setsockopt");
     if (next_setsockopt == NULL || next_setsockopt == compat_setsockopt)
         next_setsockopt = (setsockopt_fn)dlsym(RTLD_NEXT, "setsockopt");
+    next_clock_gettime = (clock_gettime_fn)dlsym(RTLD_DEFAULT, "clock_gettime");
+    if (next_clock_gettime == NULL || next_clock_gettime == compat_clock_gettime)
+        next_clock_gettime = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
 #ifdef GOT_RELOC
     Dl_info self;
     if (dladdr((void *)compat_init, &self) != 0 && self.dli_fname != NULL)
