@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import psutil
 import yaml
@@ -35,14 +35,15 @@ import yaml
 from bench.common import ROOT, row, write_result
 from bench.shadow_speed import process_tree
 from monerosim_actors.randomx import share
+from monerosim_actors.vocabulary import RandomxMode
 
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 TIME_SCALE = 6
 SAMPLE_S = 1.0
 TARGET_MB = 1750
 """Issue 24: the quickstart on the local backend peaks under 1.75 GB of machine memory in use."""
-MODES = ("stand_in", "shared", "private")
-"""``monero.randomx``: the default, then the two with real RandomX (``private`` is the baseline)."""
+MODES = get_args(RandomxMode)
+"""``monero.randomx``: the default (``stand_in``), then the two with real RandomX (``private`` is the baseline)."""
 FLAG_FULL_MEM = 4
 HEADER_BYTES = 4096
 """The shared file's header (randomx_share.c); the dataset follows it."""

@@ -240,11 +240,11 @@ def test_a_non_empty_out_is_not_replaced_without_force(scenario: Path, fake_shad
 def test_a_local_run_that_does_not_fit_in_memory_is_refused_before_anything_is_written(
         scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(resources, "mem_available_mb", lambda: 1000)
+    monkeypatch.setattr(resources, "mem_available_mb", lambda: 100)
     out = tmp_path / "out"
     assert cli.main(["run", str(scenario), "-o", str(out), "--time-scale", "10"]) == 2
     err = capsys.readouterr().err
-    assert "only 1000 MiB is available" in err and "--skip-memory-check" in err
+    assert "only 100 MiB is available" in err and "--skip-memory-check" in err
     assert not out.exists()
 
 
