@@ -128,8 +128,11 @@ def _kill_worker(worker: Started) -> None:
     the kernel when its parent dies (monerosim_actors.sweep.child), as on a machine that is lost."""
     family = [psutil.Process(worker.proc.pid), *psutil.Process(worker.proc.pid).children(recursive=True)]
     for process in family:
-        if "monerosim_actors" not in process.cmdline():  # unshare, sh, the nanny, the worker
-            process.kill()
+        try:
+            if "monerosim_actors" not in process.cmdline():  # unshare, sh, the nanny, the worker
+                process.kill()
+        except psutil.Error:  # ended since the family was listed (a zombie has no command line left)
+            continue
 
 
 def test_a_sweep_on_a_cluster_started_by_hand_survives_a_lost_worker_without_shared_storage(
