@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import psutil
 
 from monerosim_actors.plan.model import HostPlan, Plan
+from monerosim_actors.vocabulary import RandomxMode
 
 RANDOMX_CACHE_MB = 256
 """One RandomX light-mode cache (262,144 kB in ``/proc/PID/smaps``)."""
@@ -72,7 +73,7 @@ class Estimate:
     nodes: int
     """monerods that do not mine (public nodes, relays, users' own)."""
     wallets: int
-    randomx: str = "private"
+    randomx: RandomxMode = "private"
     """:attr:`monerosim_actors.plan.model.Plan.randomx`."""
     shared_randomx: tuple[str, ...] = ()
     """:attr:`monerosim_actors.plan.model.Plan.randomx_files`: what every monerod maps once per run."""
