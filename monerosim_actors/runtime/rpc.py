@@ -47,15 +47,23 @@ def _reading(method: str) -> Iterator[None]:
 class _Client:
     """HTTP plumbing shared by both clients: JSON-RPC and plain JSON endpoints, errors, retries."""
 
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        """``url`` is the program's base URL, e.g. ``http://127.0.0.1:18081``."""
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S, *, keep_alive: bool = True) -> None:
+        """``url`` is the program's base URL, e.g. ``http://127.0.0.1:18081``.
+
+        ``keep_alive=False`` asks the program to close the connection after each answer: for a program
+        on another host (a public node), whose RPC connections are a bounded resource the simulated
+        network shares (monerod's ``--rpc-max-connections``, 100 by default, and 3 per public
+        address). An idle connection kept by the runtime would take a slot that a real wallet-only
+        user does not take, and 50 users on one public node would fill them."""
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
-        # The programs are always on the host's own address: a proxy from the environment
-        # (http_proxy, HTTPS_PROXY, ...) would receive every call, readiness probes included, and
-        # .netrc credentials are not ours to send either.
+        # The programs are always on the host's own address or a public node's: a proxy from the
+        # environment (http_proxy, HTTPS_PROXY, ...) would receive every call, readiness probes
+        # included, and .netrc credentials are not ours to send either.
         self._session.trust_env = False
+        if not keep_alive:
+            self._session.headers["Connection"] = "close"
         self._ids = itertools.count(1)
 
     def close(self) -> None:

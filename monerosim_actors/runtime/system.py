@@ -183,8 +183,8 @@ class HostSystem:
         self.scheduler = Scheduler(self.time_scale)
         self.bus = Bus(config, self.events, self.inbox, on_failed=self._bus_failed)
         self.bus.start()
-        if host.node is not None:  # its own monerod, or a public node's
-            self.daemon = DaemonRpc(host.node.rpc_url)
+        if host.node is not None:  # its own monerod, or a public node's (no idle connection held there)
+            self.daemon = DaemonRpc(host.node.rpc_url, keep_alive=host.monerod is not None)
         if host.monerod is not None:
             # the supervisor gets its own client: a requests.Session is not shared between threads
             self._supervise(self._monerod_spec(DaemonRpc(f"http://{host.ip}:{host.monerod.rpc_port}")))

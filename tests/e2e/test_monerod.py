@@ -8,14 +8,16 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 
 from monerosim_actors.errors import OutputError, ProcessError, RpcResponseError
 from monerosim_actors.plan.monero_args import monerod_argv
 from monerosim_actors.events.read import read_events
-from monerosim_actors.runtime.rpc import STATUS_BUSY
+from monerosim_actors.runtime.rpc import STATUS_BUSY, DaemonRpc
 from monerosim_actors.runtime.system import HostSystem
 from tests.conftest import assert_no_process_left
 from tests.e2e.conftest import SAFETY_S, wait_for_event
@@ -162,3 +164,33 @@ def test_peered_nodes_see_each_others_blocks(start_host: Callable[..., HostSyste
             time.sleep(0.5)
     seen = wait_for_event(os.path.join(b.data_dir, "events.jsonl"), "block_seen", count=2)
     assert [e["hash"] for e in seen] == list(hashes) and seen[-1]["height"] == height
+
+
+def _connections_to(url: str) -> int:
+    """This process's established TCP connections to ``url``'s port."""
+    port = int(url.rsplit(":", 1)[1])
+    return sum(1 for c in psutil.Process().net_connections("tcp")
+               if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED)
+
+
+def test_a_host_on_a_public_node_holds_no_rpc_connection_there_between_calls(
+        start_host: Callable[..., HostSystem]) -> None:
+    """A wallet-only host's runtime asks its public node over connections it closes after each answer:
+    monerod allows 100 RPC connections (3 per public address), and the wallet's is the only one a real
+    wallet-only user holds. 50 users each holding a second one filled a public node under Shadow."""
+    node = start_host(host_plan("public", loopback(2, 6), wallet=False))
+    assert node.daemon is not None
+    url = node.daemon.url
+    remote_plan = replace(host_plan("light", loopback(2, 7), monerod=False, wallet=False),
+                          node=node.config.host.node)
+    light = start_host(remote_plan)
+    assert light.daemon is not None and light.daemon.url == url
+    before = _connections_to(url)
+    for _ in range(3):
+        light.daemon.get_height()
+    assert _connections_to(url) == before, "the public node's client kept a connection open"
+    own = DaemonRpc(url)  # as a host's client of its own node: one connection, kept for the next call
+    own.get_height()
+    own.get_height()
+    assert _connections_to(url) == before + 1
+    own.close()
