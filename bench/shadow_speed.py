@@ -1,7 +1,7 @@
 """Shadow speed: how fast scenarios run under Shadow, and where the wall time goes.
 
-For each scenario (the quickstart, and its shape at 16 and 32 hosts) this generates OUT, runs
-``shadow OUT/shadow.yaml`` and records:
+For each scenario (the quickstart, its shape at 16 and 32 hosts, and with wallet-only hosts at 8 and
+32) this generates OUT, runs ``shadow OUT/shadow.yaml`` and records:
 
 - wall time and the simulated/wall ratio, overall and per phase: start-up (until the block
   controller's ``bootstrap_step start``), bootstrap (until ``bootstrap_done``) and schedule (the
@@ -46,7 +46,12 @@ SCENARIOS = {
     "quickstart": ROOT / "configs" / "quickstart.yaml",
     "hosts16": ROOT / "bench" / "scenarios" / "shadow_16.yaml",
     "hosts32": ROOT / "bench" / "scenarios" / "shadow_32.yaml",
+    "wallets8": ROOT / "bench" / "scenarios" / "wallets_8.yaml",
+    "wallets32": ROOT / "bench" / "scenarios" / "wallets_32.yaml",
 }
+PER_HOST_BOUNDS = {"hosts16": ("quickstart", 1.0), "hosts32": ("quickstart", 1.0), "wallets32": ("wallets8", 1.5)}
+"""A larger run's wall time per host per simulated second against a smaller one's: (the smaller run,
+the largest ratio allowed). Issue 25 allows wallet-only hosts at 32 hosts 1.5 times their cost at 8."""
 TARGET_RATIO = 20.0
 """The quickstart's target: 20 simulated seconds per wall second, start-up and bootstrap included."""
 SAMPLE_S = 1.0
@@ -291,10 +296,13 @@ def main(argv: list[str]) -> int:
         r = data["runs"][name]
         if name == "quickstart":
             target, met = f">= {TARGET_RATIO:g}x", r["ratio"] >= TARGET_RATIO
+        elif name in PER_HOST_BOUNDS:
+            smaller, bound = PER_HOST_BOUNDS[name]
+            base = data["runs"].get(smaller, {}).get("wall_ms_per_host_sim_s")
+            target = f"per host per simulated s: at most {bound:g}x {smaller}'s"
+            met = None if base is None else r["wall_ms_per_host_sim_s"] <= bound * base
         else:
-            base = data["runs"].get("quickstart", {}).get("wall_ms_per_host_sim_s")
-            target = "per host per simulated s: no worse than the quickstart's"
-            met = None if base is None else r["wall_ms_per_host_sim_s"] <= base
+            target, met = "(reported)", None
         phases = ", ".join(f"{p} {v['ratio']}x" for p, v in r["phases"].items())
         rows.append(row(f"Shadow: {name} ({r['hosts']} hosts, {r['simulated_s']:g} s simulated)",
                         baseline="real time (1x)", value=f"{r['wall_s']:g} s wall, {r['ratio']}x ({phases}); "
