@@ -38,13 +38,14 @@ def plan_scenario(config: str, out: str, seed: int | None) -> Plan:
     Raises:
         ScenarioError: every problem of the scenario.
     """
+    from monerosim_actors.plan.capacity import crowded_public_nodes
     from monerosim_actors.plan.planner import build_plan
     from monerosim_actors.role.params import check_role_config
     from monerosim_actors.scenario.load import load_scenario
 
     scenario = load_scenario(config, role_config=check_role_config)
     plan = build_plan(scenario, seed=seed, addressing="shadow", out_dir=out)
-    for note in scenario.notes:
+    for note in (*scenario.notes, *crowded_public_nodes(plan)):
         log.warning("%s: %s", config, note)
     return plan
 

@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(opts: argparse.Namespace) -> int:
+    from monerosim_actors.plan.capacity import crowded_public_nodes
     from monerosim_actors.plan.planner import build_plan
     from monerosim_actors.role.params import check_role_config
     from monerosim_actors.scenario.load import load_scenario
@@ -48,7 +49,7 @@ def run(opts: argparse.Namespace) -> int:
         plan = build_plan(scenario, seed=opts.seed, out_dir=SUMMARY_OUT)
     except ScenarioError as e:
         return report_problems("validate", opts.config, e)
-    for note in scenario.notes:
+    for note in (*scenario.notes, *crowded_public_nodes(plan)):
         log.warning("%s: %s", opts.config, note)
     print(f"OK {opts.config}: {summary(plan)}")
     return 0
