@@ -272,3 +272,63 @@ def test_a_thread_spinning_on_the_clock_sleeps_instead_of_reading_it_millions_of
     reads, elapsed_ns = (int(v) for v in out.split())
     assert elapsed_ns > 50_000_000
     assert reads < 1000 + 60, f"{reads} reads: the spin was not noticed"
+
+
+SHADOW_SEND_STANDIN = r"""
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+/* As Shadow 3.3.0's TCP: at most 65535 bytes per send, whatever room the buffer has. */
+ssize_t send(int fd, const void *buf, size_t len, int flags) {
+    return syscall(SYS_sendto, fd, buf, len > 65535 ? 65535 : len, flags, NULL, 0);
+}
+"""
+
+SENDER = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(void) {
+    int sv[2], size = 4 << 20;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    char *buf = calloc(1, 64 << 20);
+    ssize_t n = send(sv[0], buf, 200000, 0);
+    printf("fits %zd\n", n);
+    n = send(sv[0], buf, 64 << 20, 0);
+    printf("full %zd\n", n);
+    n = send(sv[0], buf, 1000, 0);
+    printf("after %zd %d\n", n, n < 0 ? errno : 0);
+    return 0;
+}
+"""
+EAGAIN = 11
+
+
+@pytest.fixture(scope="module")
+def sender(tmp_path_factory: pytest.TempPathFactory, shim: Path) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("shim-send")
+    (d / "standin.c").write_text(SHADOW_SEND_STANDIN)
+    (d / "sender.c").write_text(SENDER)
+    built = {"standin": d / "standin.so", "sender": d / "sender"}
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", built["standin"], d / "standin.c"], check=True)
+    subprocess.run(["cc", "-fPIE", "-pie", "-Wl,-z,now", "-o", built["sender"], d / "sender.c"], check=True)
+    return built
+
+
+def test_the_send_standin_takes_64_kib_at_most_as_shadow_3_3(sender: dict[str, Path]) -> None:
+    assert _run(sender["sender"], sender["standin"])["fits"] == [65535]
+
+
+def test_behind_shadows_send_a_short_send_takes_the_rest_while_the_socket_takes_any(
+        sender: dict[str, Path], shim: Path) -> None:
+    """What fits in the buffer is taken at once, as Linux takes it; a send larger than the room left
+    stops at the full buffer with what was taken, and only then does the next send find no room."""
+    seen = _run(sender["sender"], sender["standin"], shim)
+    assert seen["fits"] == [200000]
+    assert 0 < seen["full"][0] < 64 << 20, "a full buffer ends it with what was taken"
+    assert seen["after"] == [-1, EAGAIN]

@@ -35,12 +35,25 @@
  *       of a million. Any other read, or a read after a pause, resets the count; outside Shadow the
  *       clock moves on its own and a loop never sleeps longer than it would have spun.
  *
+ *   send() on a TCP socket that Shadow accepts only in part although it could take more
+ *       Shadow 3.3.0's TCP takes at most 65535 bytes per send (tcp_sendUserData in
+ *       src/main/host/descriptor/tcp.c) even when its send buffer has room for more, and the socket
+ *       stays writable. Linux takes all that fits, so a short send means a full buffer, and a program
+ *       waiting for EPOLLOUT in edge-triggered mode (boost::asio, so monerod's and wallet-rpc's
+ *       epee servers) is woken when the buffer drains. Under Shadow no such edge comes: every RPC
+ *       answer over 128 KiB stopped after its second 64 KiB chunk, and the client waited until a
+ *       timeout (a wallet's refresh of a block with hundreds of transactions: 3.5 minutes, again
+ *       and again). compat_send sends the rest at once, as Linux would, until all is taken or the
+ *       socket would block (a real full buffer, whose draining Shadow does signal); it returns what
+ *       was taken, so a caller sees a short send only where Linux could give one too.
+ *
  * Why setsockopt is rebound instead of defined: Shadow preloads its own libc shim
  * (libshadow_libc.so) before any user LD_PRELOAD, and that library defines setsockopt, so a
  * definition here would never be bound. Instead, the constructor below rewrites the relocation
  * slots (GOT entries) for setsockopt in every object already loaded (the program and the libraries
  * it links; monerod is linked with -z now, so its slots are filled before constructors run) to
- * point at compat_setsockopt, whose other calls go to what the dynamic linker had bound. Outside
+ * point at compat_setsockopt, whose other calls go to what the dynamic linker had bound. The same
+ * holds for clock_gettime and send. Outside
  * Shadow this library's own setsockopt definition interposes as usual, so objects loaded later
  * (dlopen) are covered there too. A slot on a page full RELRO made read-only is written between
  * two mprotect calls; where the first fails, the object keeps its binding and the constructor
@@ -101,6 +114,31 @@ static int compat_setsockopt(int fd, int level, int optname, const void *optval,
         return 0;
     return next_setsockopt(fd, level, optname, optval, optlen);
 }
+
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+static send_fn next_send;
+
+static ssize_t compat_send(int fd, const void *buf, size_t len, int flags) {
+    if (next_send == NULL) /* called before this library's constructor ran */
+        next_send = (send_fn)dlsym(RTLD_NEXT, "send");
+    ssize_t taken = next_send(fd, buf, len, flags);
+    if (taken <= 0 || (size_t)taken >= len)
+        return taken;
+    /* A short send: take the rest while the socket takes any (the first refusal, EAGAIN included,
+     * ends it; its errno is the next call's to see). */
+    size_t total = (size_t)taken;
+    int saved = errno;
+    while (total < len) {
+        ssize_t more = next_send(fd, (const char *)buf + total, len - total, flags);
+        if (more <= 0)
+            break;
+        total += (size_t)more;
+    }
+    errno = saved;
+    return (ssize_t)total;
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags) __attribute__((alias("compat_send")));
 
 #define SPIN_READS 1000
 #define SPIN_STEP_NS 1000000L    /* 1 ms: how much later than it would have a spin may end */
@@ -201,6 +239,7 @@ static int rebind_table(uintptr_t base, const ElfW(Rela) *rela, size_t bytes, co
         const char *name = strtab + symtab[ELF64_R_SYM(rela[i].r_info)].st_name;
         void *target = strcmp(name, "setsockopt") == 0      ? (void *)compat_setsockopt
                        : strcmp(name, "clock_gettime") == 0 ? (void *)compat_clock_gettime
+                       : strcmp(name, "send") == 0          ? (void *)compat_send
                                                              : NULL;
         if (target != NULL) {
             int error = write_slot((void **)(base + rela[i].r_offset), target, relro);
@@ -272,6 +311,9 @@ __attribute__((constructor)) static void compat_init(void) {
     next_clock_gettime = (clock_gettime_fn)dlsym(RTLD_DEFAULT, "clock_gettime");
     if (next_clock_gettime == NULL || next_clock_gettime == compat_clock_gettime)
         next_clock_gettime = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
+    next_send = (send_fn)dlsym(RTLD_DEFAULT, "send");
+    if (next_send == NULL || next_send == compat_send)
+        next_send = (send_fn)dlsym(RTLD_NEXT, "send");
 #ifdef GOT_RELOC
     Dl_info self;
     if (dladdr((void *)compat_init, &self) != 0 && self.dli_fname != NULL)
