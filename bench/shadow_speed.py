@@ -88,6 +88,10 @@ class TreeSampler:
     """pid -> (kind, the last CPU seconds seen)."""
     peak_rss_mb: float = 0.0
     peak_by_kind_mb: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+    series: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    """(wall seconds since the sampler was made, CPU seconds by kind so far) at each sample: the CPU
+    each phase took, by kind, is read off it."""
 
     def sample(self) -> None:
         rss_by_kind: Counter[str] = Counter()
@@ -104,6 +108,12 @@ class TreeSampler:
         self.peak_rss_mb = max(self.peak_rss_mb, sum(rss_by_kind.values()))
         for kind, mb in rss_by_kind.items():
             self.peak_by_kind_mb[kind] = max(self.peak_by_kind_mb[kind], mb)
+        self.series.append((time.monotonic() - self.started, self.cpu_by_kind()))
+
+    def cpu_until(self, wall_s: float) -> dict[str, float]:
+        """CPU seconds by kind at the last sample no later than ``wall_s``."""
+        at = bisect.bisect_right([w for w, _ in self.series], wall_s)
+        return self.series[at - 1][1] if at else {}
 
     def cpu_by_kind(self) -> dict[str, float]:
         total: Counter[str] = Counter()
@@ -170,9 +180,11 @@ def shadow_sampled(out: Path, every_s: float, sample: Callable[[int], None]) -> 
     return code
 
 
-def phase_figures(out: Path, simulated_s: float, finished: bool) -> dict[str, Any]:
+def phase_figures(out: Path, simulated_s: float, finished: bool,
+                  sampler: TreeSampler | None = None) -> dict[str, Any]:
     """Simulated and wall seconds, and their ratio, of start-up, bootstrap and schedule (as far as
-    the run got), from the controller's events and Shadow's heartbeat lines."""
+    the run got), from the controller's events and Shadow's heartbeat lines; with ``sampler``, the
+    CPU seconds each program kind spent in each phase too (where the wall time went)."""
     pairs = heartbeats(out / "shadow.log")
     ends = phase_ends(out) if finished else {}
     phases: dict[str, Any] = {}
@@ -185,12 +197,15 @@ def phase_figures(out: Path, simulated_s: float, finished: bool) -> dict[str, An
         took = end_wall - start_wall
         phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
                          "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
+        if sampler is not None:
+            before, after = sampler.cpu_until(start_wall), sampler.cpu_until(end_wall)
+            phases[phase]["cpu_s_by_kind"] = {k: round(v - before.get(k, 0.0), 1) for k, v in after.items()}
         start_sim, start_wall = end_sim, end_wall
     return phases
 
 
-def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> dict[str, Any]:
-    """Run Shadow on OUT while sampling its process tree; the raw figures."""
+def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> tuple[dict[str, Any], TreeSampler]:
+    """Run Shadow on OUT while sampling its process tree; the raw figures, and the sampler."""
     started = time.monotonic()
     samplers: list[TreeSampler] = []
 
@@ -204,7 +219,7 @@ def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> dict[str, Any]:
     sampler = samplers[0] if samplers else TreeSampler(0)
     return {"exit_code": code, "wall_s": round(wall, 1), "cpu_s_by_kind": sampler.cpu_by_kind(),
             "peak_rss_mb": round(sampler.peak_rss_mb), "peak_rss_mb_by_kind":
-            {k: round(v) for k, v in sorted(sampler.peak_by_kind_mb.items())}}
+            {k: round(v) for k, v in sorted(sampler.peak_by_kind_mb.items())}}, sampler
 
 
 def generate(config: Path, out: Path, extra: list[str]) -> dict[str, Any]:
@@ -216,9 +231,9 @@ def generate(config: Path, out: Path, extra: list[str]) -> dict[str, Any]:
 def measure(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[str, Any]:
     out = workdir / name
     plan = generate(config, out, extra)
-    raw = run_shadow(out)
+    raw, sampler = run_shadow(out)
     simulated = plan["stop_time_s"]
-    phases = phase_figures(out, simulated, raw["exit_code"] == 0)
+    phases = phase_figures(out, simulated, raw["exit_code"] == 0, sampler)
     hosts = len(plan["hosts"])
     return {**raw, "hosts": hosts, "simulated_s": simulated, "ratio": round(simulated / raw["wall_s"], 2),
             "phases": phases, "wall_ms_per_host_sim_s": round(1000 * raw["wall_s"] / (hosts * simulated), 3)}
@@ -240,7 +255,7 @@ def count_syscalls(name: str, config: Path, workdir: Path, extra: list[str]) -> 
     variant.write_text(yaml.safe_dump(scenario, sort_keys=False))
     out = workdir / f"{name}-strace"
     plan = generate(variant, out, extra)
-    raw = run_shadow(out)
+    raw, _ = run_shadow(out)
     counts: Counter[str] = Counter()
     calls: Counter[str] = Counter()
     for strace in (out / "shadow.data" / "hosts").glob("*/*.strace"):
