@@ -90,8 +90,8 @@ class TreeSampler:
     peak_by_kind_mb: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     series: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    """(wall seconds since the sampler was made, CPU seconds by kind so far) at each sample: the CPU
-    each phase took, by kind, is read off it."""
+    """(wall seconds since ``started``, CPU seconds by kind so far) at each sample: the CPU each phase
+    took, by kind, is read off it."""
 
     def sample(self) -> None:
         rss_by_kind: Counter[str] = Counter()
@@ -211,7 +211,7 @@ def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> tuple[dict[str, An
 
     def sample(pid: int) -> None:
         if not samplers:
-            samplers.append(TreeSampler(pid))
+            samplers.append(TreeSampler(pid, started=started))  # Shadow's heartbeats count from its start
         samplers[0].sample()
 
     code = shadow_sampled(out, sampler_every, sample)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from monerosim_actors.plan.model import HostPlan, Plan
+from monerosim_actors.plan.model import Plan
 from monerosim_actors.scenario.monero_options import parse
 
 RPC_MAX_CONNECTIONS_OPTION = "--rpc-max-connections"
@@ -27,28 +27,22 @@ def rpc_max_connections(extra_args: tuple[str, ...]) -> int:
     """The ``--rpc-max-connections`` that monerod runs with, from its extra arguments (checked by the
     scenario already; an unambiguous prefix counts, and the last one given wins, as monerod reads them)."""
     found, _ = parse("monerod", extra_args)
-    limit = RPC_MAX_CONNECTIONS_DEFAULT
-    for arg in found:
-        if arg.option == RPC_MAX_CONNECTIONS_OPTION:
-            item = extra_args[arg.index]
-            value = item.partition("=")[2] if "=" in item else extra_args[arg.index + 1]
-            limit = int(value)
-    return limit
+    given = [arg.value for arg in found if arg.option == RPC_MAX_CONNECTIONS_OPTION and arg.value is not None]
+    return int(given[-1]) if given else RPC_MAX_CONNECTIONS_DEFAULT
 
 
 def crowded_public_nodes(plan: Plan) -> list[str]:
     """One note per public node that has more wallets than its monerod accepts RPC connections."""
     served = Counter(h.node.host for h in plan.hosts if h.remote and h.wallet is not None and h.node is not None)
-    return [_note(host, served[host.name]) for host in plan.hosts
-            if host.monerod is not None and host.name in served
-            and served[host.name] + OWN_RUNTIME_CONNECTIONS > rpc_max_connections(host.monerod.extra_args)]
-
-
-def _note(node: HostPlan, wallets: int) -> str:
-    assert node.monerod is not None
-    limit = rpc_max_connections(node.monerod.extra_args)
-    return (f"{node.name} serves {wallets} wallets, but its monerod accepts {limit} RPC connections "
-            f"({RPC_MAX_CONNECTIONS_OPTION}; {OWN_RUNTIME_CONNECTIONS} are its own runtime's), as a real "
-            f"public node would: {wallets + OWN_RUNTIME_CONNECTIONS - limit} wallets will get no answer "
-            f"from it. Add public nodes, or raise the limit with monero.monerod_args: "
-            f"[{RPC_MAX_CONNECTIONS_OPTION}, N]")
+    notes = []
+    for node in plan.hosts:
+        if node.monerod is None or node.name not in served:
+            continue
+        wallets, limit = served[node.name], rpc_max_connections(node.monerod.extra_args)
+        if wallets + OWN_RUNTIME_CONNECTIONS > limit:
+            notes.append(f"{node.name} serves {wallets} wallets, but its monerod accepts {limit} RPC connections "
+                         f"({RPC_MAX_CONNECTIONS_OPTION}; {OWN_RUNTIME_CONNECTIONS} are its own runtime's), as "
+                         f"a real public node would: {wallets + OWN_RUNTIME_CONNECTIONS - limit} wallets will get "
+                         f"no answer from it. Add public nodes, or raise the limit with monero.monerod_args: "
+                         f"[{RPC_MAX_CONNECTIONS_OPTION}, N]")
+    return notes

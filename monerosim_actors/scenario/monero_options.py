@@ -47,6 +47,8 @@ class Argument:
     """The option as written, without ``=value``: ``--zmq-pu``."""
     option: str
     """The option the program sees: ``--zmq-pub``."""
+    value: str | None = None
+    """Its value, given after ``=`` or as the next item; None for an option given none."""
 
     @property
     def named(self) -> str:
@@ -112,7 +114,7 @@ def parse(program: Program, args: Sequence[str]) -> tuple[list[Argument], list[P
     i = 0
     while i < len(args):
         item = args[i]
-        name, has_value, _ = item.partition("=")
+        name, has_value, given = item.partition("=")
         if not name.startswith("--") or name == "--":
             problems.append(Problem(i, f"{item!r} is neither an option (--name, --name=value) nor the value of "
                                        f"the option before it{_STRAY[program]}"))
@@ -124,13 +126,14 @@ def parse(program: Program, args: Sequence[str]) -> tuple[list[Argument], list[P
             problems.append(Problem(i, str(e)))
             i += 1
             continue
-        arg = Argument(i, name, option)
-        found.append(arg)
         takes_value = options(program)[option]
+        value_next = takes_value and not has_value and i + 1 < len(args) and not args[i + 1].startswith("--")
+        arg = Argument(i, name, option, given if has_value else args[i + 1] if value_next else None)
+        found.append(arg)
         if has_value and not takes_value:
             problems.append(Problem(i, f"{arg.named} takes no value, and {program} would refuse {item!r}"))
         elif takes_value and not has_value:
-            if i + 1 < len(args) and not args[i + 1].startswith("--"):
+            if value_next:
                 i += 1
             else:
                 problems.append(Problem(i, f"{arg.named} needs a value: give it as the next item (not one "

@@ -76,9 +76,10 @@ def test_an_ambiguous_or_unknown_option_says_what_it_could_be() -> None:
 def test_values_are_taken_as_the_program_takes_them() -> None:
     found, problems = parse("monerod", ["--log-level", "1", "--zmq-pu=tcp://0.0.0.0:1", "--no-ig",
                                         "--out-peers", "-1", "--add-peer=--odd"])
-    assert found == [Argument(0, "--log-level", "--log-level"), Argument(2, "--zmq-pu", "--zmq-pub"),
-                     Argument(3, "--no-ig", "--no-igd"), Argument(4, "--out-peers", "--out-peers"),
-                     Argument(6, "--add-peer", "--add-peer")]
+    assert found == [Argument(0, "--log-level", "--log-level", "1"),
+                     Argument(2, "--zmq-pu", "--zmq-pub", "tcp://0.0.0.0:1"),
+                     Argument(3, "--no-ig", "--no-igd"), Argument(4, "--out-peers", "--out-peers", "-1"),
+                     Argument(6, "--add-peer", "--add-peer", "--odd")]
     assert problems == []
 
 
