@@ -332,3 +332,55 @@ def test_behind_shadows_send_a_short_send_takes_the_rest_while_the_socket_takes_
     assert seen["fits"] == [200000]
     assert 0 < seen["full"][0] < 64 << 20, "a full buffer ends it with what was taken"
     assert seen["after"] == [-1, EAGAIN]
+
+
+SHADOW_MLOCK_STANDIN = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+/* As Shadow 3.3.0: ENOSYS for both, after a round trip this stand-in counts on stderr. */
+int mlock(const void *addr, size_t len) { fputs("asked\n", stderr); errno = ENOSYS; return -1; }
+int munlock(const void *addr, size_t len) { fputs("asked\n", stderr); errno = ENOSYS; return -1; }
+"""
+
+LOCKER = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+static char key[4096] __attribute__((aligned(4096)));
+int main(void) {
+    int locked = mlock(key, sizeof key);
+    printf("mlock %d %d\n", locked, locked < 0 ? errno : 0);
+    int unlocked = munlock(key, sizeof key);
+    printf("munlock %d %d\n", unlocked, unlocked < 0 ? errno : 0);
+    return 0;
+}
+"""
+ENOSYS = 38
+
+
+@pytest.fixture(scope="module")
+def locker(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("shim-mlock")
+    (d / "standin.c").write_text(SHADOW_MLOCK_STANDIN)
+    (d / "locker.c").write_text(LOCKER)
+    built = {"standin": d / "standin.so", "locker": d / "locker"}
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", built["standin"], d / "standin.c"], check=True)
+    subprocess.run(["cc", "-fPIE", "-pie", "-Wl,-z,now", "-o", built["locker"], d / "locker.c"], check=True)
+    return built
+
+
+def test_behind_shadows_libc_page_locks_get_shadows_answer_without_asking_it(
+        locker: dict[str, Path], shim: Path) -> None:
+    """monero-wallet-rpc's mlock/munlock pairs: the program sees what Shadow 3.3.0 answers (ENOSYS),
+    and Shadow (the stand-in, which says when it is asked) is never asked."""
+    def run(*preload: Path) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "LD_PRELOAD": ":".join(str(p) for p in preload)}
+        return subprocess.run([str(locker["locker"])], env=env, capture_output=True, text=True, check=True)
+
+    alone = run(locker["standin"])
+    assert alone.stderr.count("asked") == 2
+    behind = run(locker["standin"], shim)
+    assert behind.stdout == alone.stdout == f"mlock -1 {ENOSYS}\nmunlock -1 {ENOSYS}\n"
+    assert behind.stderr == "", "the calls never reach Shadow"

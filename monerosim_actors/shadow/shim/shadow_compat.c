@@ -3,8 +3,9 @@
  *
  * monerosim-actors builds this file into a shared library and names it in LD_PRELOAD of every
  * process in the generated shadow.yaml (the host runtime, and monerod and monero-wallet-rpc when
- * Shadow starts them; children inherit it). It makes exactly these calls succeed without effect;
- * every other call reaches the function the program would have called without it:
+ * Shadow starts them; children inherit it). It answers exactly these calls, as Linux would or, where
+ * nothing simulated depends on them, as Shadow would but without the trip to Shadow; every other
+ * call reaches the function the program would have called without it:
  *
  *   pthread_getschedparam, pthread_setschedparam
  *       libzmq 4.3 (bundled in pyzmq, and Debian's libzmq5 that monerod links) reads and sets the
@@ -47,13 +48,20 @@
  *       socket would block (a real full buffer, whose draining Shadow does signal); it returns what
  *       was taken, so a caller sees a short send only where Linux could give one too.
  *
+ *   mlock() and munlock(): answered ENOSYS, as Shadow 3.3.0 answers them, without asking Shadow
+ *       monero-wallet-rpc locks the page of every secret key it holds (epee's mlocker) and unlocks
+ *       it when the key goes, an mlock/munlock pair each time a key is copied: about half of a
+ *       wallet's calls into Shadow (10,000 pairs per wallet in the quickstart's 26 simulated
+ *       minutes). Shadow does not implement either; each was a round trip to Shadow for ENOSYS, and
+ *       epee says so once and then ignores it. The shim gives the same answer itself.
+ *
  * Why setsockopt is rebound instead of defined: Shadow preloads its own libc shim
  * (libshadow_libc.so) before any user LD_PRELOAD, and that library defines setsockopt, so a
  * definition here would never be bound. Instead, the constructor below rewrites the relocation
  * slots (GOT entries) for setsockopt in every object already loaded (the program and the libraries
  * it links; monerod is linked with -z now, so its slots are filled before constructors run) to
  * point at compat_setsockopt, whose other calls go to what the dynamic linker had bound. The same
- * holds for clock_gettime and send. Outside
+ * holds for clock_gettime, send, mlock and munlock. Outside
  * Shadow this library's own setsockopt definition interposes as usual, so objects loaded later
  * (dlopen) are covered there too. A slot on a page full RELRO made read-only is written between
  * two mprotect calls; where the first fails, the object keeps its binding and the constructor
@@ -139,6 +147,17 @@ static ssize_t compat_send(int fd, const void *buf, size_t len, int flags) {
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags) __attribute__((alias("compat_send")));
+
+/* One function for both: the same signature and the same answer. */
+static int compat_page_lock(const void *addr, size_t len) {
+    (void)addr;
+    (void)len;
+    errno = ENOSYS;
+    return -1;
+}
+
+int mlock(const void *addr, size_t len) __attribute__((alias("compat_page_lock")));
+int munlock(const void *addr, size_t len) __attribute__((alias("compat_page_lock")));
 
 #define SPIN_READS 1000
 #define SPIN_STEP_NS 1000000L    /* 1 ms: how much later than it would have a spin may end */
@@ -240,6 +259,7 @@ static int rebind_table(uintptr_t base, const ElfW(Rela) *rela, size_t bytes, co
         void *target = strcmp(name, "setsockopt") == 0      ? (void *)compat_setsockopt
                        : strcmp(name, "clock_gettime") == 0 ? (void *)compat_clock_gettime
                        : strcmp(name, "send") == 0          ? (void *)compat_send
+                       : strcmp(name, "mlock") == 0 || strcmp(name, "munlock") == 0 ? (void *)compat_page_lock
                                                              : NULL;
         if (target != NULL) {
             int error = write_slot((void **)(base + rela[i].r_offset), target, relro);
