@@ -4,9 +4,10 @@ Each scenario is generated and run under Shadow while its process tree's memory 
 into ``OUT/memory.jsonl``: the proportional set size (PSS, which counts the code that every copy of
 monerod, wallet-rpc or python shares once, as the machine does) and the resident set size (RSS, which
 counts it in every process) by program kind, and the machine's memory in use (MemTotal less
-MemAvailable, which includes the kernel's share). Then ``analyze`` runs, and the record is made from
-those files alone (``--reuse`` makes it again from a kept OUT): peak memory by kind beside gen's
-estimate, wall time and the simulated/wall ratio by phase (from Shadow's heartbeat lines), blocks by
+MemAvailable, which includes the kernel's share), with the CPU seconds each kind has spent so far.
+Then ``analyze`` runs, and the record is made from those files alone (``--reuse`` makes it again from
+a kept OUT): peak memory by kind beside gen's estimate, wall time, the simulated/wall ratio and the CPU
+seconds by kind of each phase (from Shadow's heartbeat lines and the samples), blocks by
 pool and payments, and the memory of one wallet-only user (its runtime and its wallet-rpc).
 
 Not part of ``python -m bench``'s default suite: each run takes tens of minutes. The seed's scenario
@@ -32,7 +33,8 @@ from typing import Any
 import psutil
 
 from bench.common import RESULTS, ROOT, row, write_result
-from bench.shadow_speed import generate, heartbeats, kind_of, phase_figures, process_tree, shadow_sampled
+from bench.shadow_speed import (TreeSampler, generate, heartbeats, kind_of, phase_figures, process_tree,
+                                shadow_sampled)
 
 SCENARIOS = {
     "seed_remote": ROOT / "bench" / "scenarios" / "seed_remote_difficulty1.yaml",
@@ -70,10 +72,17 @@ def sample_tree(root: int) -> dict[str, Any]:
 
 
 def run_sampled(out: Path) -> int:
-    """Run ``shadow shadow.yaml`` in OUT, appending a memory sample to OUT/memory.jsonl every 10 s."""
+    """Run ``shadow shadow.yaml`` in OUT, appending a sample to OUT/memory.jsonl every 10 s: the memory
+    by kind, and the CPU seconds each kind has spent since Shadow started (``wall_s`` after it)."""
+    started = time.monotonic()
+    cpu: list[TreeSampler] = []
     with open(out / MEMORY_FILE, "a") as f:
         def sample(pid: int) -> None:
-            f.write(json.dumps(sample_tree(pid)) + "\n")
+            if not cpu:
+                cpu.append(TreeSampler(pid, started=started))
+            cpu[0].sample()
+            wall_s, cpu_s = cpu[0].series[-1]
+            f.write(json.dumps({**sample_tree(pid), "wall_s": round(wall_s, 1), "cpu_s": cpu_s}) + "\n")
             f.flush()
 
         return shadow_sampled(out, SAMPLE_S, sample)
@@ -90,7 +99,8 @@ def record(out: Path, exit_code: int) -> dict[str, Any]:
     peak = max(samples, key=lambda s: sum(s["pss_mb"].values()))
     pairs = heartbeats(out / "shadow.log")
     wall = pairs[-1][1] if pairs else None
-    phases = phase_figures(out, plan.stop_time_s, exit_code == 0)
+    cpu = [(x["wall_s"], x["cpu_s"]) for x in samples if "cpu_s" in x]  # runs kept from before have none
+    phases = phase_figures(out, plan.stop_time_s, exit_code == 0, cpu or None)
     wallets = [h for h in plan.hosts if h.wallet is not None]
     remote = sum(1 for h in plan.hosts if h.remote)
     peak_by_kind = {k: max(s["pss_mb"].get(k, 0) for s in samples) for k in kinds}

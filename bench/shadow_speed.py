@@ -79,6 +79,10 @@ def process_tree(root: int) -> list[psutil.Process]:
         return []
 
 
+CpuSeries = list[tuple[float, dict[str, float]]]
+"""(wall seconds since Shadow started, CPU seconds by program kind so far), one pair per sample."""
+
+
 @dataclass
 class TreeSampler:
     """Samples the CPU time and memory of a process and all its descendants."""
@@ -89,9 +93,9 @@ class TreeSampler:
     peak_rss_mb: float = 0.0
     peak_by_kind_mb: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
-    series: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    """(wall seconds since ``started``, CPU seconds by kind so far) at each sample: the CPU each phase
-    took, by kind, is read off it."""
+    series: CpuSeries = field(default_factory=list)
+    """CPU seconds by kind so far at each sample (from ``started``): the CPU each phase took, by kind,
+    is read off it."""
 
     def sample(self) -> None:
         rss_by_kind: Counter[str] = Counter()
@@ -110,16 +114,17 @@ class TreeSampler:
             self.peak_by_kind_mb[kind] = max(self.peak_by_kind_mb[kind], mb)
         self.series.append((time.monotonic() - self.started, self.cpu_by_kind()))
 
-    def cpu_until(self, wall_s: float) -> dict[str, float]:
-        """CPU seconds by kind at the last sample no later than ``wall_s``."""
-        at = bisect.bisect_right([w for w, _ in self.series], wall_s)
-        return self.series[at - 1][1] if at else {}
-
     def cpu_by_kind(self) -> dict[str, float]:
         total: Counter[str] = Counter()
         for kind, seconds in self.cpu_s.values():
             total[kind] += seconds
         return {k: round(v, 1) for k, v in sorted(total.items())}
+
+
+def cpu_until(series: CpuSeries, wall_s: float) -> dict[str, float]:
+    """CPU seconds by kind at the last sample no later than ``wall_s``."""
+    at = bisect.bisect_right([w for w, _ in series], wall_s)
+    return series[at - 1][1] if at else {}
 
 
 def heartbeats(log: Path) -> list[tuple[float, float]]:
@@ -181,9 +186,9 @@ def shadow_sampled(out: Path, every_s: float, sample: Callable[[int], None]) -> 
 
 
 def phase_figures(out: Path, simulated_s: float, finished: bool,
-                  sampler: TreeSampler | None = None) -> dict[str, Any]:
+                  cpu: CpuSeries | None = None) -> dict[str, Any]:
     """Simulated and wall seconds, and their ratio, of start-up, bootstrap and schedule (as far as
-    the run got), from the controller's events and Shadow's heartbeat lines; with ``sampler``, the
+    the run got), from the controller's events and Shadow's heartbeat lines; with ``cpu``, the
     CPU seconds each program kind spent in each phase too (where the wall time went)."""
     pairs = heartbeats(out / "shadow.log")
     ends = phase_ends(out) if finished else {}
@@ -197,8 +202,8 @@ def phase_figures(out: Path, simulated_s: float, finished: bool,
         took = end_wall - start_wall
         phases[phase] = {"simulated_s": round(end_sim - start_sim, 1), "wall_s": round(took, 1),
                          "ratio": round((end_sim - start_sim) / took, 2) if took > 0 else None}
-        if sampler is not None:
-            before, after = sampler.cpu_until(start_wall), sampler.cpu_until(end_wall)
+        if cpu is not None:
+            before, after = cpu_until(cpu, start_wall), cpu_until(cpu, end_wall)
             phases[phase]["cpu_s_by_kind"] = {k: round(v - before.get(k, 0.0), 1) for k, v in after.items()}
         start_sim, start_wall = end_sim, end_wall
     return phases
@@ -233,7 +238,7 @@ def measure(name: str, config: Path, workdir: Path, extra: list[str]) -> dict[st
     plan = generate(config, out, extra)
     raw, sampler = run_shadow(out)
     simulated = plan["stop_time_s"]
-    phases = phase_figures(out, simulated, raw["exit_code"] == 0, sampler)
+    phases = phase_figures(out, simulated, raw["exit_code"] == 0, sampler.series)
     hosts = len(plan["hosts"])
     return {**raw, "hosts": hosts, "simulated_s": simulated, "ratio": round(simulated / raw["wall_s"], 2),
             "phases": phases, "wall_ms_per_host_sim_s": round(1000 * raw["wall_s"] / (hosts * simulated), 3)}
