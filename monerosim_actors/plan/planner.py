@@ -34,12 +34,6 @@ GROUP_GAP_S = 1.0
 WALLET_DELAY_S = 1.0
 """With ``launch: shadow`` the wallet starts this long after its monerod."""
 RUNTIME_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONHASHSEED": "0"}
-SHADOW_EXPERIMENTAL_DEFAULTS = {"unblocked_vdso_latency": "1 us"}
-"""Shadow options gen sets unless the scenario does. A vDSO clock read costs 1 us of simulated time,
-as much as any other system call that does not block (Shadow's default is 10 ns): monerod and
-wallet-rpc calibrate a tick counter at start-up by reading the clock until a second has passed, which
-is 10^8 reads at 10 ns and 10^6 at 1 us, each costing wall time under Shadow. The price is a little
-more modelled CPU time on every clock read (docs/shadow.md has the figures)."""
 
 CHORD_TRIES = 8
 """Random draws per wanted chord before the peer graph falls back to listing the candidates left."""
@@ -147,7 +141,7 @@ def build_plan(scenario: Scenario, *, seed: int | None = None, addressing: Addre
         services=services,
         network=NetworkPlan(topo.kind, topo.gml, topo.use_shortest_path),
         shadow_general={"progress": True, **scenario.shadow_general, "model_unblocked_syscall_latency": True},
-        shadow_experimental={**SHADOW_EXPERIMENTAL_DEFAULTS, **scenario.shadow_experimental,
+        shadow_experimental={**scenario.shadow_experimental,
                              "use_memory_manager": False},
         shadow_host_option_defaults=dict(scenario.shadow_host_option_defaults),
         shadow_compat_shim=scenario.shadow_compat_shim and addressing == "shadow",

@@ -76,7 +76,6 @@ def test_answers_over_128_kib_reach_another_host_whole(tmp_path: Path) -> None:
     config = {
         "general": {"stop_time": 300, "model_unblocked_syscall_latency": True,
                     "data_directory": str(tmp_path / "shadow.data")},
-        "experimental": {"unblocked_vdso_latency": "1 us"},
         "network": {"graph": {"type": "1_gbit_switch"}},
         "hosts": {
             "node": {"network_node_id": 0, "ip_addr": NODE_IP, "processes": [{

@@ -26,14 +26,14 @@
  *   clock_gettime(CLOCK_MONOTONIC) in a spin: a thread that busy-waits on the clock
  *       monerod and monero-wallet-rpc calibrate a tick counter before main by reading the monotonic
  *       clock in a loop until a second has passed (monero's src/common/perf_timer.cpp). Under Shadow
- *       the clock moves only by the modelled latency of each read (1 us: gen sets
- *       unblocked_vdso_latency), so each program start was a million reads, ~0.4 s of wall time
- *       per program, minutes for a run of hundreds of wallets. A read is a spin when it comes from
+ *       the clock moves only by the modelled latency of each read (unblocked_vdso_latency: 10 ns
+ *       by default), so each program start was 10^8 reads (10^6 at 1 us: ~0.4 s of wall time per
+ *       program, minutes for a run of hundreds of wallets). A read is a spin when it comes from
  *       the same call site as the thread's previous read and no more simulated time than the reads'
  *       own latency passed between them (nothing blocked, nothing else was done). From the
  *       SPIN_READS-th such read on, each read first sleeps SPIN_STEP_NS: the loop ends at most that
  *       much later in simulated time than it would have, after a few thousand system calls instead
- *       of a million. Any other read, or a read after a pause, resets the count; outside Shadow the
+ *       of millions. Any other read, or a read after a pause, resets the count; outside Shadow the
  *       clock moves on its own and a loop never sleeps longer than it would have spun.
  *
  *   send() on a TCP socket that Shadow accepts only in part although it could take more
