@@ -309,15 +309,20 @@ int main(void) {
 EAGAIN = 11
 
 
+def _standin_and_program(d: Path, standin: str, name: str, program: str) -> dict[str, Path]:
+    """A stand-in for one of Shadow's answers (a preload library) and a program linked as monerod is
+    (``-z now``, PIE) that makes the call, built in ``d``."""
+    (d / "standin.c").write_text(standin)
+    (d / f"{name}.c").write_text(program)
+    built = {"standin": d / "standin.so", name: d / name}
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", built["standin"], d / "standin.c"], check=True)
+    subprocess.run(["cc", "-fPIE", "-pie", "-Wl,-z,now", "-o", built[name], d / f"{name}.c"], check=True)
+    return built
+
+
 @pytest.fixture(scope="module")
 def sender(tmp_path_factory: pytest.TempPathFactory, shim: Path) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("shim-send")
-    (d / "standin.c").write_text(SHADOW_SEND_STANDIN)
-    (d / "sender.c").write_text(SENDER)
-    built = {"standin": d / "standin.so", "sender": d / "sender"}
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", built["standin"], d / "standin.c"], check=True)
-    subprocess.run(["cc", "-fPIE", "-pie", "-Wl,-z,now", "-o", built["sender"], d / "sender.c"], check=True)
-    return built
+    return _standin_and_program(tmp_path_factory.mktemp("shim-send"), SHADOW_SEND_STANDIN, "sender", SENDER)
 
 
 def test_the_send_standin_takes_64_kib_at_most_as_shadow_3_3(sender: dict[str, Path]) -> None:
@@ -362,13 +367,7 @@ ENOSYS = 38
 
 @pytest.fixture(scope="module")
 def locker(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("shim-mlock")
-    (d / "standin.c").write_text(SHADOW_MLOCK_STANDIN)
-    (d / "locker.c").write_text(LOCKER)
-    built = {"standin": d / "standin.so", "locker": d / "locker"}
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", built["standin"], d / "standin.c"], check=True)
-    subprocess.run(["cc", "-fPIE", "-pie", "-Wl,-z,now", "-o", built["locker"], d / "locker.c"], check=True)
-    return built
+    return _standin_and_program(tmp_path_factory.mktemp("shim-mlock"), SHADOW_MLOCK_STANDIN, "locker", LOCKER)
 
 
 def test_behind_shadows_libc_page_locks_get_shadows_answer_without_asking_it(
