@@ -33,8 +33,7 @@ from typing import Any
 import psutil
 
 from bench.common import RESULTS, ROOT, row, write_result
-from bench.shadow_speed import (TreeSampler, generate, heartbeats, kind_of, phase_figures, process_tree,
-                                shadow_sampled)
+from bench.shadow_speed import TreeSampler, generate, heartbeats, kind_of, phase_figures, run_shadow
 
 SCENARIOS = {
     "seed_remote": ROOT / "bench" / "scenarios" / "seed_remote_difficulty1.yaml",
@@ -53,9 +52,8 @@ SAMPLE_S = 10.0
 MEMORY_FILE = "memory.jsonl"
 
 
-def sample_tree(root: int) -> dict[str, Any]:
-    """One sample: PSS and RSS (MiB) by program kind over ``root``'s process tree, and the machine's use."""
-    tree = process_tree(root)
+def sample_tree(tree: list[psutil.Process]) -> dict[str, Any]:
+    """One sample: PSS and RSS (MiB) by program kind over a process tree, and the machine's use."""
     pss: dict[str, int] = {}
     rss: dict[str, int] = {}
     for process in tree:
@@ -74,18 +72,14 @@ def sample_tree(root: int) -> dict[str, Any]:
 def run_sampled(out: Path) -> int:
     """Run ``shadow shadow.yaml`` in OUT, appending a sample to OUT/memory.jsonl every 10 s: the memory
     by kind, and the CPU seconds each kind has spent since Shadow started (``wall_s`` after it)."""
-    started = time.monotonic()
-    cpu: list[TreeSampler] = []
     with open(out / MEMORY_FILE, "a") as f:
-        def sample(pid: int) -> None:
-            if not cpu:
-                cpu.append(TreeSampler(pid, started=started))
-            cpu[0].sample()
-            wall_s, cpu_s = cpu[0].series[-1]
-            f.write(json.dumps({**sample_tree(pid), "wall_s": round(wall_s, 1), "cpu_s": cpu_s}) + "\n")
+        def write(cpu: TreeSampler, tree: list[psutil.Process]) -> None:
+            wall_s, cpu_s = cpu.series[-1]
+            f.write(json.dumps({**sample_tree(tree), "wall_s": round(wall_s, 1), "cpu_s": cpu_s}) + "\n")
             f.flush()
 
-        return shadow_sampled(out, SAMPLE_S, sample)
+        raw, _ = run_shadow(out, SAMPLE_S, write)
+        return int(raw["exit_code"])
 
 
 def record(out: Path, exit_code: int) -> dict[str, Any]:

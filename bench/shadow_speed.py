@@ -97,9 +97,11 @@ class TreeSampler:
     """CPU seconds by kind so far at each sample (from ``started``): the CPU each phase took, by kind,
     is read off it."""
 
-    def sample(self) -> None:
+    def sample(self) -> list[psutil.Process]:
+        """Take one sample; the process tree it read (for a caller that samples more of it)."""
         rss_by_kind: Counter[str] = Counter()
-        for process in process_tree(self.root):
+        tree = process_tree(self.root)
+        for process in tree:
             try:
                 with process.oneshot():
                     kind = kind_of(process.name())
@@ -113,6 +115,7 @@ class TreeSampler:
         for kind, mb in rss_by_kind.items():
             self.peak_by_kind_mb[kind] = max(self.peak_by_kind_mb[kind], mb)
         self.series.append((time.monotonic() - self.started, self.cpu_by_kind()))
+        return tree
 
     def cpu_by_kind(self) -> dict[str, float]:
         total: Counter[str] = Counter()
@@ -209,15 +212,20 @@ def phase_figures(out: Path, simulated_s: float, finished: bool,
     return phases
 
 
-def run_shadow(out: Path, sampler_every: float = SAMPLE_S) -> tuple[dict[str, Any], TreeSampler]:
-    """Run Shadow on OUT while sampling its process tree; the raw figures, and the sampler."""
+def run_shadow(out: Path, sampler_every: float = SAMPLE_S,
+               also: Callable[[TreeSampler, list[psutil.Process]], None] | None = None,
+               ) -> tuple[dict[str, Any], TreeSampler]:
+    """Run Shadow on OUT while sampling its process tree; the raw figures, and the sampler. ``also``
+    is called after each sample with the sampler and the tree it read."""
     started = time.monotonic()
     samplers: list[TreeSampler] = []
 
     def sample(pid: int) -> None:
         if not samplers:
             samplers.append(TreeSampler(pid, started=started))  # Shadow's heartbeats count from its start
-        samplers[0].sample()
+        tree = samplers[0].sample()
+        if also is not None:
+            also(samplers[0], tree)
 
     code = shadow_sampled(out, sampler_every, sample)
     wall = time.monotonic() - started

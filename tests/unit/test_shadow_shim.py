@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from errno import EAGAIN, EBADF, ENOPROTOOPT, ENOSYS
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,8 +71,6 @@ int main(void) {
     return 0;
 }
 """
-
-ENOPROTOOPT, EBADF = 92, 9
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +305,6 @@ int main(void) {
     return 0;
 }
 """
-EAGAIN = 11
 
 
 def _standin_and_program(d: Path, standin: str, name: str, program: str) -> dict[str, Path]:
@@ -362,7 +360,6 @@ int main(void) {
     return 0;
 }
 """
-ENOSYS = 38
 
 
 @pytest.fixture(scope="module")
